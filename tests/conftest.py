@@ -1,0 +1,41 @@
+"""Make this checkout importable as the collection ``flinkops.flink``.
+
+Ansible loads collection code as ``ansible_collections.flinkops.flink...``;
+the repository root is the collection root, so we expose it under that name
+through a symlink tree in a temporary directory (no copy, edits are live).
+"""
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _collections_root() -> Path:
+    base = Path(tempfile.gettempdir()) / f"flinkops-collections-{os.getuid()}-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+    link = base / "ansible_collections" / "flinkops" / "flink"
+    if not link.is_symlink() or link.resolve() != ROOT:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f"flink.{os.getpid()}")
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(ROOT)
+        os.replace(tmp, link)
+    return base
+
+
+COLLECTIONS_ROOT = _collections_root()
+if str(COLLECTIONS_ROOT) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS_ROOT))
+os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS_ROOT)
+
+
+@pytest.fixture(scope="session")
+def collections_root() -> Path:
+    """Directory holding ``ansible_collections/flinkops/flink`` (for ansible-playbook runs)."""
+    return COLLECTIONS_ROOT
