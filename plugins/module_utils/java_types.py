@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Java's number parsing and printing, as Flink's Configuration inherits them.
+
+Flink reads fractions with ``Float.parseFloat``, CPU cores with
+``Double.parseDouble`` and slot counts with ``Integer.parseInt``; its error
+messages print doubles with ``Double.toString``.  Python's ``float()`` and
+``int()`` accept other spellings (``inf``, ``1_0``, surrounding blanks), so
+each rule is spelled out here.  Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+
+class JavaNumberFormatError(ValueError):
+    """What ``NumberFormatException`` says, message included."""
+
+
+# Java's FloatingDecimal grammar (after trim): sign, NaN/Infinity, decimal
+# with optional exponent, or hexadecimal with binary exponent; an optional
+# f/F/d/D suffix.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?\Z", re.ASCII)
+_HEX = re.compile(
+    r"[+-]?0[xX](?:[0-9a-fA-F]+\.?|[0-9a-fA-F]*\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?\Z", re.ASCII
+)
+_SPECIAL = re.compile(r"([+-]?)(NaN|Infinity)\Z")
+_FLOAT_MAX = float.fromhex("0x1.fffffep127")
+
+
+def java_trim(text: str) -> str:
+    """``String.trim()``: strips every char <= U+0020, nothing else."""
+    start, end = 0, len(text)
+    while start < end and text[start] <= " ":
+        start += 1
+    while end > start and text[end - 1] <= " ":
+        end -= 1
+    return text[start:end]
+
+
+def _exact_value(text: str) -> Fraction | float:
+    """The exact rational value of a Java float literal (or +-inf/nan)."""
+    special = _SPECIAL.match(text)
+    if special:
+        if special.group(2) == "NaN":
+            return math.nan
+        return -math.inf if special.group(1) == "-" else math.inf
+    body = text[:-1] if text[-1] in "fFdD" else text
+    if _DECIMAL.match(text):
+        return Fraction(Decimal(body))
+    if _HEX.match(text):
+        return Fraction(float.fromhex(body))  # hex literals with few digits are exact doubles
+    raise JavaNumberFormatError(f'For input string: "{text}"')
+
+
+def _to_float32(value: Fraction) -> float:
+    """Round an exact value to the nearest float32 (ties to even), widened to double."""
+    if value == 0:
+        return 0.0
+    approx = float(value)
+    try:
+        candidate = struct.unpack(">f", struct.pack(">f", approx))[0]
+    except OverflowError:
+        candidate = math.copysign(math.inf, approx)
+    if math.isinf(candidate):
+        # Anything at or beyond the midpoint between FLOAT_MAX and 2**128 overflows.
+        limit = Fraction(_FLOAT_MAX) + Fraction(2) ** 103
+        return candidate if abs(value) >= limit else math.copysign(_FLOAT_MAX, approx)
+    # Double rounding (decimal -> double -> float) can be off by one ulp: check neighbours.
+    bits = struct.unpack(">I", struct.pack(">f", candidate))[0]
+    best = candidate
+    best_err = abs(Fraction(candidate) - value)
+    for nb in (bits - 1, bits + 1):
+        if nb < 0 or (nb & 0x7F800000) == 0x7F800000:
+            continue
+        other = struct.unpack(">f", struct.pack(">I", nb))[0]
+        if math.copysign(1.0, other) != math.copysign(1.0, candidate):
+            continue
+        err = abs(Fraction(other) - value)
+        if err < best_err or (err == best_err and nb % 2 == 0):
+            best, best_err = other, err
+    return best
+
+
+@lru_cache(maxsize=4096)
+def parse_float(raw: str) -> float:
+    """``Float.parseFloat(raw)`` widened to double, as Flink's getFloat returns it."""
+    text = java_trim(raw)
+    if not text:
+        raise JavaNumberFormatError("empty String")
+    value = _exact_value(text)
+    if isinstance(value, float):
+        return value
+    negative = value < 0
+    result = _to_float32(abs(value))
+    return -result if negative else result
+
+
+@lru_cache(maxsize=4096)
+def parse_double(raw: str) -> float:
+    """``Double.parseDouble(raw)``."""
+    text = java_trim(raw)
+    if not text:
+        raise JavaNumberFormatError("empty String")
+    value = _exact_value(text)
+    if isinstance(value, float):
+        return value
+    try:
+        return float(value)  # Fraction -> float is correctly rounded
+    except OverflowError:
+        return -math.inf if value < 0 else math.inf
+
+
+_INT_DIGITS = re.compile(r"[+-]?\d+\Z")  # Unicode digits, as Character.digit accepts them
+
+
+def parse_int(raw: str, bits: int = 32) -> int:
+    """``Integer.parseInt`` (bits=32) or ``Long.parseLong`` (bits=64): no trimming."""
+    if not _INT_DIGITS.match(raw):
+        raise JavaNumberFormatError(f'For input string: "{raw}"')
+    value = int(raw)
+    if not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
+        raise JavaNumberFormatError(f'For input string: "{raw}"')
+    return value
+
+
+def double_to_string(value: float) -> str:
+    """``Double.toString(value)``: shortest digits, Java's plain/scientific switch."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    digits, exponent = _shortest_digits(abs(value))
+    # value = 0.d1d2d3... * 10**exponent
+    if 1e-3 <= abs(value) < 1e7:
+        if exponent <= 0:
+            return f"{sign}0.{'0' * -exponent}{digits}"
+        if exponent >= len(digits):
+            return f"{sign}{digits}{'0' * (exponent - len(digits))}.0"
+        return f"{sign}{digits[:exponent]}.{digits[exponent:]}"
+    mantissa = digits[0] + "." + (digits[1:] or "0")
+    return f"{sign}{mantissa}E{exponent - 1}"
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    text = repr(value)
+    mantissa, _, exp = text.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    exponent = len(whole) + (int(exp) if exp else 0)
+    if whole == "0":
+        lead = len(frac) - len(frac.lstrip("0"))
+        exponent = -lead + (int(exp) if exp else 0)
+    digits = digits.rstrip("0") or "0"
+    return digits, exponent
+
+
+def float_to_string(value: float) -> str:
+    """``Float.toString`` of a float32 value (used for option defaults like ``0.1``)."""
+    if math.isnan(value) or math.isinf(value):
+        return double_to_string(value)
+    # Shortest decimal that rounds back to the same float32.
+    for precision in range(1, 10):
+        text = f"{value:.{precision}g}"
+        if struct.unpack(">f", struct.pack(">f", float(text)))[0] == value:
+            return double_to_string(float(text))
+    return double_to_string(value)

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Flink's ``MemorySize``: parse and print sizes byte-exactly as Flink does.
+
+Parsing follows ``MemorySize.parseBytes``: leading ASCII digits are the
+number, the trimmed, lower-cased rest is the unit (powers of 1024); no unit
+means bytes.  Printing follows ``toString`` (largest exact unit) and
+``toHumanReadableString`` (what Flink's memory error messages show).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import java_trim
+
+LONG_MAX = (1 << 63) - 1
+
+# (multiplier, names) in Flink's order; names[1] is the one Flink prints.
+UNITS = (
+    (1, ("b", "bytes")),
+    (1 << 10, ("k", "kb", "kibibytes")),
+    (1 << 20, ("m", "mb", "mebibytes")),
+    (1 << 30, ("g", "gb", "gibibytes")),
+    (1 << 40, ("t", "tb", "tebibytes")),
+)
+_MULTIPLIER = {name: mult for mult, names in UNITS for name in names}
+ALL_UNITS = " / ".join("(" + " | ".join(names) + ")" for _, names in UNITS)
+
+
+class MemorySizeError(ValueError):
+    """A size Flink rejects; ``str()`` is Flink's own message."""
+
+
+def _java_div(a: int, b: int) -> int:
+    quotient = abs(a) // abs(b)
+    return quotient if (a >= 0) == (b >= 0) else -quotient
+
+
+def _wrap_long(value: int) -> int:
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value > LONG_MAX else value
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes for a size string, or MemorySizeError with Flink's message."""
+    trimmed = java_trim(text)
+    if not trimmed:
+        raise MemorySizeError("argument is an empty- or whitespace-only string")
+    pos = 0
+    while pos < len(trimmed) and "0" <= trimmed[pos] <= "9":
+        pos += 1
+    number = trimmed[:pos]
+    unit = java_trim(trimmed[pos:]).lower()
+    if not number:
+        raise MemorySizeError("text does not start with a number")
+    value = int(number)
+    if value > LONG_MAX:
+        raise MemorySizeError(
+            f"The value '{number}' cannot be re represented as 64bit number (numeric overflow)."
+        )
+    if unit and unit not in _MULTIPLIER:
+        raise MemorySizeError(
+            f"Memory size unit '{unit}' does not match any of the recognized units: {ALL_UNITS}"
+        )
+    multiplier = _MULTIPLIER.get(unit, 1)
+    result = _wrap_long(value * multiplier)  # Java multiplies in 64 bits, then checks
+    if _java_div(result, multiplier) != value:
+        raise MemorySizeError(
+            f"The value '{text}' cannot be re represented as 64bit number of bytes (numeric overflow)."
+        )
+    if result < 0:
+        raise MemorySizeError("bytes must be >= 0")
+    return result
+
+
+def to_string(size: int) -> str:
+    """``MemorySize.toString()``: the largest unit that divides exactly (``128 mb``)."""
+    for multiplier, names in reversed(UNITS):
+        if size % multiplier == 0:
+            return f"{size // multiplier} {names[1]}"
+    return f"{size} bytes"  # pragma: no cover - bytes always divide
+
+
+def to_human_readable(size: int) -> str:
+    """``MemorySize.toHumanReadableString()``: ``192.000mb (201326592 bytes)``.
+
+    The unit is the largest one strictly smaller than the size; the figure is
+    Java's ``%.3f`` (half-up on the shortest decimal of the double).
+    """
+    unit = None
+    for multiplier, names in UNITS[1:]:
+        if size > multiplier:
+            unit = (multiplier, names[1])
+    if unit is None:
+        return f"{size} bytes"
+    approx = (1.0 * size) / unit[0]
+    figure = Decimal(repr(approx)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    return f"{figure}{unit[1]} ({size} bytes)"
