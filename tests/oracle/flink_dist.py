@@ -104,8 +104,11 @@ def _extract(archive: Path, target: Path) -> None:
 
 def full_version(version: str) -> str:
     """'2.3' or '2.3.0' -> '2.3.0' (the release we test for that line)."""
-    parts = version.split(".")
-    return VERSIONS[".".join(parts[:2])] if len(parts) == 2 else version
+    parts = str(version).split(".")
+    line = ".".join(parts[:2])
+    if line not in VERSIONS or len(parts) not in (2, 3):
+        raise ValueError(f"unsupported Flink version {version!r}; supported lines: {', '.join(VERSIONS)}")
+    return VERSIONS[line] if len(parts) == 2 else version
 
 
 def jars(version: str) -> list[Path]:
