@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2025 flinkops developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Host facts that decide whether a Flink process fits: RAM, cgroup memory limit, CPUs, Flink version.
