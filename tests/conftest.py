@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _collections_root() -> Path:
-    base = Path(tempfile.gettempdir()) / f"flinkops-collections-{os.getuid()}-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+    tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    base = Path(tempfile.gettempdir()) / f"flinkops-collections-{os.getuid()}-{tag}"
     link = base / "ansible_collections" / "flinkops" / "flink"
     if not link.is_symlink() or link.resolve() != ROOT:
         link.parent.mkdir(parents=True, exist_ok=True)

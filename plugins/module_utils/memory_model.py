@@ -15,9 +15,9 @@ Standard library only; ``compute`` is the entry point.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
@@ -32,7 +32,11 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     LONG_MAX,
     MemorySizeError,
     parse_bytes,
+)
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     to_human_readable as hr,
+)
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     to_string as size_to_string,
 )
 
@@ -47,7 +51,7 @@ class JavaError(Exception):
 
     java_class = "java.lang.RuntimeException"
 
-    def __init__(self, message: str, cause: "JavaError | None" = None):
+    def __init__(self, message: str, cause: JavaError | None = None):
         super().__init__(message)
         self.message = message
         self.cause = cause
@@ -158,7 +162,7 @@ class _Config:
     def _lookup(self, option: opts.Option):
         if option.key in self.overrides:
             return option.key, self.overrides[option.key]
-        for key in option.keys():
+        for key in option.names():
             if key in self.raw:
                 return key, self.raw[key]
         return None, None
@@ -632,7 +636,10 @@ def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
                 "Please configure taskmanager.cpu.cores accordingly."
             )
         if math.isnan(cpu) or math.isinf(cpu):
-            raise NumberFormat("Infinite or NaN")
+            raise NumberFormat(
+                f"Character {double_to_string(cpu)[0]} is neither a decimal digit number, decimal point, "
+                "nor \"e\" notation exponential mark."
+            )
         slots = conf.int(slots_option)
     except IllegalConfiguration as exc:
         raise IllegalConfiguration(proc.failed_prefix + exc.message, exc) from None
@@ -658,19 +665,22 @@ def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
         "taskmanager.memory.jvm-overhead.min": f"{overhead}b",
         "taskmanager.memory.jvm-overhead.max": f"{overhead}b",
         "taskmanager.numberOfTaskSlots": str(slots),
-        "external-resources": "__NONE__",
+        "external-resources": "none",
     }
     return path, legacy, sizes, jvm, dynamic, {"slots": slots, "cpu_cores": cpu}
 
 
 def _jobmanager_spec(conf: _Config, proc: _JobManager, environment: Mapping):
     legacy = None
-    try:
-        if opts.is_legacy_line(proc.line):
+    if opts.is_legacy_line(proc.line):
+        # 1.x start scripts map the legacy heap and wrap errors; 2.x dropped both.
+        try:
             legacy = _map_legacy_heap(conf, proc, proc.heap, environment)
+            path, flink, metaspace, overhead = _derive_process(conf, proc)
+        except IllegalConfiguration as exc:
+            raise IllegalConfiguration(proc.failed_prefix + exc.message, exc) from None
+    else:
         path, flink, metaspace, overhead = _derive_process(conf, proc)
-    except IllegalConfiguration as exc:
-        raise IllegalConfiguration(proc.failed_prefix + exc.message, exc) from None
     direct_limit = conf.bool(proc.options["jobmanager.memory.enable-jvm-direct-memory-limit"])
     sizes = {
         "heap": flink["heap"],
@@ -697,7 +707,7 @@ def _jobmanager_spec(conf: _Config, proc: _JobManager, environment: Mapping):
 def _error_text(chain: list) -> str:
     """One readable line: each cause only where it adds to the message before it."""
     parts = [chain[0]]
-    for previous, message in zip(chain, chain[1:]):
+    for previous, message in zip(chain, chain[1:], strict=False):
         if message not in previous:
             parts.append(message)
     return " Caused by: ".join(parts)
@@ -782,7 +792,7 @@ def _keys(conf: _Config, process: str, line: str, path, legacy) -> dict:
     honoured = set()
     for option in opts.PROCESSES[process].values():
         if line in option.lines:
-            honoured.update(option.keys())
+            honoured.update(option.names())
     ignored = sorted(
         k for k in conf.raw
         if isinstance(k, str) and k.startswith(prefix) and k not in honoured

@@ -78,6 +78,8 @@ def parse_bytes(text: str) -> int:
 
 def to_string(size: int) -> str:
     """``MemorySize.toString()``: the largest unit that divides exactly (``128 mb``)."""
+    if size == 0:
+        return "0 bytes"
     for multiplier, names in reversed(UNITS):
         if size % multiplier == 0:
             return f"{size // multiplier} {names[1]}"

@@ -29,7 +29,7 @@ class Option:
     description: str = ""
     lines: tuple = SUPPORTED_LINES  # minor lines where Flink honours the key
 
-    def keys(self):
+    def names(self):
         """The key, then every fallback key Flink reads in that order."""
         return (self.key,) + self.deprecated_keys
 

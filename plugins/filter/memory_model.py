@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``flinkops.flink.memory_model``: a thin adapter around module_utils.memory_model."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import check_call, compute
+
+
+def memory_model(config, process, flink_version="2.3"):
+    """What Flink computes for one process from one flat config (see memory_model.yml)."""
+    try:
+        check_call(process, flink_version)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"flinkops.flink.memory_model: {exc}") from None
+    return compute(config, process, flink_version)
+
+
+class FilterModule:
+    def filters(self):
+        return {"memory_model": memory_model}

@@ -1,0 +1,93 @@
+"""Java number parsing/printing that Flink's Configuration inherits."""
+
+import math
+import struct
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
+    JavaNumberFormatError,
+    double_to_string,
+    float_to_string,
+    parse_double,
+    parse_float,
+    parse_int,
+)
+
+
+def f32(x):
+    return struct.unpack(">f", struct.pack(">f", x))[0]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0.4", f32(0.4)),
+        (".5", 0.5),
+        ("5e-1", 0.5),
+        ("0.5f", 0.5),
+        ("0.5D", 0.5),
+        (" 0.25 ", 0.25),
+        ("+0.1", f32(0.1)),
+        ("-0.1", -f32(0.1)),
+        ("1e40", math.inf),
+        ("0x1p-2", 0.25),
+    ],
+)
+def test_parse_float_widens_float32(text, expected):
+    assert parse_float(text) == expected
+
+
+def test_parse_float_nan():
+    assert math.isnan(parse_float("NaN"))
+
+
+@pytest.mark.parametrize("text", ["0,5", "abc", "nan", "inf", "1_0", "0.5g", "--1"])
+def test_parse_float_rejects_what_java_rejects(text):
+    with pytest.raises(JavaNumberFormatError) as err:
+        parse_float(text)
+    assert str(err.value) == f'For input string: "{text}"'
+
+
+def test_parse_float_empty():
+    with pytest.raises(JavaNumberFormatError, match="empty String"):
+        parse_float("  ")
+
+
+def test_parse_double_is_not_float32():
+    assert parse_double("0.1") == 0.1
+
+
+@pytest.mark.parametrize("text, value", [("4", 4), ("-3", -3), ("+7", 7), ("2147483647", 2147483647)])
+def test_parse_int(text, value):
+    assert parse_int(text) == value
+
+
+@pytest.mark.parametrize("text", [" 4", "4 ", "2147483648", "1.0", "", "+", "1_0"])
+def test_parse_int_rejects(text):
+    with pytest.raises(JavaNumberFormatError):
+        parse_int(text)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (1.0, "1.0"),
+        (0.5, "0.5"),
+        (f32(0.1), "0.10000000149011612"),
+        (1e7, "1.0E7"),
+        (12345678.9, "1.23456789E7"),
+        (0.001, "0.001"),
+        (0.0001, "1.0E-4"),
+        (100.0, "100.0"),
+        (math.nan, "NaN"),
+        (-2.5, "-2.5"),
+    ],
+)
+def test_double_to_string(value, text):
+    assert double_to_string(value) == text
+
+
+def test_float_to_string():
+    assert float_to_string(f32(0.4)) == "0.4"
+    assert float_to_string(0.1) == "0.1"
