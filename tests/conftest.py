@@ -40,3 +40,22 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS_ROOT)
 def collections_root() -> Path:
     """Directory holding ``ansible_collections/flinkops/flink`` (for ansible-playbook runs)."""
     return COLLECTIONS_ROOT
+
+
+@pytest.fixture(scope="session")
+def ansible_env(collections_root) -> dict:
+    """Environment for real ansible / ansible-playbook runs against this checkout."""
+    return dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(collections_root),
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,  # local hosts use the test venv, no discovery warnings
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_RETRY_FILES_ENABLED="False",
+    )
+
+
+@pytest.fixture(scope="session")
+def ansible_bin() -> Path:
+    """Directory holding the test venv's ansible, ansible-playbook, ansible-doc."""
+    return Path(sys.executable).parent
