@@ -52,5 +52,5 @@ def test_ansible_doc_documents_the_filter(ansible_env, ansible_bin):
         env=ansible_env, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "What Flink computes" in proc.stdout
+    assert "Resolves one Flink config" in proc.stdout
     assert "flink_version" in proc.stdout
