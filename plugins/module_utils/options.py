@@ -108,6 +108,9 @@ IMAGINARY_KEYS = {
     "taskmanager.memory.managed.fraction (a fraction of Total Flink Memory).",
     "taskmanager.memory.heap.size": "There is no such key; the TaskManager heap is "
     "taskmanager.memory.framework.heap.size + taskmanager.memory.task.heap.size.",
+    "flink.memory.managed.size": "There is no such key; use taskmanager.memory.managed.size.",
+    "flink.memory.heap.size": "There is no such key; size the TaskManager with taskmanager.memory.process.size "
+    "(or taskmanager.memory.task.heap.size) and the JobManager with jobmanager.memory.heap.size.",
 }
 
 # Managed memory consumers each line knows; DATAPROC was dropped in 2.0.
