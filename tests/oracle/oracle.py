@@ -14,6 +14,7 @@ reads ``FLINK_TM_HEAP`` / ``FLINK_JM_HEAP`` as legacy heap sizes) and no
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import shutil
@@ -128,7 +129,7 @@ def _parse_dynamic(text: str) -> dict[str, str]:
 def _pairs(frame: list[str], start: int):
     if (len(frame) - start) % 2:
         raise OracleError(f"malformed response {frame!r}")
-    return zip(frame[start::2], frame[start + 1 :: 2])
+    return zip(frame[start::2], frame[start + 1 :: 2], strict=True)
 
 
 def _memory_result(frame: list[str]) -> dict:
@@ -250,10 +251,8 @@ class FlinkOracle:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        try:
+        with contextlib.suppress(OSError):  # the JVM may already be gone
             proc.stdin.close()
-        except OSError:
-            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
