@@ -4,12 +4,14 @@
 // stdout; System.out is pointed at stderr before any Flink class loads, so Flink's logging can never
 // corrupt the protocol.
 //
-// Framing, both directions: int32 count, then count x (int32 byte length, UTF-8 bytes); big-endian.
+// Framing, both directions: int32 frame length in bytes, int32 count, then count x (int32 byte
+// length, UTF-8 bytes); big-endian.
 // Keys and values may hold any character (newlines, '#', ':', quotes) because nothing is delimited.
 //
 // Requests:
 //   ["hello"]                          -> ["ok", "flink_version", v, "java_version", v]
 //   ["memory", process, k1, v1, ...]   -> ["ok", "valid", "true"|"false", name, value, ...]
+//   ["params", process, k1, v1, ...]   -> the same without the sizes (BashJavaUtils only; for benchmarks)
 //   ["load", confDir]                  -> ["ok", "loaded", "true"|"false", name, value, ...]
 // Any failure of the harness itself answers ["harness-error", message]; the driver raises on it.
 //
@@ -153,7 +155,9 @@ public final class FlinkOracle {
                 return List.of("ok", "flink_version", EnvironmentInformation.getVersion(),
                         "java_version", System.getProperty("java.version"));
             case "memory":
-                return memory(request);
+                return memory(request, true);
+            case "params":
+                return memory(request, false);
             case "load":
                 return load(request);
             default:
@@ -173,7 +177,7 @@ public final class FlinkOracle {
         return config;
     }
 
-    private List<String> memory(List<String> request) throws Exception {
+    private List<String> memory(List<String> request, boolean withSizes) throws Exception {
         if (request.size() < 2) {
             throw new IllegalArgumentException("memory needs a process");
         }
@@ -211,6 +215,9 @@ public final class FlinkOracle {
         result.add(printed.get(0));
         result.add("dynamic_properties");
         result.add(printed.get(1));
+        if (!withSizes) {
+            return result;
+        }
 
         // The mirror: same steps as this version's BashJavaUtils, keeping the spec for its sizes.
         Configuration config = configuration(request, 2);
@@ -307,6 +314,10 @@ public final class FlinkOracle {
     }
 
     private static List<String> readFrame(DataInputStream in) throws IOException {
+        int total = in.readInt();
+        if (total < 4 || total > MAX_STRING_BYTES) {
+            throw new IOException("bad frame length " + total);
+        }
         int count = in.readInt();
         if (count < 0 || count > MAX_FRAME_STRINGS) {
             throw new IOException("bad frame count " + count);
@@ -325,9 +336,15 @@ public final class FlinkOracle {
     }
 
     private static void writeFrame(DataOutputStream out, List<String> strings) throws IOException {
-        out.writeInt(strings.size());
-        for (String s : strings) {
-            byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        byte[][] encoded = new byte[strings.size()][];
+        int total = 4;
+        for (int i = 0; i < encoded.length; i++) {
+            encoded[i] = strings.get(i).getBytes(StandardCharsets.UTF_8);
+            total += 4 + encoded[i].length;
+        }
+        out.writeInt(total);
+        out.writeInt(encoded.length);
+        for (byte[] bytes : encoded) {
             out.writeInt(bytes.length);
             out.write(bytes);
         }

@@ -3,8 +3,9 @@
 ``FlinkOracle.java`` (next to this file) is compiled once per Flink release
 with javac against that release's ``flink-dist.jar`` and ``bash-java-utils.jar``
 (fetched by ``flink_dist.jars``) into ``~/.cache/flinkops/oracle-classes/``.
-The JVM answers framed requests on stdin/stdout (int32 count, then int32
-length + UTF-8 bytes per string), so keys and values may hold any character.
+The JVM answers framed requests on stdin/stdout (int32 frame length, int32
+count, then int32 length + UTF-8 bytes per string), so keys and values may
+hold any character.
 
 The JVM runs with a scrubbed environment: no ``FLINK_*`` variables (Flink 1.x
 reads ``FLINK_TM_HEAP`` / ``FLINK_JM_HEAP`` as legacy heap sizes) and no
@@ -187,12 +188,26 @@ def _load_result(frame: list[str]) -> dict:
 
 
 def _encode(strings: list[str]) -> bytes:
-    parts = [_INT.pack(len(strings))]
+    parts = [b"", _INT.pack(len(strings))]
     for s in strings:
         data = s.encode("utf-8")
         parts.append(_INT.pack(len(data)))
         parts.append(data)
-    return b"".join(parts)
+    body = b"".join(parts)
+    return _INT.pack(len(body)) + body
+
+
+def _decode(body: bytes) -> list[str]:
+    (count,) = _INT.unpack_from(body, 0)
+    strings, pos = [], 4
+    for _ in range(count):
+        (length,) = _INT.unpack_from(body, pos)
+        pos += 4
+        strings.append(body[pos : pos + length].decode("utf-8"))
+        pos += length
+    if pos != len(body):
+        raise OracleError(f"malformed frame: {len(body) - pos} trailing bytes")
+    return strings
 
 
 class FlinkOracle:
@@ -284,11 +299,8 @@ class FlinkOracle:
         return data
 
     def _read_frame(self) -> list[str]:
-        (count,) = _INT.unpack(self._read_exact(4))
-        strings = []
-        for _ in range(count):
-            (length,) = _INT.unpack(self._read_exact(4))
-            strings.append(self._read_exact(length).decode("utf-8"))
+        (total,) = _INT.unpack(self._read_exact(4))
+        strings = _decode(self._read_exact(total))
         if strings and strings[0] == "harness-error":
             raise OracleError(f"Flink {self.version} oracle harness failed: {strings[1:]}")
         return strings
@@ -324,10 +336,10 @@ class FlinkOracle:
 
     # -- public API ------------------------------------------------------------------------------
     @staticmethod
-    def _memory_request(process: str, config: dict) -> list[str]:
+    def _memory_request(process: str, config: dict, sizes: bool = True) -> list[str]:
         if process not in PROCESSES:
             raise ValueError(f"process must be one of {PROCESSES}, not {process!r}")
-        request = ["memory", process]
+        request = ["memory" if sizes else "params", process]
         for key, value in config.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise TypeError(f"oracle configs map str to str, got {key!r}: {value!r}")
@@ -338,9 +350,13 @@ class FlinkOracle:
         """What the start script's BashJavaUtils computes for this process and config."""
         return self.memory_many(process, [config])[0]
 
-    def memory_many(self, process: str, configs) -> list[dict]:
-        """memory() for many configs, pipelined through the one JVM."""
-        requests = [self._memory_request(process, c) for c in configs]
+    def memory_many(self, process: str, configs, sizes: bool = True) -> list[dict]:
+        """memory() for many configs, pipelined through the one JVM.
+
+        ``sizes=False`` runs only BashJavaUtils (no mirrored spec, ``sizes`` is empty): Flink's
+        calculator alone, for benchmarks.
+        """
+        requests = [self._memory_request(process, c, sizes) for c in configs]
         return [_memory_result(f) for f in self._request(requests)]
 
     def load(self, conf_dir: str) -> dict:

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Benchmark: our memory model against Flink's own calculator, on the same generated configs.
+
+Side by side, in one run, for one Flink version (default 2.3):
+
+(a) ``memory_model.compute`` in this Python process: configs per second, median of 5 runs;
+(b) Flink's calculator warm in one JVM through the oracle harness (tests/oracle/oracle.py):
+    configs per second including the pipe round trips, median of 5 runs after one warm-up;
+(c) a fresh JVM per config, as the start scripts do: ``java -cp flink-dist.jar:bash-java-utils.jar
+    org.apache.flink.runtime.util.bash.BashJavaUtils GET_TM_RESOURCE_PARAMS --configDir <dir>``
+    (or GET_JM_RESOURCE_PARAMS) on a small sample written to real config files; its printed JVM
+    parameters and dynamic properties are checked against the warm harness on the way.
+
+The configs come from tests/oracle/generate.py (the differential test's generator, same seed),
+TaskManager and JobManager mixed 60/40. Prints a markdown table with machine notes and writes it,
+with the raw numbers as JSON, under benchmarks/results/. Nothing here asserts on time.
+
+Usage: bench_memory_model.py [--version 2.3] [--cases 4000] [--runs 5] [--fresh 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "oracle"))
+
+import flink_dist  # noqa: E402  (tests/oracle is not a package)
+import generate  # noqa: E402
+import oracle as oracle_mod  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _import_compute():
+    """Import the collection as ``ansible_collections.flinkops.flink`` (a symlink, as tests/conftest.py does)."""
+    base = Path(tempfile.gettempdir()) / f"flinkops-bench-{os.getuid()}"
+    link = base / "ansible_collections" / "flinkops" / "flink"
+    if not link.is_symlink() or link.resolve() != ROOT:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f"flink.{os.getpid()}")
+        tmp.symlink_to(ROOT)
+        os.replace(tmp, link)
+    sys.path.insert(0, str(base))
+    from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+
+    return compute
+
+
+def _cases(version: str, total: int):
+    cases = []
+    for process, count in generate.split(total).items():
+        cases += generate.generate(process, version, count)
+    return cases
+
+
+def bench_ours(compute, cases, version, runs):
+    rates = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for case in cases:
+            compute(case.config, case.process, version)
+        rates.append(len(cases) / (time.perf_counter() - started))
+    return rates
+
+
+def bench_warm(flink, cases, runs):
+    by_process = {p: [c.config for c in cases if c.process == p] for p in ("taskmanager", "jobmanager")}
+
+    def once():
+        started = time.perf_counter()
+        for process, configs in by_process.items():
+            flink.memory_many(process, configs, sizes=False)  # BashJavaUtils alone, no mirror
+        return len(cases) / (time.perf_counter() - started)
+
+    once()  # warm-up: JVM start, class loading and JIT are not what (b) measures
+    return [once() for _ in range(runs)]
+
+
+def _plain(config: dict) -> bool:
+    # Values the legacy flink-conf.yaml parser keeps verbatim (no '#', no line breaks, no quotes).
+    return all(not re.search(r"[#\n\r\"'\x00-\x1f\u0080-\uffff]", k + v) and k.strip() == k
+               and v.strip() == v and v for k, v in config.items())
+
+
+def _write_conf(directory: Path, version: str, config: dict) -> None:
+    lines = []
+    if version.startswith("1."):
+        name = "flink-conf.yaml"
+        lines = [f"{k}: {v}" for k, v in config.items()]
+    else:
+        name = "config.yaml"  # every value as a YAML string, as Flink's Configuration keeps it
+        lines = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in config.items()]
+    (directory / name).write_text("\n".join(lines) + "\n")
+
+
+def bench_fresh(flink, cases, version, sample):
+    """One JVM per config through BashJavaUtils' command line; checked against the warm harness."""
+    dist, bash_utils = flink_dist.jars(version)
+    chosen = [c for c in cases if _plain(c.config)][:sample]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLINK_")}
+    seconds, checked = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, case in enumerate(chosen):
+            conf = Path(tmp) / f"conf{i}"
+            conf.mkdir()
+            _write_conf(conf, version, case.config)
+            command = "GET_TM_RESOURCE_PARAMS" if case.process == "taskmanager" else "GET_JM_RESOURCE_PARAMS"
+            started = time.perf_counter()
+            proc = subprocess.run(
+                ["java", "-cp", f"{dist}{os.pathsep}{bash_utils}",
+                 "org.apache.flink.runtime.util.bash.BashJavaUtils", command, "--configDir", str(conf)],
+                capture_output=True, text=True, env=env, check=False,
+            )
+            seconds.append(time.perf_counter() - started)
+            printed = [ln.split(":", 1)[1] for ln in proc.stdout.splitlines()
+                       if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+            warm = flink.memory(case.process, case.config)
+            if warm["valid"]:
+                expected = [warm["jvm_params"],
+                            " ".join(f"-D {k}={v}" for k, v in warm["dynamic_properties"].items())]
+                same = (proc.returncode == 0 and len(printed) == 2 and printed[0] == expected[0]
+                        and set(printed[1].split(" -D ")) == set(expected[1].split(" -D ")))
+            else:
+                same = proc.returncode != 0 and not printed
+            if not same:
+                raise SystemExit(f"fresh BashJavaUtils and the warm harness disagree on {case.config}:\n"
+                                 f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}\nwarm: {warm}")
+            checked += 1
+    return seconds, checked
+
+
+def _machine(flink) -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False).stderr
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "java": java.splitlines()[0] if java else "unknown",
+        "java_runtime": flink.java_version,
+        "flink": flink.flink_version,
+        "os": platform.platform(),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", default="2.3", help="Flink minor line or release (default 2.3)")
+    parser.add_argument("--cases", type=int, default=4000, help="generated configs (default 4000)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs for (a) and (b) (default 5)")
+    parser.add_argument("--fresh", type=int, default=20, help="configs for the fresh-JVM run (default 20)")
+    args = parser.parse_args(argv)
+
+    version = flink_dist.full_version(args.version)
+    line = ".".join(version.split(".")[:2])
+    compute = _import_compute()
+    cases = _cases(line, args.cases)
+    with oracle_mod.FlinkOracle(version) as flink:
+        ours = bench_ours(compute, cases, line, args.runs)
+        warm = bench_warm(flink, cases, args.runs)
+        fresh_seconds, checked = bench_fresh(flink, cases, version, args.fresh)
+        machine = _machine(flink)
+        valid_share = sum(
+            r["valid"] for p in ("taskmanager", "jobmanager")
+            for r in flink.memory_many(p, [c.config for c in cases if c.process == p])
+        ) / len(cases)
+
+    ours_rate = statistics.median(ours)
+    warm_rate = statistics.median(warm)
+    fresh_rate = len(fresh_seconds) / sum(fresh_seconds)
+    rows = [
+        ("(a) our model, in-process (`memory_model.compute`)", len(cases), f"median of {args.runs}", ours_rate),
+        ("(b) Flink's calculator, warm JVM via the oracle harness (incl. IPC)", len(cases),
+         f"median of {args.runs}", warm_rate),
+        ("(c) Flink's BashJavaUtils, fresh JVM per config (as the start scripts)", len(fresh_seconds),
+         f"mean {statistics.mean(fresh_seconds) * 1000:.0f} ms/config", fresh_rate),
+    ]
+    table = [
+        "| Method | Configs | Timing | Configs/s | Relative to our model |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for name, count, timing, rate in rows:
+        ratio = "1" if rate == ours_rate else f"{rate / ours_rate:.3g}x (ours {ours_rate / rate:,.0f}x faster)"
+        table.append(f"| {name} | {count:,} | {timing} | {rate:,.1f} | {ratio} |")
+    notes = (
+        f"Flink {machine['flink']}; {len(cases):,} generated configs (seed {generate.DEFAULT_SEED}, "
+        f"TaskManager/JobManager 60/40, {valid_share:.0%} valid); fresh-JVM sample: {checked} plain configs "
+        f"written to {'flink-conf.yaml' if line.startswith('1.') else 'config.yaml'}, each result checked "
+        f"against the warm harness.\n"
+        f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
+        f"{machine['java']} ({machine['java_runtime']}), {machine['os']}."
+    )
+    text = "\n".join(table) + "\n\n" + notes + "\n"
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"memory-model-{line}-{stamp}.md").write_text(text)
+    (RESULTS / f"memory-model-{line}-{stamp}.json").write_text(json.dumps({
+        "version": version, "cases": len(cases), "runs": args.runs, "ours_rates": ours,
+        "warm_rates": warm, "fresh_seconds": fresh_seconds, "valid_share": valid_share, "machine": machine,
+    }, indent=1))
+    print(f"written to {RESULTS / f'memory-model-{line}-{stamp}.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
