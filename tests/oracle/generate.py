@@ -125,6 +125,8 @@ def realistic_bytes(rng: random.Random, lo: int, hi: int) -> int:
     """A size between lo and hi, mostly whole MiB like real configs, sometimes odd byte counts."""
     value = _log_uniform(rng, max(lo, 1), max(hi, 2))
     r = rng.random()
+    if r < 0.2 and value >= GiB:
+        return value // GiB * GiB
     if r < 0.75:
         return max(value // MiB, 0) * MiB
     if r < 0.9:
@@ -194,8 +196,8 @@ def _overhead_and_metaspace(b: _Builder, prefix: str) -> tuple[int, int, int]:
         ov_min = realistic_bytes(rng, 32 * MiB, 768 * MiB)
     if set_max:
         ov_max = realistic_bytes(rng, 128 * MiB, 4 * GiB)
-    if set_min and set_max and ov_min > ov_max and rng.random() < 0.8:
-        ov_min, ov_max = ov_max, ov_min  # mostly consistent; the rest tests min > max
+    if set_min and set_max and (ov_min > ov_max) == (rng.random() < 0.8):
+        ov_min, ov_max = ov_max, ov_min  # a fifth keep min > max
     if set_min:
         b.size(prefix + "jvm-overhead.min", ov_min)
         b.case.tags.add("overhead:min")
@@ -254,8 +256,8 @@ def _taskmanager(rng: random.Random, line: str) -> Case:
         net_min = realistic_bytes(rng, 8 * MiB, 512 * MiB) if rng.random() < 0.9 else 0
     if "max" in network_keys:
         net_max = realistic_bytes(rng, 64 * MiB, 8 * GiB)
-        if "min" in network_keys and net_min > net_max and rng.random() < 0.8:
-            net_min, net_max = net_max, net_min
+        if "min" in network_keys and (net_min > net_max) == (rng.random() < 0.75):
+            net_min, net_max = net_max, net_min  # a quarter keep min > max
     net_values = {"min": net_min, "max": net_max}
     for name in network_keys:
         new_key, old_key = _TM + "network." + name, "taskmanager.network.memory." + name

@@ -189,3 +189,13 @@ def test_compare_catches_every_kind_of_difference():
     assert set(compare({"valid": False, "error_chain": [c + " " for c in chain]}, bad)) == {"error_chain"}
     assert set(compare({"valid": True, "sizes": {}}, bad)) == {"valid", "error_chain"}
     assert set(compare({"raised": "KeyError: x"}, good)) == {"raised"}
+
+
+def test_generator_is_seeded():
+    """Same arguments, same cases (a failure report must be reproducible); another seed, other cases."""
+    first = generate.generate("taskmanager", "1.20", 300)
+    again = generate.generate("taskmanager", "1.20.5", 300)
+    other = generate.generate("taskmanager", "1.20", 300, seed=generate.DEFAULT_SEED + 1)
+    assert [c.config for c in first] == [c.config for c in again]
+    assert [c.config for c in first] != [c.config for c in other]
+    assert all(isinstance(k, str) and isinstance(v, str) for c in first for k, v in c.config.items())
