@@ -106,38 +106,26 @@ def _write_conf(directory: Path, version: str, config: dict) -> None:
 
 def bench_fresh(flink, cases, version, sample):
     """One JVM per config through BashJavaUtils' command line; checked against the warm harness."""
-    dist, bash_utils = flink_dist.jars(version)
     chosen = [c for c in cases if _plain(c.config)][:sample]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLINK_")}
-    seconds, checked = [], 0
+    seconds = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, case in enumerate(chosen):
             conf = Path(tmp) / f"conf{i}"
             conf.mkdir()
             _write_conf(conf, version, case.config)
-            command = "GET_TM_RESOURCE_PARAMS" if case.process == "taskmanager" else "GET_JM_RESOURCE_PARAMS"
             started = time.perf_counter()
-            proc = subprocess.run(
-                ["java", "-cp", f"{dist}{os.pathsep}{bash_utils}",
-                 "org.apache.flink.runtime.util.bash.BashJavaUtils", command, "--configDir", str(conf)],
-                capture_output=True, text=True, env=env, check=False,
-            )
+            fresh = oracle_mod.bash_java_utils(version, case.process, conf)
             seconds.append(time.perf_counter() - started)
-            printed = [ln.split(":", 1)[1] for ln in proc.stdout.splitlines()
-                       if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
             warm = flink.memory(case.process, case.config)
             if warm["valid"]:
-                expected = [warm["jvm_params"],
-                            " ".join(f"-D {k}={v}" for k, v in warm["dynamic_properties"].items())]
-                same = (proc.returncode == 0 and len(printed) == 2 and printed[0] == expected[0]
-                        and set(printed[1].split(" -D ")) == set(expected[1].split(" -D ")))
+                same = (fresh["jvm_params"] == warm["jvm_params"]
+                        and fresh["dynamic_properties"] == warm["dynamic_properties"])
             else:
-                same = proc.returncode != 0 and not printed
+                same = fresh["returncode"] != 0 and fresh["jvm_params"] is None
             if not same:
                 raise SystemExit(f"fresh BashJavaUtils and the warm harness disagree on {case.config}:\n"
-                                 f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}\nwarm: {warm}")
-            checked += 1
-    return seconds, checked
+                                 f"{fresh['output'][-3000:]}\nwarm: {warm}")
+    return seconds, len(seconds)
 
 
 def _machine(flink) -> dict:

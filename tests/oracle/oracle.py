@@ -364,6 +364,33 @@ class FlinkOracle:
         return _load_result(self._request([["load", str(conf_dir)]])[0])
 
 
+def bash_java_utils(version: str, process: str, conf_dir) -> dict:
+    """Run BashJavaUtils in a fresh JVM exactly as the start scripts do, on a real config directory.
+
+    Returns ``{"returncode", "jvm_params", "dynamic_properties", "output"}``; the two results are
+    None unless the command printed both BASH_JAVA_UTILS_EXEC_RESULT lines.
+    """
+    java, _ = _require_java()
+    dist, bash_utils = flink_dist.jars(version)
+    command = {"taskmanager": "GET_TM_RESOURCE_PARAMS", "jobmanager": "GET_JM_RESOURCE_PARAMS"}[process]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(_SCRUBBED_ENV_PREFIXES) and k not in _SCRUBBED_ENV}
+    proc = subprocess.run(
+        [java, "-cp", os.pathsep.join([str(dist), str(bash_utils)]),
+         "org.apache.flink.runtime.util.bash.BashJavaUtils", command, "--configDir", str(conf_dir)],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    printed = [ln.split(":", 1)[1] for ln in proc.stdout.splitlines()
+               if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+    ok = proc.returncode == 0 and len(printed) == 2
+    return {
+        "returncode": proc.returncode,
+        "jvm_params": printed[0] if ok else None,
+        "dynamic_properties": _parse_dynamic(printed[1]) if ok else None,
+        "output": proc.stdout + proc.stderr,
+    }
+
+
 _ORACLES: dict[str, FlinkOracle] = {}
 _ORACLES_LOCK = threading.Lock()
 

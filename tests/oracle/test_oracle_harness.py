@@ -11,7 +11,7 @@ import shutil
 
 import flink_dist
 import pytest
-from oracle import FlinkOracle, OracleError, oracle
+from oracle import FlinkOracle, OracleError, bash_java_utils, oracle
 
 ALL = list(flink_dist.VERSIONS)
 ONE_X = ["1.17", "1.18", "1.19", "1.20"]
@@ -180,3 +180,29 @@ def test_bad_calls_are_refused():
         oracle("2.3").memory("historyserver", {})
     with pytest.raises(TypeError):
         oracle("2.3").memory("taskmanager", {"taskmanager.memory.process.size": 1024})
+
+
+@pytest.mark.parametrize("version", ["1.20", "2.3"])
+def test_harness_agrees_with_the_bashjavautils_command_line(tmp_path, version):
+    """The warm harness answers what a fresh `BashJavaUtils GET_*_RESOURCE_PARAMS --configDir` prints."""
+    name = "flink-conf.yaml" if version.startswith("1.") else "config.yaml"
+    cases = [
+        ("taskmanager", {"taskmanager.memory.process.size": "3000m", "taskmanager.memory.managed.fraction": "0.3",
+                         "taskmanager.numberOfTaskSlots": "3", "taskmanager.memory.network.max": "200m"}),
+        ("taskmanager", {"taskmanager.memory.flink.size": "2g", "taskmanager.heap.size": "1500m"}),
+        ("jobmanager", {"jobmanager.memory.flink.size": "2g", "jobmanager.memory.jvm-overhead.min": "100m",
+                        "jobmanager.memory.enable-jvm-direct-memory-limit": "true"}),
+        ("taskmanager", {"taskmanager.memory.process.size": "500m"}),  # rejected
+    ]
+    for i, (process, config) in enumerate(cases):
+        conf = tmp_path / str(i)
+        conf.mkdir()
+        (conf / name).write_text("".join(f"{k}: {v}\n" for k, v in config.items()))
+        fresh = bash_java_utils(version, process, conf)
+        warm = oracle(version).memory(process, config)
+        assert (fresh["returncode"] == 0) is warm["valid"], fresh["output"][-2000:]
+        if warm["valid"]:
+            assert fresh["jvm_params"] == warm["jvm_params"]
+            assert fresh["dynamic_properties"] == warm["dynamic_properties"]
+        else:
+            assert warm["error_chain"][0] in fresh["output"]
