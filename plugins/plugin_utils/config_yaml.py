@@ -1,0 +1,731 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Flink's ``config.yaml`` (1.19+), read exactly as Flink reads it.
+
+Flink 1.19 to 2.3 all read ``config.yaml`` with snakeyaml-engine 2.6 (the
+same classes ship in every release): ``Load`` with ``CoreSchema`` (YAML 1.2
+core), duplicate keys refused, at most 50 aliases to collections, at most
+3 MiB of code points.  ``GlobalConfiguration`` then flattens nested maps
+with ``.`` (into a HashMap, in document order, so of a nested and a flat
+spelling of one key the later wins), renders lists with the flow dumper
+(``[a, 'b: c']``), and stores each value with ``Configuration.
+setValueInternal``, which refuses null.  ``Configuration.toMap()`` gives
+strings back as they are and everything else through the flow dumper
+(``true``, ``10``, ``1000.0``, ``1.0E20``, ``.inf``).
+
+Here libyaml (PyYAML's C loader, the pure-Python one when libyaml is
+missing) builds the node tree, with the resolver swapped for the YAML 1.2
+core schema, and this module does what snakeyaml-engine and Flink do on
+top.  Where libyaml and snakeyaml-engine disagree, the input is adjusted or
+checked first (all found against Flink's own loader):
+
+* Tabs: snakeyaml-engine skips only spaces between tokens, so a tab
+  anywhere but inside a scalar, a comment, or right after a plain scalar is
+  fatal (``found character '\\t(TAB)' that cannot start any token``).
+  libyaml allows more; the token stream is checked when the text has a tab.
+* YAML 1.2 has no NEL/LS/PS line breaks: U+0085, U+2028 and U+2029 are
+  ordinary characters to Flink but line breaks to libyaml, so they are
+  swapped for private-use stand-ins while parsing.
+* Characters Java's reader refuses (``special characters are not
+  allowed``), the byte order marks it detects (UTF-8, UTF-16 and UTF-32; no
+  BOM means UTF-8, and invalid UTF-8 is fatal) are checked here.
+* Surprises kept on purpose because Flink has them: ``+.inf`` is fatal
+  (``NumberFormatException``) while ``.inf`` and ``-.inf`` are floats;
+  ``~: x`` gives the key ``null``; ``!!bool yes`` and ``!!null x`` are null
+  and so fatal; a non-string key (``1: x``, ``true: x``) is fatal
+  (``ClassCastException``) except inside a list; an empty map adds no key;
+  ``<<`` is an ordinary key (no merge keys in YAML 1.2); ``!!set`` and
+  ``!!binary`` values are rendered as the dumper writes them.
+
+Known gap: anchors whose names libyaml refuses but YAML 1.2 allows are
+reported as invalid YAML.  Error messages never hold config values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import math
+import re
+
+import yaml
+from yaml.emitter import Emitter
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
+from yaml.nodes import ScalarNode, SequenceNode
+from yaml.tokens import ScalarToken
+
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import (
+    ConfigFileError,
+    ParsedConfig,
+)
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import double_to_string
+
+_T = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL = _T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"
+SEQ, MAP, SET, BINARY = _T + "seq", _T + "map", _T + "set", _T + "binary"
+
+FLINK_PARSE_ERROR = "Error parsing YAML configuration."
+REFUSES = "Flink refuses to start"
+
+# snakeyaml-engine 2.6 CoreScalarResolver (matched against the whole value).
+_INT_RE = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT_RE = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULLS = frozenset(("~", "null", "Null", "NULL", ""))
+_NUMBER_START = frozenset("-+0123456789.")
+
+# Java's StreamReader.isPrintable: anything else is "special characters are not allowed".
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# NEL, LS, PS (line breaks to libyaml, mostly content to snakeyaml-engine) and a BOM inside
+# the text (content to snakeyaml-engine), with the private-use stand-ins libyaml parses instead.
+_SPECIALS = "\x85\u2028\u2029\ufeff"
+_STAND_INS = "\U0010fffa\U0010fffb\U0010fffc\U0010fffd"
+_BREAK_STAND_INS = _STAND_INS[:3]
+_TO_STAND_IN = str.maketrans(_SPECIALS, _STAND_INS)
+_FROM_STAND_IN = str.maketrans(_STAND_INS, _SPECIALS)
+# snakeyaml-engine's scanLineBreak does take NEL/LS/PS after blanks inside a scalar: the blanks
+# around it go, the character stays ("x \u2028 y" -> "x\u2028y").
+_BLANKS_AROUND_BREAK = re.compile("[ \t]+([\U0010fffa-\U0010fffc](?: *[\U0010fffa-\U0010fffc])*) *")
+_MULTILINE = re.compile("[\n\x85\u2028\u2029]")
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+
+CODE_POINT_LIMIT = 3 * 1024 * 1024  # LoadSettings.codePointLimit default
+MAX_COLLECTION_ALIASES = 50  # LoadSettings.maxAliasesForCollections default
+_BIG_WIDTH = 2 ** 31 - 1  # the dumper is built with setSplitLines(false)
+
+
+def core_tag(value: str) -> str:
+    """The tag snakeyaml-engine's core schema gives a plain scalar."""
+    if not value:
+        return NULL
+    first = value[0]
+    if first in _NUMBER_START:
+        if _INT_RE.fullmatch(value):
+            return INT
+        if _FLOAT_RE.fullmatch(value):
+            return FLOAT
+        return STR
+    if value in _BOOLS:
+        return BOOL
+    if value in _NULLS:
+        return NULL
+    return STR
+
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CoreLoader(_Base):
+    """libyaml's parser and composer with the YAML 1.2 core schema's tags."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode:
+            return core_tag(value) if implicit[0] else STR
+        return SEQ if kind is SequenceNode else MAP
+
+
+class YamlSet(list):
+    """A ``!!set``: its members, in order (rendered as ``!!set {a: null}``)."""
+
+
+class _YamlMap:
+    """A constructed mapping: ``(key, value, key_line)`` in document order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self):
+        self.items = []
+
+
+def _fail(path, message, line=None, key=None, flink=FLINK_PARSE_ERROR):
+    tail = f"; {REFUSES}: {flink}" if flink else ""
+    return ConfigFileError(message + tail, path=path, line=line, key=key)
+
+
+# ---------------------------------------------------------------------------
+# bytes -> text, checked as snakeyaml-engine's reader checks it
+
+def _decode(data: bytes, path: str) -> str:
+    encoding, skip = "utf-8", 0
+    if data[:4] == b"\x00\x00\xfe\xff":
+        encoding, skip = "utf-32-be", 4
+    elif data[:4] == b"\xff\xfe\x00\x00":
+        encoding, skip = "utf-32-le", 4
+    elif data[:3] == b"\xef\xbb\xbf":
+        skip = 3
+    elif data[:2] == b"\xfe\xff":
+        encoding, skip = "utf-16-be", 2
+    elif data[:2] == b"\xff\xfe":
+        encoding, skip = "utf-16-le", 2
+    try:
+        return data[skip:].decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = None
+        if encoding == "utf-8":
+            line = _line_of_offset(data[skip:skip + exc.start].decode(encoding, "replace"), None)
+        raise _fail(
+            path,
+            f"not valid {encoding.upper()} (byte {skip + exc.start} cannot be decoded)",
+            line=line,
+            flink=f"{FLINK_PARSE_ERROR} (java.nio.charset.MalformedInputException)",
+        ) from None
+
+
+def _line_of_offset(text: str, offset: int | None) -> int:
+    """1-based line of ``text[offset]`` (end of text when None), with Java's line breaks."""
+    head = text if offset is None else text[:offset]
+    return len(_LINE_BREAK.findall(head)) + 1
+
+
+def _check_text(text: str, path: str) -> str:
+    if len(text) > CODE_POINT_LIMIT:
+        raise _fail(path, f"the file has more than {CODE_POINT_LIMIT} characters",
+                    flink=f"{FLINK_PARSE_ERROR} (The incoming YAML document exceeds the limit: "
+                          f"{CODE_POINT_LIMIT} code points.)")
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        raise _fail(path, f"control character U+{ord(bad.group()):04X} in the file",
+                    line=_line_of_offset(text, bad.start()),
+                    flink=f"{FLINK_PARSE_ERROR} (special characters are not allowed)")
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a second BOM: the scanner skips one at the very start
+    if any(c in text for c in _SPECIALS):
+        if any(c in text for c in _STAND_INS):
+            raise _fail(path, "the file mixes U+0085/U+2028/U+2029/U+FEFF with U+10FFFA..U+10FFFD, "
+                              "which this reader cannot tell apart", flink=None)
+        text = text.translate(_TO_STAND_IN)
+    return text
+
+
+# ---------------------------------------------------------------------------
+# tabs: where snakeyaml-engine refuses them and libyaml does not
+
+_TAB_MESSAGE = ("a tab where YAML expects the next token (tabs may not indent, nor follow ':', "
+                "',' or a quoted value; use spaces)")
+_TAB_FLINK = (f"{FLINK_PARSE_ERROR} (found character '\\t(TAB)' that cannot start any token. "
+              "(Do not use \\t(TAB) for indentation))")
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
+    return starts
+
+
+def _check_tokens(text: str, path: str) -> None:
+    """Tabs where snakeyaml-engine refuses them; NEL/LS/PS where it reads them as line breaks."""
+    starts = _line_starts(text)
+
+    def offset(mark):
+        if mark.line >= len(starts):  # libyaml ends a last line that has no line break
+            return len(text)
+        return starts[mark.line] + mark.column
+
+    def tab_error(at):
+        return _fail(path, _TAB_MESSAGE, line=_line_of_offset(text, at), flink=_TAB_FLINK)
+
+    def check_gap(begin, end, after_plain):
+        line_start, first = begin, True
+        while True:
+            brk = _LINE_BREAK.search(text, line_start, end)
+            line_end = brk.start() if brk else end
+            # scanPlainSpaces takes spaces and tabs after a plain scalar on its own line
+            if not (first and after_plain):
+                piece = text[line_start:line_end]
+                hash_at = piece.find("#")
+                tab_at = (piece if hash_at < 0 else piece[:hash_at]).find("\t")
+                if tab_at >= 0:
+                    raise tab_error(line_start + tab_at)
+            if brk is None:
+                return
+            line_start, first = brk.end(), False
+
+    loader = _CoreLoader(text)
+    pos, after_plain = 0, False
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            start, end = offset(token.start_mark), offset(token.end_mark)
+            if start > pos:
+                check_gap(pos, start, after_plain)
+            if end > pos:
+                pos = end
+                after_plain = isinstance(token, ScalarToken) and token.plain
+                if after_plain and text[start] in _BREAK_STAND_INS:
+                    raise _fail(
+                        path, f"U+{ord(text[start].translate(_FROM_STAND_IN)):04X} (a YAML 1.1 line break) where "
+                        "a token starts: Flink's parser takes it as a line break there, and this reader does "
+                        "not follow it; remove the character", line=_line_of_offset(text, start), flink=None)
+                if isinstance(token, ScalarToken):
+                    _check_scalar_tabs(text, start, end, token, tab_error, path)
+    except yaml.YAMLError:
+        return  # composing reports the error with its position
+    finally:
+        loader.dispose()
+
+
+def _check_scalar_tabs(text, start, end, token, tab_error, path):
+    body = text[start:end]
+    if token.style == '"':
+        # YAML 1.2 has the escape "\<TAB>"; snakeyaml-engine 2.6 does not ("found unknown escape character")
+        at = body.find("\\")
+        while at >= 0:
+            if body[at + 1:at + 2] == "\t":
+                raise _fail(path, "a backslash before a tab in a double-quoted value (write \\t)",
+                            line=_line_of_offset(text, start + at),
+                            flink=f"{FLINK_PARSE_ERROR} (found unknown escape character \\t(9))")
+            at = body.find("\\", at + 2)
+        return
+    if token.plain:
+        # continuation lines of a plain scalar may be indented with spaces only
+        for brk in _LINE_BREAK.finditer(body):
+            rest = body[brk.end():]
+            stripped = rest.lstrip(" ")
+            if stripped.startswith("\t"):
+                raise tab_error(start + brk.end() + len(rest) - len(stripped))
+    elif token.style in ("|", ">"):
+        # the block scalar header: indicators, spaces, an optional comment
+        header = _LINE_BREAK.split(body, 1)[0]
+        hash_at = header.find("#")
+        tab_at = (header if hash_at < 0 else header[:hash_at]).find("\t")
+        if tab_at >= 0:
+            raise tab_error(start + tab_at)
+
+
+# ---------------------------------------------------------------------------
+# parser events -> Java-like objects, as snakeyaml-engine's composer and constructor build them
+# (built from events, not libyaml's composer: YAML 1.2 lets an anchor be defined again, and
+# an alias then means the latest definition; PyYAML's composer refuses that)
+
+class _Frame:
+    __slots__ = ("obj", "line", "seen", "key", "key_line", "has_key")
+
+    def __init__(self, obj, line):
+        self.obj = obj
+        self.line = line
+        self.seen = set()
+        self.key = None
+        self.key_line = 0
+        self.has_key = False
+
+
+class _Constructor:
+    def __init__(self, path: str, restore: bool):
+        self.path = path
+        self.restore = restore
+
+    def error(self, line, message, flink=FLINK_PARSE_ERROR, key=None):
+        return _fail(self.path, message, line=line, key=key, flink=flink)
+
+    def unknown_tag(self, line, tag):
+        return self.error(line, f"unknown tag {tag}",
+                          flink=f"{FLINK_PARSE_ERROR} (could not determine a constructor for the tag {tag})")
+
+    def build_document(self, loader):
+        """The single document's root object; None for an empty stream."""
+        loader.get_event()  # StreamStartEvent
+        event = loader.get_event()
+        if isinstance(event, StreamEndEvent):
+            return None
+        anchors = {}
+        aliases = 0
+        stack: list[_Frame] = []
+        root = None
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            line = event.start_mark.line + 1
+            if kind is ScalarEvent:
+                value = self.scalar(event, line)
+                if event.anchor is not None:
+                    anchors[event.anchor] = value
+            elif kind is AliasEvent:
+                if event.anchor not in anchors:
+                    raise self.error(line, f"undefined alias '{event.anchor}'",
+                                     flink=f"{FLINK_PARSE_ERROR} (found undefined alias {event.anchor})")
+                value = anchors[event.anchor]
+                if isinstance(value, (list, _YamlMap)):
+                    aliases += 1
+                    if aliases > MAX_COLLECTION_ALIASES:
+                        raise self.error(line, f"more than {MAX_COLLECTION_ALIASES} aliases to lists or maps",
+                                         flink=f"{FLINK_PARSE_ERROR} (Number of aliases for non-scalar nodes "
+                                               f"exceeds the specified max={MAX_COLLECTION_ALIASES})")
+            elif kind is SequenceStartEvent or kind is MappingStartEvent:
+                tag = event.tag
+                if kind is SequenceStartEvent:
+                    if tag not in (None, "!", SEQ):
+                        raise self.unknown_tag(line, tag)
+                    value = []
+                elif tag in (None, "!", MAP):
+                    value = _YamlMap()
+                elif tag == SET:
+                    value = YamlSet()
+                else:
+                    raise self.unknown_tag(line, tag)
+                if event.anchor is not None:
+                    anchors[event.anchor] = value
+                if stack:
+                    self.attach(stack[-1], value, line)
+                else:
+                    root = value
+                stack.append(_Frame(value, line))
+                continue
+            elif kind is SequenceEndEvent or kind is MappingEndEvent:
+                stack.pop()
+                continue
+            elif kind is DocumentEndEvent:
+                break
+            else:  # pragma: no cover - libyaml emits nothing else inside a document
+                raise self.error(line, f"unexpected {kind.__name__}")
+            if stack:
+                self.attach(stack[-1], value, line)
+            else:
+                root = value
+        event = loader.get_event()
+        if not isinstance(event, StreamEndEvent):
+            raise self.error(event.start_mark.line + 1, "a second YAML document in the file",
+                             flink=f"{FLINK_PARSE_ERROR} (expected a single document in the stream "
+                                   "but found another document)")
+        return root
+
+    def attach(self, frame, value, line):
+        target = frame.obj
+        if isinstance(target, _YamlMap):
+            if frame.has_key:
+                target.items.append((frame.key, value, frame.key_line))
+                frame.has_key = False
+            else:
+                self.check_duplicate(frame, value, line)
+                frame.key, frame.key_line, frame.has_key = value, line, True
+        elif isinstance(target, YamlSet):
+            if frame.has_key:
+                frame.has_key = False  # a set member's value is ignored
+            else:
+                self.check_duplicate(frame, value, line)
+                target.append(value)
+                frame.has_key = True
+        else:
+            target.append(value)
+
+    def check_duplicate(self, frame, key, line):
+        ident = _java_identity(key)
+        if ident in frame.seen:
+            shown = key if isinstance(key, str) else _java_string(key)
+            raise self.error(
+                line, f"duplicate key '{shown}' in the mapping that starts on line {frame.line}",
+                flink=f"{FLINK_PARSE_ERROR} (found duplicate key {shown})")
+        frame.seen.add(ident)
+
+    def scalar(self, event, line):
+        value = event.value
+        if self.restore:
+            if event.style != "|" and event.style != ">":
+                value = _BLANKS_AROUND_BREAK.sub(r"\1", value)
+            value = value.translate(_FROM_STAND_IN)
+        tag = event.tag
+        if tag is None:
+            tag = core_tag(value) if event.implicit[0] else STR
+        elif tag == "!":
+            tag = STR
+        if tag == STR:
+            return value
+        if tag == INT:
+            return self.to_int(line, value)
+        if tag == FLOAT:
+            return self.to_float(line, value)
+        if tag == BOOL:
+            return _BOOLS.get(value)  # !!bool yes is null to snakeyaml-engine
+        if tag == NULL:
+            return None
+        if tag == BINARY:
+            return self.to_binary(line, value)
+        raise self.unknown_tag(line, tag)
+
+    def to_int(self, line, value):
+        text, sign = value, 1
+        if text[:1] in ("-", "+"):
+            sign = -1 if text[0] == "-" else 1
+            text = text[1:]
+        base = 10
+        if text.startswith("0x"):
+            base, text = 16, text[2:]
+        elif text.startswith("0o"):
+            base, text = 8, text[2:]
+        try:
+            if not text or not text.isascii() or not text.isalnum():
+                raise ValueError
+            return sign * int(text, base)
+        except ValueError:
+            raise self.error(line, "an !!int value that is not an integer",
+                             flink=f"{FLINK_PARSE_ERROR} (NumberFormatException)") from None
+
+    def to_float(self, line, value):
+        lowered = value.lower()
+        if lowered == ".inf":
+            return math.inf
+        if lowered == "-.inf":
+            return -math.inf
+        if lowered == ".nan":
+            return math.nan
+        if "inf" not in lowered and "nan" not in lowered and _FLOAT_RE.fullmatch(value):
+            return float(value)
+        raise self.error(
+            line,
+            "a float snakeyaml-engine cannot build (it reads .inf and -.inf, but not +.inf)"
+            if "inf" in lowered else "a !!float value that is not a number",
+            flink=f"{FLINK_PARSE_ERROR} (NumberFormatException)")
+
+    def to_binary(self, line, value):
+        compact = "".join(value.split())
+        try:
+            return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise self.error(line, "a !!binary value that is not base64",
+                             flink=f"{FLINK_PARSE_ERROR} (IllegalArgumentException)") from None
+
+
+def _java_identity(key):
+    """What Java's equals() compares: type and value (1, 1.0 and true differ; NaN equals NaN)."""
+    if isinstance(key, bool):
+        return ("bool", key)
+    if isinstance(key, int):
+        return ("int", key)
+    if isinstance(key, float):
+        return ("float", key.hex())
+    if isinstance(key, (str, bytes)) or key is None:
+        return (type(key).__name__, key)
+    return ("object", id(key))
+
+
+# ---------------------------------------------------------------------------
+# values -> the strings Configuration.toMap() gives
+
+def _java_string(value) -> str:
+    """``ConfigurationUtils.convertToString``: strings as they are, the rest through the flow dumper."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    if value is None:
+        return "null"
+    return dump_flow(value)
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return double_to_string(value)
+
+
+_ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f",
+            "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L",
+            "\u2029": "P"}
+_MUST_ESCAPE = '"\\\x85\u2028\u2029\ufeff'
+_JAVA_PRINTABLE = re.compile("[\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PYYAML_UNPRINTABLE = str.maketrans({"\ufeff": "\xe9", "\U0010ffff": "\xe9"})
+
+
+class _EngineEmitter(Emitter):
+    """PyYAML's emitter (a port of the same design) with snakeyaml-engine's character rules."""
+
+    def analyze_scalar(self, scalar):
+        # snakeyaml-engine counts U+FEFF and U+10FFFF as printable; PyYAML does not
+        analysis = super().analyze_scalar(scalar.translate(_PYYAML_UNPRINTABLE))
+        analysis.scalar = scalar
+        return analysis
+
+    def write_double_quoted(self, text, split=True):
+        # Emitter.writeDoubleQuoted: printable non-ASCII is written as is, other escapes in lower case;
+        # never split (the dumper has setSplitLines(false))
+        out = ['"']
+        for ch in text:
+            if "\x20" <= ch <= "\x7e" and ch not in _MUST_ESCAPE:
+                out.append(ch)
+            elif ch in _ESCAPES:
+                out.append("\\" + _ESCAPES[ch])
+            elif _JAVA_PRINTABLE.match(ch):
+                out.append(ch)
+            elif ch <= "\xff":
+                out.append(f"\\x{ord(ch):02x}")
+            elif ch <= "\uffff":
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(f"\\U{ord(ch):08x}")
+        out.append('"')
+        self.write_indicator("".join(out), True)
+
+
+def dump_flow(value) -> str:
+    """``YamlParserUtils.toYAMLString``: snakeyaml-engine's flow dumper, core schema, no line splitting."""
+    anchors = {}
+    _find_anchors(value, anchors, [0])
+    stream = io.StringIO()
+    emitter = _EngineEmitter(stream, width=_BIG_WIDTH, allow_unicode=True)
+    emitter.emit(StreamStartEvent())
+    emitter.emit(DocumentStartEvent(explicit=False))
+    _emit(emitter, value, anchors, set())
+    emitter.emit(DocumentEndEvent(explicit=False))
+    emitter.emit(StreamEndEvent())
+    text = stream.getvalue()
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _find_anchors(value, anchors, counter):
+    # Serializer.anchorNode: a collection met a second time gets the next idNNN
+    if not isinstance(value, (list, _YamlMap)):
+        return
+    ident = id(value)
+    if ident in anchors:
+        if anchors[ident] is None:
+            counter[0] += 1
+            anchors[ident] = f"id{counter[0]:03d}"
+        return
+    anchors[ident] = None
+    if isinstance(value, _YamlMap):
+        for key, item, _line in value.items:
+            _find_anchors(key, anchors, counter)
+            _find_anchors(item, anchors, counter)
+    else:
+        for item in value:
+            _find_anchors(item, anchors, counter)
+
+
+def _emit(emitter, value, anchors, emitted):
+    if isinstance(value, (list, _YamlMap)):
+        ident = id(value)
+        anchor = anchors.get(ident)
+        if ident in emitted:
+            emitter.emit(AliasEvent(anchor))
+            return
+        emitted.add(ident)
+        if isinstance(value, YamlSet):
+            emitter.emit(MappingStartEvent(anchor, SET, False, flow_style=True))
+            for item in value:
+                _emit(emitter, item, anchors, emitted)
+                _emit(emitter, None, anchors, emitted)
+            emitter.emit(MappingEndEvent())
+        elif isinstance(value, list):
+            emitter.emit(SequenceStartEvent(anchor, SEQ, True, flow_style=True))
+            for item in value:
+                _emit(emitter, item, anchors, emitted)
+            emitter.emit(SequenceEndEvent())
+        else:
+            emitter.emit(MappingStartEvent(anchor, MAP, True, flow_style=True))
+            for key, item, _line in value.items:
+                _emit(emitter, key, anchors, emitted)
+                _emit(emitter, item, anchors, emitted)
+            emitter.emit(MappingEndEvent())
+        return
+    if isinstance(value, bytes):
+        # RepresentByteArray: base64 in literal style (flow context turns it into double quotes)
+        emitter.emit(ScalarEvent(None, BINARY, (False, False), base64.b64encode(value).decode("ascii"), style="|"))
+        return
+    if isinstance(value, str):
+        # RepresentString asks for literal style when the text has a line break
+        style = "|" if _MULTILINE.search(value) else None
+        emitter.emit(ScalarEvent(None, STR, (core_tag(value) == STR, True), value, style=style))
+        return
+    text = _java_string(value)
+    emitter.emit(ScalarEvent(None, None, (True, False), text))
+
+
+# ---------------------------------------------------------------------------
+# the whole file
+
+def parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
+    """Read ``config.yaml`` bytes as Flink 1.19 to 2.3 do; ConfigFileError where Flink refuses the file."""
+    text = _decode(data, path)
+    checked = _check_text(text, path)
+    restore = checked is not text
+    if "\t" in checked or (restore and any(c in checked for c in _BREAK_STAND_INS)):
+        _check_tokens(checked, path)
+    loader = _CoreLoader(checked)
+    try:
+        built = _Constructor(path, restore).build_document(loader)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, path) from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    config: dict[str, object] = {}
+    lines: dict[str, int] = {}
+    overridden: list[dict] = []
+    if built is not None:
+        if not isinstance(built, _YamlMap):
+            kind = "a list" if isinstance(built, list) else "a single value"
+            raise _fail(path, f"the document is {kind}, not a mapping of keys to values", line=1,
+                        flink=f"{FLINK_PARSE_ERROR} (ClassCastException: cannot be cast to class java.util.Map)")
+        _flatten(built, "", config, lines, overridden, path, set())
+    result = {}
+    for key, value in config.items():
+        if value is None:
+            raise _fail(path, "the key has no value (null); write '' for an empty string or remove the key",
+                        line=lines[key], key=key,
+                        flink=f"{FLINK_PARSE_ERROR} (NullPointerException: Value must not be null.)")
+        result[key] = _java_string(value)
+    return ParsedConfig(config=result, lines=lines, skipped_lines=[], format="yaml", path=path,
+                        overridden=overridden)
+
+
+_JAVA_CLASS = {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
+               bytes: "[B", list: "java.util.ArrayList", YamlSet: "java.util.LinkedHashSet",
+               _YamlMap: "java.util.LinkedHashMap"}
+
+
+def _flatten(mapping, prefix, config, lines, overridden, path, active):
+    if id(mapping) in active:
+        raise _fail(path, f"the map under '{prefix[:-1]}' contains itself (through an alias)",
+                    flink="java.lang.StackOverflowError")
+    active.add(id(mapping))
+    for key, value, line in mapping.items:
+        if key is None:
+            key = "null"  # Java's string concatenation of a null key
+        elif not isinstance(key, str):
+            kind = _JAVA_CLASS.get(type(key), type(key).__name__)
+            raise _fail(path, f"a key that is not a string ({kind}) under '{prefix[:-1]}'" if prefix
+                        else f"a key that is not a string ({kind})",
+                        line=line,
+                        flink=f"{FLINK_PARSE_ERROR} (ClassCastException: class {kind} cannot be cast "
+                              "to class java.lang.String)")
+        full = prefix + key
+        if isinstance(value, _YamlMap):
+            _flatten(value, full + ".", config, lines, overridden, path, active)
+            continue
+        if full in lines:
+            overridden.append({"key": full, "line": lines[full], "by_line": line})
+        config[full] = value
+        lines[full] = line
+    active.discard(id(mapping))
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> ConfigFileError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if exc.context:
+        where = f" (line {exc.context_mark.line + 1})" if exc.context_mark else ""
+        problem = f"{problem}, {exc.context}{where}"
+    return _fail(path, f"invalid YAML: {problem}", line=mark.line + 1 if mark else None)
