@@ -26,16 +26,20 @@ class HostFactError(Exception):
     """A fact could not be established; the message says what was looked for."""
 
 
-# POSIX sh fragment: prints header lines "@@meminfo", "@@cglimit v1|v2 <value>", "@@cpu <n>".
-# It expects $r (a path prefix, empty on real hosts; tests point it at a fake /proc and /sys)
-# and the function enc (an encoder of stdin). The cgroup of *this* shell is found from
+# POSIX sh fragment: prints the lines "@@meminfo MemTotal: <n> kB", "@@cglimit v1|v2 <value>" and
+# "@@cpu <n>", using shell builtins except for nproc/getconf (every exec costs on the host).
+# It expects $r (a path prefix, empty on real hosts; tests point it at a fake /proc and /sys).
+# The cgroup of *this* shell is found from
 # /proc/self/cgroup and mapped to a directory through /proc/self/mountinfo (mount root and
 # mount point), as the JVM does, so hybrid hosts and containers with or without a cgroup
 # namespace resolve to the right files. Every level from that cgroup up to the mount point is
 # printed: an ancestor's limit binds too, and the controller takes the smallest.
 FACTS_SH = r"""
-echo @@meminfo
-{ enc < "$r/proc/meminfo"; } 2>/dev/null
+if [ -r "$r/proc/meminfo" ]; then
+  while read -r k n u; do
+    if [ "$k" = MemTotal: ]; then echo "@@meminfo $k $n $u"; break; fi
+  done < "$r/proc/meminfo"
+fi
 v1=; v2=; v2seen=
 if [ -r "$r/proc/self/cgroup" ]; then
   while IFS= read -r l; do
@@ -60,7 +64,10 @@ if [ -r "$r/proc/self/mountinfo" ]; then
   while read -r _ _ _ mr mpt rest; do
     case $rest in
       *" - cgroup2 "*) [ -n "$v2seen" ] && lim v2 "$mpt" "$mr" "$v2" memory.max ;;
-      *" - cgroup "*) case ",${rest##* }," in *,memory,*) [ -n "$v1" ] && lim v1 "$mpt" "$mr" "$v1" memory.limit_in_bytes ;; esac ;;
+      *" - cgroup "*)
+        case ",${rest##* }," in
+          *,memory,*) [ -n "$v1" ] && lim v1 "$mpt" "$mr" "$v1" memory.limit_in_bytes ;;
+        esac ;;
     esac
   done < "$r/proc/self/mountinfo"
 fi

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 from pathlib import Path
@@ -120,30 +119,27 @@ def test_detect_unrecognised_name():
 
 def run_facts(root: Path | str) -> dict:
     """Run FACTS_SH with dash, as on a host, re-rooted at ``root``; return the decoded records."""
-    script = f"r='{root}'\nenc() {{ base64; }}\n" + hf.FACTS_SH
+    script = f"r='{root}'\n" + hf.FACTS_SH
     out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=True, timeout=30)
-    facts = {"cglimit": [], "meminfo": b"", "cpu": None}
-    current = None
-    payload: list[str] = []
-    for line in out.stdout.splitlines() + ["@@eof"]:
-        if line.startswith("@@"):
-            if current == "meminfo":
-                facts["meminfo"] = base64.b64decode("".join(payload))
-            payload = []
-            kind, _, rest = line[2:].partition(" ")
-            current = kind
-            if kind == "cglimit":
-                version, _, value = rest.partition(" ")
-                facts["cglimit"].append((version, value))
-            elif kind == "cpu":
-                facts["cpu"] = rest
+    facts = {"cglimit": [], "meminfo": "", "cpu": None}
+    for line in out.stdout.splitlines():
+        assert line.startswith("@@"), line  # the fragment prints header lines only
+        kind, _, rest = line[2:].partition(" ")
+        if kind == "cglimit":
+            version, _, value = rest.partition(" ")
+            facts["cglimit"].append((version, value))
+        elif kind == "cpu":
+            facts["cpu"] = rest
+        elif kind == "meminfo":
+            facts["meminfo"] = rest
         else:
-            payload.append(line)
+            raise AssertionError(line)
     assert out.stderr == ""
     return facts
 
 
-def make_tree(root: Path, cgroup: str, mountinfo: list[str], files: dict[str, str], meminfo="MemTotal: 1024 kB\n"):
+def make_tree(root: Path, cgroup: str, mountinfo: list[str], files: dict[str, str],
+              meminfo="MemFree: 5 kB\nMemTotal:    1024 kB\nMemAvailable: 7 kB\n"):
     (root / "proc/self").mkdir(parents=True)
     (root / "proc/self/cgroup").write_text(cgroup)
     (root / "proc/self/mountinfo").write_text("".join(m + "\n" for m in mountinfo))
@@ -175,7 +171,7 @@ def test_sh_cgroup_v2_systemd_host(tmp_path):
     facts = run_facts(tmp_path)
     assert sorted(facts["cglimit"]) == [("v2", "8589934592"), ("v2", "max"), ("v2", "max")]
     assert hf.cgroup_limit(facts["cglimit"]) == 8589934592
-    assert hf.parse_meminfo(facts["meminfo"].decode()) == 1024 * 1024
+    assert hf.parse_meminfo(facts["meminfo"]) == 1024 * 1024
 
 
 def test_sh_cgroup_v1_like_this_build_machine(tmp_path):
@@ -253,13 +249,14 @@ def test_sh_no_cgroup_files_at_all(tmp_path):
     (tmp_path / "proc/meminfo").write_text("MemTotal: 2048 kB\n")
     facts = run_facts(tmp_path)  # no /proc/self/*: no limits, no error output
     assert facts["cglimit"] == []
+    assert hf.parse_meminfo(facts["meminfo"]) == 2048 * 1024
     assert hf.cgroup_limit(facts["cglimit"]) is None
 
 
 def test_sh_on_this_machine_matches_the_kernel():
     facts = run_facts("")
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert hf.parse_meminfo(facts["meminfo"].decode()) == pages
+    assert hf.parse_meminfo(facts["meminfo"]) == pages
     assert hf.parse_cpu_count(facts["cpu"]) == len(os.sched_getaffinity(0))
     # whatever the machine's cgroups say, they must parse
     hf.cgroup_limit(facts["cglimit"])

@@ -1,0 +1,181 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Documentation only: the task runs as the action plugin plugins/action/flink_config_info.py,
+# which sends one POSIX sh command per host and does all parsing on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flink_config_info
+short_description: Read the Flink configuration a host really has, as Flink reads it
+version_added: 0.1.0
+description:
+  - Reads, in one round trip per host, the configuration file Flink of the host's version reads
+    (C(flink-conf.yaml) or C(config.yaml) in O(conf_dir)), the host's memory (C(/proc/meminfo)),
+    its cgroup v1 or v2 memory limit, its CPU count and the Flink version from the name of
+    C(lib/flink-dist-*.jar).
+  - The host runs a single POSIX C(sh) command (C(cat), C(wc), C(base64) or C(od)); it needs no
+    Python. Parsing, choosing the file and computing the memory model happen on the controller.
+  - The file is read exactly as Flink reads it, for the legacy C(flink-conf.yaml) line format and
+    for the standard YAML C(config.yaml) of Flink 1.19 and later.
+  - Values of sensitive keys are redacted as Flink redacts them; the file's text is never returned.
+  - A host whose file cannot be read or that Flink would refuse fails with a message naming the host,
+    the file, the line and the key where known; other hosts complete.
+options:
+  flink_home:
+    description:
+      - Absolute path of the Flink installation on the host.
+      - Required unless both O(conf_dir) and O(flink_version) are given.
+    type: str
+  conf_dir:
+    description:
+      - Absolute path of the directory holding Flink's configuration file.
+      - Defaults to C(<flink_home>/conf).
+    type: str
+  flink_version:
+    description:
+      - Flink version of the host (V(1.20) or V(1.20.1)); one of the lines 1.17 to 2.3.
+      - Defaults to the version in the name of C(lib/flink-dist-*.jar) (or C(lib/flink-dist_2.12-*.jar))
+        under O(flink_home); the task fails and says what it looked for when there is none or more than one.
+    type: str
+  max_file_size:
+    description:
+      - The largest configuration file read, in bytes (V(1048576)) or with a unit (V(2M)).
+      - A bigger file fails the host with a message and is not transferred.
+    type: bytes
+    default: 1048576
+  processes:
+    description:
+      - The Flink processes this host runs; RV(memory) holds the memory model of each.
+      - Defaults to V(jobmanager) when the host is in the inventory group C(flink_jobmanager) and
+        V(taskmanager) when it is in C(flink_taskmanager); neither gives an empty list.
+    type: list
+    elements: str
+    choices: [jobmanager, taskmanager]
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  become:
+    support: full
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Only reads; runs unchanged in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Which file is read depends on the version, as in Flink. 1.17 and 1.18 read only C(flink-conf.yaml);
+    1.19 and 1.20 read C(flink-conf.yaml) when it exists, else C(config.yaml); 2.0 and later read only
+    C(config.yaml).
+  - A symlinked file is reported under its resolved path; a symlink loop or dangling link where Flink
+    would look for its file fails the host.
+  - Works with C(become) like any task; the command goes through the connection as a raw command would.
+seealso:
+  - name: Flink configuration
+    description: Flink's documentation of its configuration file.
+    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
+author:
+  - flinkops developers
+"""
+
+EXAMPLES = r"""
+- name: Read the Flink configuration of every Flink host
+  flinkops.flink.flink_config_info:
+    flink_home: "{{ flink_home }}"
+  register: flink
+
+- name: Show the TaskManager heap Flink will start with
+  ansible.builtin.debug:
+    msg: "{{ flink.memory.taskmanager.jvm.heap | human_readable }}"
+  when: "'taskmanager' in flink.processes"
+
+- name: Read a config directory outside the installation, for a given version
+  flinkops.flink.flink_config_info:
+    conf_dir: /etc/flink
+    flink_version: "2.3"
+    processes: [taskmanager]
+    max_file_size: 2M
+"""
+
+RETURN = r"""
+config:
+  description:
+    - Every key of the file with its value as a string, exactly as Flink's Configuration holds it.
+    - Values of sensitive keys (containing C(password), C(secret), C(token) and the other words Flink
+      uses for that version) are V(******).
+  returned: success
+  type: dict
+  sample: {"taskmanager.memory.process.size": "1728m", "s3.secret-key": "******"}
+config_file:
+  description: The file Flink reads, symlinks resolved.
+  returned: success
+  type: str
+  sample: /opt/flink-2.3.0/conf/config.yaml
+config_format:
+  description: V(legacy) for the C(flink-conf.yaml) line format, V(yaml) for standard YAML C(config.yaml).
+  returned: success
+  type: str
+  sample: yaml
+config_lines:
+  description: For each key, the 1-based line of the file that holds its winning value.
+  returned: success
+  type: dict
+  sample: {"taskmanager.memory.process.size": 3}
+ignored_files:
+  description: Configuration files present that Flink of this version does not read, and why.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "config.yaml", "reason": "flink-conf.yaml exists, so Flink 1.20 ignores config.yaml"}]
+skipped_lines:
+  description: Lines Flink skips (legacy format), with the reason Flink logs; never the line's text.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"line": 7, "reason": "no ': ' separating key and value"}]
+checksum:
+  description: SHA-256 (hex) of the file's bytes.
+  returned: success
+  type: str
+flink_version:
+  description: The Flink version used, as given or as detected.
+  returned: success
+  type: str
+  sample: 1.20.5
+processes:
+  description: The processes whose memory model is in RV(memory).
+  returned: success
+  type: list
+  elements: str
+  sample: [taskmanager]
+mem_total_bytes:
+  description: The host's RAM (MemTotal of /proc/meminfo) in bytes; null where unknown.
+  returned: success
+  type: int
+cgroup_memory_limit_bytes:
+  description:
+    - The memory limit of the cgroup (v1 or v2) of the gathering shell, the tightest of it and its
+      ancestors, in bytes; null when unlimited or unknown.
+  returned: success
+  type: int
+cpu_count:
+  description: CPUs available to processes on the host (C(nproc), else C(getconf)); null where unknown.
+  returned: success
+  type: int
+memory:
+  description:
+    - For each of RV(processes), what Flink computes from this file (the flinkops.flink.memory_model
+      filter's result, computed from the unredacted values).
+  returned: success
+  type: dict
+"""

@@ -1,0 +1,389 @@
+"""The gather command and its framing: the real script run by /bin/sh on real files, then parsed.
+
+No Ansible run here (see tests/integration for that): build_script -> sh -> parse_frames ->
+interpret -> build_result, each step on real bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.action import flink_config_info as act
+from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
+
+ALL_BYTES = bytes(range(256)) * 3 + b"\r\n\n\x00tail"
+MIB = 1024 * 1024
+
+
+def run_script(conf_dir, home=None, max_size=MIB, path_env=None, as_nobody=False) -> str:
+    script = act.build_script(str(home) if home else None, str(conf_dir), max_size)
+    env = {"PATH": path_env or os.environ["PATH"]}
+    argv = ["/bin/sh", "-c", script]
+    if as_nobody:
+        argv = ["su", "-s", "/bin/sh", "nobody", "-c", script]
+    out = subprocess.run(argv, capture_output=True, env=env, timeout=30, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == b"", out.stderr  # the script keeps stderr clean on every path
+    return out.stdout.decode("ascii")
+
+
+def gather(conf_dir, **kw) -> act.Gathered:
+    return act.interpret(act.parse_frames(run_script(conf_dir, **kw)))
+
+
+@pytest.fixture
+def world_dir():
+    """A directory user nobody can traverse (pytest's tmp_path is 0700 when run as root)."""
+    path = Path(tempfile.mkdtemp(prefix="flinkops-gather-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def no_base64_path(tmp_path: Path) -> str:
+    """A PATH with every tool the script uses except base64, so it must fall back to od."""
+    bindir = tmp_path / "bin-no-b64"
+    bindir.mkdir()
+    for tool in ("od", "wc", "cat", "realpath", "readlink", "nproc", "getconf"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bindir / tool).symlink_to(found)
+    return str(bindir)
+
+
+# --- binary safety -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoder", ["b64", "hex"])
+def test_every_byte_survives_both_encodings(tmp_path, encoder):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "flink-conf.yaml").write_bytes(ALL_BYTES)
+    path_env = no_base64_path(tmp_path) if encoder == "hex" else None
+    out = run_script(conf, path_env=path_env)
+    assert out.splitlines()[0] == f"@@begin 1 {encoder}"
+    got = act.interpret(act.parse_frames(out))
+    f = got.files["flink-conf.yaml"]
+    assert (f.state, f.size, f.content) == ("ok", len(ALL_BYTES), ALL_BYTES)
+    assert f.resolved == str(conf / "flink-conf.yaml")
+    assert got.files["config.yaml"].state == "absent"
+
+
+def test_empty_file_is_present_and_empty(tmp_path):
+    (tmp_path / "config.yaml").write_bytes(b"")
+    f = gather(tmp_path).files["config.yaml"]
+    assert (f.state, f.size, f.content) == ("ok", 0, b"")
+
+
+def test_pty_line_endings_and_banner_do_not_matter(tmp_path):
+    (tmp_path / "config.yaml").write_bytes(ALL_BYTES)
+    out = run_script(tmp_path)
+    mangled = "Welcome to host\r\nBECOME-SUCCESS-x\r\n" + out.replace("\n", "\r\n")
+    got = act.interpret(act.parse_frames(mangled))
+    assert got.files["config.yaml"].content == ALL_BYTES
+
+
+def test_cut_short_output_is_detected(tmp_path):
+    (tmp_path / "config.yaml").write_bytes(b"a: 1\n" * 200)
+    out = run_script(tmp_path)
+    with pytest.raises(act.FramingError, match="cut short"):
+        act.parse_frames(out[: len(out) // 2])
+
+
+def test_framing_errors():
+    with pytest.raises(act.FramingError, match="no '@@begin'"):
+        act.parse_frames("sh: 1: syntax error\n")
+    with pytest.raises(act.FramingError, match="unsupported header"):
+        act.parse_frames("@@begin 2 b64\n@@end\n")
+    with pytest.raises(act.FramingError, match="undecodable"):
+        act.parse_frames("@@begin 1 b64\n@@meminfo\n!!!not base64!!!\n@@end\n")
+    with pytest.raises(act.FramingError, match="undecodable"):
+        act.parse_frames("@@begin 1 hex\n@@meminfo\n 4d 6\n@@end\n")
+    with pytest.raises(act.FramingError, match="after '@@end'"):
+        act.parse_frames("@@begin 1 b64\n@@end\n@@cpu 2\n")
+    with pytest.raises(act.FramingError, match="unexpected record"):
+        act.interpret(act.parse_frames("@@begin 1 b64\n@@surprise\n@@end\n"))
+    with pytest.raises(act.FramingError, match="without a size"):
+        act.interpret(act.parse_frames("@@begin 1 b64\n@@file config.yaml ok\n@@end\n"))
+    with pytest.raises(act.FramingError, match="unexpected file"):
+        act.interpret(act.parse_frames("@@begin 1 b64\n@@file passwd ok 1\n@@end\n"))
+
+
+def test_payload_decodes_exactly():
+    text = base64.b64encode(b"/x/config.yaml\0k: v\n").decode()
+    got = act.interpret(act.parse_frames(f"@@begin 1 b64\n@@file config.yaml ok 5\n{text[:7]}\n{text[7:]}\n@@end\n"))
+    f = got.files["config.yaml"]
+    assert (f.resolved, f.content, f.size) == ("/x/config.yaml", b"k: v\n", 5)
+
+
+# --- what the script reports about files -------------------------------------------------------
+
+def test_too_large_file_is_not_transferred(tmp_path):
+    big = b"x: " + b"y" * 50_000 + b"\n"
+    (tmp_path / "config.yaml").write_bytes(big)
+    out = run_script(tmp_path, max_size=1000)
+    assert len(out) < 2000  # the 50 kB never crossed the wire
+    f = act.interpret(act.parse_frames(out)).files["config.yaml"]
+    assert (f.state, f.size, f.content) == ("large", len(big), None)
+
+
+def test_exactly_max_size_is_read(tmp_path):
+    (tmp_path / "config.yaml").write_bytes(b"a" * 1000)
+    assert gather(tmp_path, max_size=1000).files["config.yaml"].state == "ok"
+
+
+def test_symlinks_resolve_and_loops_break(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "flink.yaml").write_bytes(b"a: 1\n")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").symlink_to(real / "flink.yaml")
+    (conf / "flink-conf.yaml").symlink_to(conf / "flink-conf.yaml")  # loop
+    got = gather(conf)
+    assert got.files["config.yaml"].resolved == str(real / "flink.yaml")
+    assert got.files["config.yaml"].content == b"a: 1\n"
+    loop = got.files["flink-conf.yaml"]
+    assert loop.state == "broken"
+    assert "Too many levels of symbolic links" in loop.error
+
+
+def test_dangling_symlink_is_broken(tmp_path):
+    (tmp_path / "config.yaml").symlink_to(tmp_path / "gone.yaml")
+    f = gather(tmp_path).files["config.yaml"]
+    assert f.state == "broken" and "No such file" in f.error
+
+
+def test_conf_dir_through_a_symlinked_directory_reports_the_physical_path(tmp_path):
+    real = tmp_path / "flink-2.3.0" / "conf"
+    real.mkdir(parents=True)
+    (real / "config.yaml").write_bytes(b"a: 1\n")
+    (tmp_path / "flink").symlink_to(tmp_path / "flink-2.3.0")
+    got = gather(tmp_path / "flink" / "conf")
+    assert got.files["config.yaml"].resolved == str(real / "config.yaml")
+
+
+def test_paths_with_spaces_quotes_and_newlines(tmp_path):
+    conf = tmp_path / "my 'conf'\n$(touch pwned) dir"
+    conf.mkdir()
+    (conf / "config.yaml").write_bytes(b"a: 1\n")
+    got = gather(conf)
+    assert got.files["config.yaml"].resolved == str(conf / "config.yaml")
+    assert not (Path.cwd() / "pwned").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_directory_in_place_of_the_file(tmp_path):
+    (tmp_path / "config.yaml").mkdir()
+    assert gather(tmp_path).files["config.yaml"].state == "dir"
+
+
+def test_unreadable_file(world_dir):
+    conf = world_dir / "conf"
+    conf.mkdir()
+    conf.chmod(0o755)
+    (conf / "config.yaml").write_bytes(b"a: 1\n")
+    (conf / "config.yaml").chmod(0)
+    got = gather(conf, as_nobody=os.geteuid() == 0)
+    f = got.files["config.yaml"]
+    assert f.state == "unreadable" and "Permission denied" in f.error
+
+
+def test_conf_dir_states(tmp_path, world_dir):
+    assert gather(tmp_path / "nope").conf == "absent"
+    (tmp_path / "file").write_text("x")
+    assert gather(tmp_path / "file").conf == "notdir"
+    locked = world_dir / "locked"
+    locked.mkdir()
+    locked.chmod(0o600)
+    assert gather(locked, as_nobody=os.geteuid() == 0).conf == "noaccess"
+
+
+def test_flink_home_and_lib_names(tmp_path):
+    home = tmp_path / "flink"
+    (home / "lib").mkdir(parents=True)
+    (home / "conf").mkdir()
+    for name in ("flink-dist-1.20.5.jar", "flink-dist weird name.jar", "flink-table-1.20.5.jar"):
+        (home / "lib" / name).write_bytes(b"")
+    got = gather(home / "conf", home=home)
+    assert (got.home, got.lib) == ("dir", "dir")
+    assert sorted(got.lib_names) == ["flink-dist weird name.jar", "flink-dist-1.20.5.jar"]
+    got = gather(home / "conf", home=tmp_path / "nothing")
+    assert (got.home, got.lib, got.lib_names) == ("absent", "absent", [])
+
+
+def test_facts_come_back(tmp_path):
+    got = gather(tmp_path)
+    assert "MemTotal:" in got.meminfo
+    assert got.cpu.isdigit()
+
+
+# --- build_result: the host's task result from what the command reported ----------------------
+
+def flink_home(tmp_path: Path, version: str, files: dict[str, bytes]) -> Path:
+    home = tmp_path / f"flink-{version}"
+    (home / "lib").mkdir(parents=True)
+    (home / "conf").mkdir()
+    (home / "lib" / f"flink-dist-{version}.jar").write_bytes(b"")
+    for name, data in files.items():
+        (home / "conf" / name).write_bytes(data)
+    return home
+
+
+def result_for(home: Path | None, conf: Path | None = None, version=None, processes=("taskmanager",),
+               max_size=MIB, host="h1"):
+    conf = conf or home / "conf"
+    got = gather(conf, home=home, max_size=max_size)
+    return act.build_result(got, host, flink_home=str(home) if home else None, conf_dir=str(conf),
+                            flink_version=version, processes=list(processes), max_file_size=max_size)
+
+
+LEGACY = b"taskmanager.memory.process.size: 2g\ns3.secret-key: hunter2\n# comment text zzz\n"
+YAML = b"taskmanager:\n  memory:\n    process.size: 4g\nfs.azure.account.key.x: topsecret\n"
+
+
+def test_result_legacy_117(tmp_path):
+    home = flink_home(tmp_path, "1.17.2", {"flink-conf.yaml": LEGACY, "config.yaml": YAML})
+    res, warnings = result_for(home)
+    assert warnings == []
+    assert res["flink_version"] == "1.17.2"
+    assert res["config_format"] == "legacy"
+    assert res["config_file"] == str(home / "conf/flink-conf.yaml")
+    assert res["config"] == {"taskmanager.memory.process.size": "2g", "s3.secret-key": REDACTED}
+    assert res["config_lines"]["taskmanager.memory.process.size"] == 1
+    assert res["checksum"] == hashlib.sha256(LEGACY).hexdigest()
+    assert res["memory"]["taskmanager"]["valid"] is True
+    assert res["memory"]["taskmanager"]["sizes"]["total_process"] == 2 * 1024**3
+    assert res["changed"] is False
+    assert "hunter2" not in repr(res) and "zzz" not in repr(res)
+
+
+def test_result_120_both_files_reads_legacy_and_lists_the_ignored(tmp_path):
+    home = flink_home(tmp_path, "1.20.5", {"flink-conf.yaml": LEGACY, "config.yaml": YAML})
+    res, _ = result_for(home)
+    assert res["config_format"] == "legacy"
+    assert [f["name"] for f in res["ignored_files"]] == ["config.yaml"]
+
+
+def test_result_23_yaml_nested(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {"config.yaml": YAML})
+    res, _ = result_for(home, processes=("jobmanager", "taskmanager"))
+    assert res["config_format"] == "yaml"
+    assert res["config"]["taskmanager.memory.process.size"] == "4g"
+    assert res["config"]["fs.azure.account.key.x"] == REDACTED
+    assert res["memory"]["taskmanager"]["sizes"]["total_process"] == 4 * 1024**3
+    assert res["memory"]["jobmanager"]["valid"] is False  # no jobmanager size at all: Flink refuses
+    assert "topsecret" not in repr(res)
+
+
+def test_result_23_with_only_legacy_file_fails_like_flink(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {"flink-conf.yaml": LEGACY})
+    with pytest.raises(act.GatherError) as err:
+        result_for(home, host="tm7")
+    text = str(err.value)
+    assert text.startswith("tm7: ") and "config.yaml" in text
+
+
+def test_result_too_large_names_host_file_and_sizes(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {"config.yaml": YAML})
+    with pytest.raises(act.GatherError) as err:
+        result_for(home, max_size=10, host="big1")
+    text = str(err.value)
+    assert text.startswith("big1: ") and str(home / "conf/config.yaml") in text
+    assert f"{len(YAML)} bytes" in text and "max_file_size (10 bytes)" in text
+
+
+def test_result_symlink_loop_where_flink_looks(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {})
+    (home / "conf/config.yaml").symlink_to(home / "conf/config.yaml")
+    with pytest.raises(act.GatherError) as err:
+        result_for(home, host="loop1")
+    text = str(err.value)
+    assert "loop1: " in text and "Too many levels of symbolic links" in text and "config.yaml" in text
+
+
+def test_result_dangling_legacy_link_on_120_says_flink_reads_config_yaml(tmp_path):
+    home = flink_home(tmp_path, "1.20.5", {"config.yaml": YAML})
+    (home / "conf/flink-conf.yaml").symlink_to(tmp_path / "missing")
+    with pytest.raises(act.GatherError, match="would read config.yaml instead"):
+        result_for(home)
+
+
+def test_result_irrelevant_broken_link_is_ignored(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {"config.yaml": YAML})
+    (home / "conf/flink-conf.yaml").symlink_to(tmp_path / "missing")  # 2.x never reads it
+    res, _ = result_for(home)
+    assert res["config_format"] == "yaml"
+
+
+def test_result_version_detection_failures(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_bytes(YAML)
+    with pytest.raises(act.GatherError, match=r"h1: cannot detect the Flink version.*flink-dist-\*\.jar"):
+        result_for(tmp_path, conf=conf)  # tmp_path has no lib/
+    (tmp_path / "lib").mkdir()
+    with pytest.raises(act.GatherError, match="no flink-dist"):
+        result_for(tmp_path, conf=conf)
+    (tmp_path / "lib/flink-dist-1.14.6.jar").write_bytes(b"")
+    with pytest.raises(act.GatherError, match="1.14.6.*not supported"):
+        result_for(tmp_path, conf=conf)
+    res, warnings = result_for(tmp_path, conf=conf, version="2.3")  # the option wins
+    assert res["flink_version"] == "2.3"
+    assert warnings and "1.14.6" in warnings[0]
+
+
+def test_result_given_version_without_home(tmp_path):
+    (tmp_path / "config.yaml").write_bytes(YAML)
+    res, warnings = result_for(None, conf=tmp_path, version="1.19")
+    assert (res["flink_version"], res["config_format"], warnings) == ("1.19", "yaml", [])
+
+
+def test_result_changed_while_read():
+    rec = act.parse_frames(
+        "@@begin 1 b64\n@@conf dir\n@@file config.yaml ok 99\n"
+        + base64.b64encode(b"/c/config.yaml\0a: 1\n").decode() + "\n@@end\n")
+    with pytest.raises(act.GatherError, match="changed while being read"):
+        act.build_result(act.interpret(rec), "h", flink_home=None, conf_dir="/c", flink_version="2.3",
+                         processes=[], max_file_size=MIB)
+
+
+def test_result_parse_error_names_host_file_and_line(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {"config.yaml": b"a: 1\nb:\n\t- x\n"})
+    with pytest.raises(act.GatherError) as err:
+        result_for(home, host="bad1")
+    text = str(err.value)
+    assert text.startswith("bad1: ") and str(home / "conf/config.yaml") in text and "line" in text
+
+
+def test_result_missing_conf_dir(tmp_path):
+    home = flink_home(tmp_path, "2.3.0", {})
+    with pytest.raises(act.GatherError, match="conf_dir .* does not exist"):
+        result_for(home, conf=tmp_path / "nowhere")
+
+
+def test_default_processes_from_groups():
+    assert act.default_processes(["flink_taskmanager", "web"]) == ["taskmanager"]
+    assert act.default_processes(["flink_taskmanager", "flink_jobmanager"]) == ["jobmanager", "taskmanager"]
+    assert act.default_processes([]) == []
+    assert act.default_processes(None) == []
+
+
+def test_no_stat_leaks_in_unreadable_message(world_dir):
+    conf = world_dir / "c"
+    conf.mkdir()
+    conf.chmod(0o755)
+    (conf / "config.yaml").write_bytes(b"password: hunter2\n")
+    (conf / "config.yaml").chmod(stat.S_IWUSR)
+    got = gather(conf, as_nobody=os.geteuid() == 0)
+    with pytest.raises(act.GatherError) as err:
+        act.build_result(got, "u1", flink_home=None, conf_dir=str(conf), flink_version="2.3", processes=[],
+                         max_file_size=MIB)
+    assert "Permission denied" in str(err.value) and "hunter2" not in str(err.value)
