@@ -1,0 +1,343 @@
+"""The audit report model and its renderers, on hand-made fleets whose memory is computed by the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+from ansible_collections.flinkops.flink.plugins.module_utils.options import redact
+from ansible_collections.flinkops.flink.plugins.plugin_utils import report as rp
+
+GIB = 1 << 30
+SECRET = "pw-Zq81-never-shown"
+
+
+def gathered(config: dict, version: str = "1.20.5", processes=("taskmanager",), **extra) -> dict:
+    """A result shaped like flink_config_info's, memory from the real model."""
+    result = {
+        "changed": False,
+        "config": redact(config, version),
+        "config_file": "/opt/flink/conf/flink-conf.yaml",
+        "config_format": "legacy",
+        "config_lines": {k: i + 1 for i, k in enumerate(config)},
+        "ignored_files": [],
+        "skipped_lines": [],
+        "checksum": "0" * 64,
+        "flink_version": version,
+        "processes": list(processes),
+        "mem_total_bytes": 16 * GIB,
+        "cgroup_memory_limit_bytes": None,
+        "cpu_count": 4,
+        "memory": {p: compute(config, p, version) for p in processes},
+    }
+    result.update(extra)
+    return result
+
+
+def finding(severity, code, key=None, line=None, message="m", fix="f"):
+    return {"severity": severity, "code": code, "key": key, "line": line, "message": message, "fix": fix}
+
+
+def fleet():
+    results = {
+        "jm1": gathered({"jobmanager.memory.process.size": "1600m"}, processes=("jobmanager",)),
+        "tm2": gathered({"taskmanager.memory.process.size": "2g", "taskmanager.numberOfTaskSlots": "4"}),
+        "tm10": gathered({"taskmanager.memory.process.size": "1.5g"}),
+        "tm1": gathered({"taskmanager.memory.process.size": "2g", "taskmanager.numberOfTaskSlots": "4"}),
+        "tm3": {"failed": True, "msg": "tm3: flink_home /opt/flink does not exist"},
+        "tm4": {"unreachable": True, "msg": "Failed to connect to the host via ssh", "changed": False},
+    }
+    findings = {
+        "tm10": [finding("error", "invalid-memory", "taskmanager.memory.process.size", 1, "Flink refuses 1.5g"),
+                 finding("info", "note-x")],
+        "jm1": [finding("warning", "imaginary-key", "jobmanager.memory.managed.fraction", 7)],
+    }
+    return results, findings
+
+
+def test_hosts_sorted_naturally_and_statuses():
+    results, findings = fleet()
+    report = rp.build_report(results, findings)
+    assert [h["name"] for h in report["hosts"]] == ["jm1", "tm1", "tm2", "tm3", "tm4", "tm10"]
+    status = {h["name"]: h["status"] for h in report["hosts"]}
+    assert status == {"jm1": "warning", "tm1": "ok", "tm2": "ok", "tm3": "failed", "tm4": "unreachable",
+                      "tm10": "error"}
+    assert report["schema_version"] == 1
+    assert report["status"] == "error"
+    summary = report["summary"]
+    # tm10's error plus one synthetic error per host that was not audited.
+    assert summary["findings"] == {"error": 3, "warning": 1, "info": 1}
+    assert summary["hosts_with"]["error"] == ["tm3", "tm4", "tm10"]
+    assert summary["hosts_by_status"]["failed"] == 1 and summary["hosts_by_status"]["unreachable"] == 1
+    assert summary["codes"] == {"gather-failed": 1, "host-unreachable": 1, "imaginary-key": 1, "invalid-memory": 1,
+                                "note-x": 1}
+    tm4 = next(h for h in report["hosts"] if h["name"] == "tm4")
+    assert tm4["gather"] == {"ok": False, "unreachable": True, "msg": "Failed to connect to the host via ssh"}
+    assert tm4["findings"][0]["code"] == "host-unreachable"
+
+
+def test_memory_entries_come_from_the_gathered_model():
+    results, findings = fleet()
+    report = rp.build_report(results, findings)
+    tm1 = next(h for h in report["hosts"] if h["name"] == "tm1")
+    expected = compute({"taskmanager.memory.process.size": "2g", "taskmanager.numberOfTaskSlots": "4"},
+                       "taskmanager", "1.20.5")
+    mem = tm1["memory"]["taskmanager"]
+    assert mem["sizes"] == expected["sizes"]
+    assert mem["sizes"]["total_process"] == 2 * GIB
+    assert mem["managed_per_slot"] == expected["sizes"]["managed"] // 4
+    assert mem["sizing_path"] == "total-process"
+    tm10 = next(h for h in report["hosts"] if h["name"] == "tm10")
+    assert tm10["memory"]["taskmanager"]["valid"] is False
+    assert "1.5g" in tm10["memory"]["taskmanager"]["error"]
+    assert tm10["memory"]["taskmanager"]["sizes"] is None
+
+
+def test_findings_sorted_by_severity_then_line():
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g"})}
+    findings = {"tm1": [finding("info", "c", "k", 1), finding("warning", "b", "z", 9), finding("warning", "b", "a", 3),
+                        finding("error", "a", None, None)]}
+    report = rp.build_report(results, findings)
+    got = [(f["severity"], f["line"]) for f in report["hosts"][0]["findings"]]
+    assert got == [("error", None), ("warning", 3), ("warning", 9), ("info", 1)]
+
+
+def test_bad_severity_is_refused_with_the_accepted_values():
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g"})}
+    with pytest.raises(rp.ReportError, match="error, warning, info"):
+        rp.build_report(results, {"tm1": [finding("fatal", "x")]})
+
+
+def test_bad_fail_on_is_refused():
+    with pytest.raises(rp.ReportError, match="error, warning, drift, never"):
+        rp.build_report({}, fail_on="sometimes")
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "with_warning", "with_drift", "fails"),
+    [
+        ("error", True, True, False),
+        ("warning", True, False, True),
+        ("warning", False, True, False),
+        ("drift", False, True, True),
+        ("drift", False, False, False),
+        ("never", True, True, False),
+    ],
+)
+def test_gate_levels_include_the_ones_before(fail_on, with_warning, with_drift, fails):
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g"}),
+               "tm2": gathered({"taskmanager.memory.process.size": "3g" if with_drift else "2g"})}
+    findings = {"tm1": [finding("warning", "w")]} if with_warning else {}
+    drift = rp_drift(results)
+    report = rp.build_report(results, findings, drift, fail_on=fail_on)
+    assert report["gate"]["failed"] is fails, report["gate"]
+    assert report["summary"]["drift"] is with_drift
+
+
+def test_gate_fails_on_errors_and_names_the_hosts():
+    results, findings = fleet()
+    report = rp.build_report(results, findings, fail_on="error")
+    assert report["gate"]["failed"] is True
+    assert report["gate"]["reason"] == "3 errors on tm3, tm4, tm10"
+    assert rp.build_report(results, findings, fail_on="never")["gate"]["failed"] is False
+
+
+def rp_drift(results):
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
+
+    return fleet_drift(results)
+
+
+def test_drift_groups_from_fleet_drift():
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g", "taskmanager.memory.managed.fraction": "0.4"}),
+               "tm2": gathered({"taskmanager.memory.process.size": "2g", "taskmanager.memory.managed.fraction": "0.6"}),
+               "tm3": gathered({"taskmanager.memory.process.size": "2048 mb",
+                                "taskmanager.memory.managed.fraction": "0.4"})}
+    report = rp.build_report(results, {}, rp_drift(results))
+    (group,) = report["drift"]["groups"]
+    assert group["name"] == "taskmanager" and group["drift"] is True
+    keys = {k["key"]: k for k in group["keys"]}
+    fraction = keys["taskmanager.memory.managed.fraction"]
+    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm3"]}, {"value": "0.6", "hosts": ["tm2"]}]
+    assert fraction["memory_key"] is True and fraction["equivalent"] is False
+    assert keys["taskmanager.memory.process.size"]["equivalent"] is True
+    managed = next(m for m in group["memory"] if m["component"] == "managed")
+    assert [v["hosts"] for v in managed["values"]] == [["tm1", "tm3"], ["tm2"]]
+    assert group["memory_status"] == {"taskmanager": "different_memory"}
+    assert all(h["in_drift"] for h in report["hosts"])
+
+
+def _all_renders(report):
+    return {fmt: rp.render(report, fmt) for fmt in rp.FORMATS}
+
+
+def test_sensitive_values_never_reach_any_report():
+    # Results built by other means than the gather may hold clear secrets: the report redacts them.
+    leaky = gathered({"taskmanager.memory.process.size": "2g"})
+    leaky["config"]["s3.secret-key"] = SECRET
+    leaky["config"]["security.ssl.keystore-password"] = SECRET + "2"
+    other = gathered({"taskmanager.memory.process.size": "2g"})
+    other["config"]["security.ssl.keystore-password"] = "another-" + SECRET
+    results = {"tm1": leaky, "tm2": other}
+    report = rp.build_report(results, {}, rp_drift(results))
+    for fmt, text in _all_renders(report).items():
+        assert SECRET not in text, fmt
+    assert report["hosts"][0]["config"]["s3.secret-key"] == "******"
+    # The drift table still says the key differs, without its values.
+    keys = {k["key"]: k for k in report["drift"]["groups"][0]["keys"]}
+    assert keys["s3.secret-key"]["sensitive"] is True
+    assert {v["value"] for v in keys["s3.secret-key"]["values"]} == {"******"}
+
+
+def test_junit_one_suite_per_host_same_cases_everywhere():
+    results, findings = fleet()
+    report = rp.build_report(results, findings, rp_drift(results), fail_on="error")
+    root = ET.fromstring(rp.render_junit(report))
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["jm1", "tm1", "tm2", "tm3", "tm4", "tm10"]
+    names = [[c.get("name") for c in s.findall("testcase")] for s in suites]
+    assert all(n == names[0] for n in names)
+    assert names[0] == ["gather", "memory", "lint.imaginary-key", "lint.invalid-memory", "lint.note-x", "drift"]
+    by_host = {s.get("name"): {c.get("name"): c for c in s.findall("testcase")} for s in suites}
+    assert by_host["tm10"]["memory"].find("failure") is not None
+    assert by_host["tm10"]["lint.invalid-memory"].find("failure") is not None
+    # A warning is not a failure under fail_on=error...
+    assert by_host["jm1"]["lint.imaginary-key"].find("failure") is None
+    assert by_host["tm4"]["gather"].find("error") is not None
+    assert by_host["tm4"]["memory"].find("skipped") is not None
+    assert int(root.get("failures")) == sum(len(s.findall("testcase/failure")) for s in suites)
+    assert int(root.get("errors")) == 2
+    # ...but it is under fail_on=warning.
+    strict = ET.fromstring(rp.render_junit(rp.build_report(results, findings, fail_on="warning")))
+    jm1 = strict.find("testsuite[@name='jm1']")
+    assert jm1.find("testcase[@name='lint.imaginary-key']/failure") is not None
+
+
+class _Page(HTMLParser):
+    VOID = {"meta", "br", "img", "input", "link", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.external, self.text, self.bars = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            if value and not value.startswith("#"):
+                self.external.append(value)
+        if tag == "link":
+            self.external.append(attrs)
+        if "seg" in (attrs.get("class") or "").split():
+            self.bars.append(float(re.search(r"width:([\d.]+)%", attrs["style"]).group(1)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:]}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_is_self_contained_balanced_and_names_every_host():
+    results, findings = fleet()
+    results["tm5"] = gathered({"jobmanager.memory.process.size": "2g", "taskmanager.memory.process.size": "4g"},
+                              processes=("jobmanager", "taskmanager"), cgroup_memory_limit_bytes=3 * GIB)
+    findings["tm1"] = [finding("warning", "odd", "k<script>", 2, "a <b>bold</b> & 'quoted' message", "x|y")]
+    report = rp.build_report(results, findings, rp_drift(results))
+    page = rp.render_html(report)
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    assert parser.errors == [] and parser.stack == []
+    assert parser.external == []
+    assert "url(" not in page and "@import" not in page
+    text = "".join(parser.text)
+    for host in results:
+        assert re.search(rf"\b{host}\b", text), host
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    # The stacked bar of each valid process: its segments fill the bar exactly.
+    valid = sum(len(h["memory"]) - sum(not m["valid"] for m in h["memory"].values()) for h in report["hosts"])
+    # Segments: 8 per TM minus the empty task off-heap, 4 per JM; group them back per bar by summing to 100.
+    total, bars = 0.0, 0
+    for width in parser.bars:
+        total += width
+        if abs(total - 100) < 0.01:
+            bars, total = bars + 1, 0.0
+    assert bars == valid and total == 0.0
+    assert "cgroup limit 3 GiB" in text  # tm5's limit is drawn on its bars
+    assert "Flink would refuse to start this TaskManager" in text
+
+
+def test_markdown_tables_escape_pipes():
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g"})}
+    report = rp.build_report(results, {"tm1": [finding("warning", "w", "k", 1, "a|b", "c|d")]})
+    md = rp.render_markdown(report)
+    row = next(line for line in md.splitlines() if line.startswith("| warning"))
+    assert "a\\|b" in row and "c\\|d" in row
+    assert row.count(" | ") == 4  # five cells: the escaped pipes did not add any
+
+
+def test_summary_lines_one_per_host_plus_totals():
+    results, findings = fleet()
+    report = rp.build_report(results, findings)
+    lines = rp.summary_lines(report, {"html": "/x/flink-audit.html"})
+    assert len(lines) == len(results) + 3
+    assert lines[0].startswith("jm1 ") and "WARNING" in lines[0] and "[imaginary-key]" in lines[0]
+    assert lines[-3].startswith("TOTAL  6 hosts (4 audited, 1 failed, 1 unreachable): 3 errors, 1 warning")
+    assert lines[-2].startswith("GATE   audit_fail_on=error: FAIL")
+    assert lines[-1] == "REPORT html: /x/flink-audit.html"
+
+
+def test_write_reports_atomically_and_idempotently(tmp_path):
+    results, findings = fleet()
+    report = rp.build_report(results, findings, generated_at="2025-01-01T00:00:00Z")
+    target = tmp_path / "out" / "nested"
+    paths, changed = rp.write_reports(report, str(target))
+    assert changed is True
+    assert sorted(os.listdir(target)) == sorted(rp.FILE_NAMES.values())
+    assert json.loads((target / "flink-audit.json").read_text()) == report
+    paths2, changed2 = rp.write_reports(report, str(target))
+    assert paths2 == paths and changed2 is False
+    assert not [n for n in os.listdir(target) if n.startswith(".flink-audit.")]
+    only, _ = rp.write_reports(report, str(tmp_path / "only"), ["html"])
+    assert list(only) == ["html"] and os.listdir(tmp_path / "only") == ["flink-audit.html"]
+    planned, _ = rp.write_reports(report, str(tmp_path / "dry"), write=False)
+    assert not (tmp_path / "dry").exists() and set(planned) == set(rp.FORMATS)
+
+
+def test_write_reports_refuses_bad_targets(tmp_path):
+    report = rp.build_report({"tm1": gathered({"taskmanager.memory.process.size": "2g"})})
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(rp.ReportError, match="not a directory"):
+        rp.write_reports(report, str(blocker))
+    with pytest.raises(rp.ReportError, match="pdf"):
+        rp.write_reports(report, str(tmp_path / "d"), ["pdf"])
+
+
+def test_memory_limit_from_inventory_wins_over_cgroup_and_ram():
+    results = {"tm1": gathered({"taskmanager.memory.process.size": "2g"}, cgroup_memory_limit_bytes=8 * GIB),
+               "tm2": gathered({"taskmanager.memory.process.size": "2g"}, cgroup_memory_limit_bytes=8 * GIB),
+               "tm3": gathered({"taskmanager.memory.process.size": "2g"})}
+    report = rp.build_report(results, memory_limits={"tm1": 3 * GIB})
+    res = {h["name"]: h["resources"] for h in report["hosts"]}
+    assert (res["tm1"]["memory_limit_bytes"], res["tm1"]["memory_limit_source"]) == (3 * GIB, "inventory")
+    assert (res["tm2"]["memory_limit_bytes"], res["tm2"]["memory_limit_source"]) == (8 * GIB, "cgroup")
+    assert (res["tm3"]["memory_limit_bytes"], res["tm3"]["memory_limit_source"]) == (16 * GIB, "ram")
+
+
+@pytest.mark.parametrize(("size", "text"), [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (GIB, "1 GiB"),
+                                            (1677721600, "1.56 GiB"), (1000 * (1 << 20), "1000 MiB"), (None, "n/a")])
+def test_human_bytes(size, text):
+    assert rp.human_bytes(size) == text
