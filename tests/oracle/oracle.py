@@ -321,14 +321,18 @@ class FlinkOracle:
         writer.start()
         try:
             return [self._read_frame() for _ in requests]
+        except BaseException:
+            # Unread answers may fill the pipe and block the JVM, and with it the writer: end both.
+            self._proc.kill()
+            raise
         finally:
             writer.join()
 
     def _request(self, requests: list[list[str]]) -> list[list[str]]:
         with self._lock:
-            if self._proc is None:
-                self._start()
             try:
+                if self._proc is None:
+                    self._start()
                 return self._roundtrip(requests)
             except BaseException:
                 self.close()  # the stream position is unknown now; the next call starts afresh

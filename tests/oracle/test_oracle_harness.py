@@ -206,3 +206,12 @@ def test_harness_agrees_with_the_bashjavautils_command_line(tmp_path, version):
             assert fresh["dynamic_properties"] == warm["dynamic_properties"]
         else:
             assert warm["error_chain"][0] in fresh["output"]
+
+
+def test_harness_failure_is_loud_and_recoverable():
+    # A harness bug mid-batch must raise (never hang on the unread answers) and the next call restarts.
+    good = ["memory", "taskmanager", "taskmanager.memory.process.size", "1g"]
+    with FlinkOracle("2.3") as fresh:
+        with pytest.raises(OracleError, match="unknown request bogus"):
+            fresh._request([good] * 10 + [["bogus"]] + [good] * 20000)
+        assert fresh.memory("taskmanager", {"taskmanager.memory.process.size": "1g"})["valid"] is True
