@@ -34,6 +34,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
 )
 
 GROUP_BY_CHOICES = ("process", "all")
+PROCESSES = tuple(sorted(PROCESS_KINDS))  # jobmanager, taskmanager: the order groups are shown in
 
 
 class FleetError(ValueError):
@@ -192,7 +193,7 @@ def processes_of(result) -> list:
     procs = result.get("processes")
     if not isinstance(procs, (list, tuple)):
         return []
-    return [p for p in PROCESS_KINDS if p in procs]
+    return [p for p in PROCESSES if p in procs]
 
 
 def resolve_groups(group_by, ok: Mapping, failed: list) -> tuple[dict, list, str]:
@@ -208,7 +209,7 @@ def resolve_groups(group_by, ok: Mapping, failed: list) -> tuple[dict, list, str
         if group_by == "all":
             groups["all"] = {"hosts": list(ok), "failed": list(failed), "not_gathered": []}
             return groups, [], "all"
-        for process in PROCESS_KINDS:
+        for process in PROCESSES:
             hosts = [h for h in ok if process in processes_of(ok[h])]
             if hosts:
                 # A failed host's processes are unknown: it is reported once, at the top level.
@@ -444,7 +445,7 @@ def _group_drift(ok: Mapping, group: dict, dedupe: bool) -> dict:
             units_by_host[host] = unit
     differ, partial, unchecked = _key_drift(units, hosts)
     memory, invalid = {}, []
-    for process in PROCESS_KINDS:
+    for process in PROCESSES:
         drift, bad = _memory_drift(ok, hosts, process, units_by_host, dedupe)
         if drift is not None:
             memory[process] = drift

@@ -22,12 +22,13 @@ from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
     parse_float,
 )
-from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     MemorySizeError,
     parse_bytes,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
+    PROCESSES,
     FleetError,
     host_list,
     host_memory,
@@ -101,8 +102,8 @@ def _kept_options(process) -> list:
     return [o for k, o in opts.PROCESSES[process].items() if k not in owned]
 
 
-KEPT = {p: _kept_options(p) for p in PROCESS_KINDS}
-PLAN_KEYS = {p: memory_keys(p) - set(NOT_MEMORY) for p in PROCESS_KINDS}
+KEPT = {p: _kept_options(p) for p in PROCESSES}
+PLAN_KEYS = {p: memory_keys(p) - set(NOT_MEMORY) for p in PROCESSES}
 
 
 # --- Policy --------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def normalize_policy(policy) -> dict:
     out["host_fraction"] = _ratio(policy.get("host_fraction", DEFAULTS["host_fraction"]), "policy.host_fraction")
     out["jobmanager_share"] = _ratio(policy.get("jobmanager_share", DEFAULTS["jobmanager_share"]),
                                      "policy.jobmanager_share", high_closed=False)
-    for process in PROCESS_KINDS:
+    for process in PROCESSES:
         given = policy.get(process) or {}
         if not isinstance(given, Mapping):
             raise PolicyError(f"policy.{process} must be a mapping, got {type(given).__name__}")
@@ -465,7 +466,8 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
     jobs = {}  # (group, process) -> hosts
     owner = {}  # (host, process) -> group
     for name, group in groups.items():
-        for process in PROCESS_KINDS:
+        # Grouped by process, the group "jobmanager" plans JobManagers only, even on a host running both.
+        for process in (name,) if mode == "process" else PROCESSES:
             hosts = [h for h in group["hosts"] if process in processes_of(ok[h])]
             if not hosts:
                 continue
@@ -535,7 +537,7 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
     memory, rejected = {}, []
     for host in natural_sorted(changes_of):
         result = ok[host]
-        ordered = sorted(changes_of[host], key=lambda c: PROCESS_KINDS.index(c[0]))
+        ordered = sorted(changes_of[host], key=lambda c: PROCESSES.index(c[0]))
         config = _apply(result["config"], [t for _, _, t in ordered])
         for process, name, _ in ordered:
             model = _model(config, process, str(result["flink_version"]), cache)
@@ -581,9 +583,12 @@ def _share(host, process, budget, ok, owner, sizes, policy):
     other = others[0]
     fixed = sizes.get((owner[(host, other)], other))
     if fixed is not None:
-        return budget - fixed, f", less the co-located {other}'s {human_bytes(fixed)}"
+        left = budget - fixed
+        return left, (f", less the co-located {other}'s {human_bytes(fixed)}"
+                      + (f", leaves {human_bytes(left)}" if left > 0 else ", leaves nothing"))
     share = policy["jobmanager_share"] if process == JM else 1 - policy["jobmanager_share"]
-    return int(budget * share), f", x {float(share):g} (its share next to the {other})"
+    part = int(budget * share)
+    return part, f", x {float(share):g} (its share next to the {other}) = {human_bytes(part)}"
 
 
 def _check_budgets(owner, sizes, budgets, policy, warnings):
@@ -600,8 +605,10 @@ def _check_budgets(owner, sizes, budgets, policy, warnings):
             continue
         if total > budget["budget_bytes"]:
             parts = " + ".join(f"{p} {human_bytes(s)}" for p, s, _ in planned)
+            if len(planned) > 1:
+                parts += f" = {human_bytes(total)}"
             raise PlanError(
-                f"group {planned[0][2]}, host {host}: the planned {parts} = {human_bytes(total)} does not fit its "
+                f"group {planned[0][2]}, host {host}: the planned {parts} does not fit its "
                 f"{_budget_text(budget, policy)}; lower the process size or the headroom",
                 group=planned[0][2], host=host, process=planned[0][0], budget_bytes=budget["budget_bytes"],
                 planned_bytes=total)
@@ -633,7 +640,7 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
             warnings):
     out_groups = {}
     for name, group in groups.items():
-        processes = [p for p in PROCESS_KINDS if (name, p) in jobs]
+        processes = [p for p in PROCESSES if (name, p) in jobs]
         if not processes:
             continue
         set_, remove, reasons, keys, size_info = {}, set(), {}, {}, {}
@@ -662,13 +669,13 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
     hosts = {}
     for host in natural_sorted({h for h, _ in owner}):
         config = ok[host]["config"]
-        mine = [templates[(owner[(host, p)], p)] for p in PROCESS_KINDS if (host, p) in owner]
+        mine = [templates[(owner[(host, p)], p)] for p in PROCESSES if (host, p) in owner]
         set_, remove = {}, set()
         for template in mine:
             set_.update({k: v for k, v in template["set"].items() if str(config.get(k)) != v or k not in config})
             remove |= {k for k in template["remove"] if k in config}
         hosts[host] = {
-            "groups": natural_sorted({owner[(host, p)] for p in PROCESS_KINDS if (host, p) in owner}),
+            "groups": natural_sorted({owner[(host, p)] for p in PROCESSES if (host, p) in owner}),
             "set": dict(sorted(set_.items())),
             "remove": sorted(remove),
             "changed": bool(set_ or remove),
@@ -678,7 +685,7 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
     shown_policy.update(headroom=size_text(policy["headroom"]) if policy["headroom"] else "0",
                         host_fraction=str(float(policy["host_fraction"])),
                         jobmanager_share=str(float(policy["jobmanager_share"])))
-    for process in PROCESS_KINDS:
+    for process in PROCESSES:
         proc = dict(policy[process])
         if isinstance(proc["process_size"], int):
             proc["process_size"] = size_text(proc["process_size"])
