@@ -320,20 +320,25 @@ def gate(summary: Mapping, fail_on: str) -> dict:
     """Whether the audit fails under ``fail_on``; each level includes the ones before it."""
     if fail_on not in FAIL_ON:
         raise ReportError(f"fail_on {fail_on!r} is not one of {', '.join(FAIL_ON)}")
-    reasons = []
-    errors = summary["findings"]["error"]  # a host that was not audited counts as an error
-    if fail_on != "never" and errors:
-        reasons.append(f"{errors} error{'s' if errors != 1 else ''} on {', '.join(summary['hosts_with']['error'])}")
-    if fail_on in ("warning", "drift") and summary["findings"]["warning"]:
-        count = summary["findings"]["warning"]
-        reasons.append(f"{count} warning{'s' if count != 1 else ''} on {', '.join(summary['hosts_with']['warning'])}")
-    if fail_on == "drift" and summary["drift"]:
-        reasons.append(f"drift in {', '.join(summary['drift_groups'])}")
-    return {
-        "fail_on": fail_on,
-        "failed": bool(reasons),
-        "reason": "; ".join(reasons) if reasons else f"nothing at or above '{fail_on}'",
-    }
+    found = {}  # level -> what was found at that level; a host not audited counts as an error
+    for severity in ("error", "warning"):
+        count = summary["findings"][severity]
+        if count:
+            found[severity] = (f"{count} {severity}{'s' if count != 1 else ''} on "
+                               f"{', '.join(summary['hosts_with'][severity])}")
+    if summary["drift"]:
+        found["drift"] = f"drift in {', '.join(summary['drift_groups'])}"
+    levels = {"error": ("error",), "warning": ("error", "warning"), "drift": ("error", "warning", "drift"),
+              "never": ()}[fail_on]
+    reasons = [found[level] for level in levels if level in found]
+    if reasons:
+        reason = "; ".join(reasons)
+    elif fail_on == "never":
+        reason = "the gate is off" + (f"; found {'; '.join(found.values())}" if found else "")
+    else:
+        below = "; ".join(found.values())
+        reason = f"no {' or '.join(levels)}" + (f" (below the gate: {below})" if below else "")
+    return {"fail_on": fail_on, "failed": bool(reasons), "reason": reason}
 
 
 def build_report(results: Mapping, findings: Mapping | None = None, drift: Mapping | None = None, *,
@@ -433,7 +438,7 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
         extra = f" [{', '.join(codes)}]" if codes else ""
         drift = " drift" if host["in_drift"] else ""
         lines.append(f"{host['name']:<{width}}  {status:<11}  Flink {host['flink_version']:<7} "
-                     f"{_host_memory_text(host):<18} {tally}{drift}{extra}")
+                     f"{_host_memory_text(host):<20} {tally}{drift}{extra}")
     summary = report["summary"]
     by = summary["hosts_by_status"]
     audited = summary["hosts"] - by["failed"] - by["unreachable"]
@@ -442,7 +447,7 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
                  f"{by['unreachable']} unreachable): {_plural(summary['findings']['error'], 'error')}, "
                  f"{_plural(summary['findings']['warning'], 'warning')}, {drift}")
     g = report["gate"]
-    lines.append(f"GATE   audit_fail_on={g['fail_on']}: {'FAIL' if g['failed'] else 'pass'} ({g['reason']})")
+    lines.append(f"GATE   audit_fail_on={g['fail_on']}: {'FAIL' if g['failed'] else 'pass'}: {g['reason']}")
     if paths:
         for fmt in FORMATS:
             if fmt in paths:
@@ -495,12 +500,12 @@ def render_markdown(report: Mapping) -> str:
            f"{_plural(summary['findings']['info'], 'note')}; "
            + (f"drift in {', '.join(summary['drift_groups'])}." if summary["drift"] else "no drift."),
            "", "## Hosts", "",
-           "| Host | Status | Flink | File | Memory | Limit | Errors | Warnings |",
+           "| Host | Status | Flink | File | Memory | Container limit | Errors | Warnings |",
            "|---|---|---|---|---|---|---|---|"]
     for host in report["hosts"]:
         res = host["resources"] or {}
         limit = (f"{human_bytes(res['memory_limit_bytes'])} ({res['memory_limit_source']})"
-                 if res.get("memory_limit_bytes") else "")
+                 if res.get("memory_limit_source") in ("inventory", "cgroup") else "")
         out.append(f"| {_md(host['name'])} | {host['status']} | {_md(host['flink_version'] or '')} | "
                    f"{_md(host['config_file'] or host['gather']['msg'])} | {_md(_host_memory_text(host))} | "
                    f"{_md(limit)} | {host['counts']['error']} | {host['counts']['warning']} |")
@@ -534,11 +539,11 @@ def render_markdown(report: Mapping) -> str:
             out.append("")
         for bad in group["invalid_hosts"]:
             out += [f"Flink would refuse the {PROCESS_LABELS.get(bad['process'], bad['process'])} of {bad['host']}: "
-                    f"{_md(bad['error'])}", ""]
+                    f"{bad['error']}", ""]
         for bad in group["failed_hosts"]:
-            out += [f"Not gathered: {bad['host']}: {_md(bad['msg'])}", ""]
+            out += [f"Not gathered: {bad['host']}: {bad['msg']}", ""]
         for note in group["notes"]:
-            out += [f"Note: {_md(note)}", ""]
+            out += [f"Note: {note}", ""]
     out += ["## Findings", ""]
     for host in report["hosts"]:
         out.append(f"### {_md(host['name'])}: {host['status']}")
@@ -709,6 +714,8 @@ td.fix{color:#1a4d2e}
 .drift-group.on{border-left:5px solid var(--drift)}
 .drift-group h3{margin:0 0 4px;font-size:16px}
 tr.differs td{background:var(--driftbg)}
+.vals{display:flex;flex-wrap:wrap;gap:2px 14px}
+td.code{white-space:nowrap}
 .chip{display:inline-block;background:#eaeef2;border-radius:10px;padding:0 7px;margin:1px 2px;font-size:12px}
 details{margin-top:8px}
 summary{cursor:pointer;color:var(--muted);font-size:12.5px}
@@ -793,7 +800,7 @@ def _findings_table(findings: list) -> str:
         if f.get("line"):
             where += f' <span class="muted">line {_e(f["line"])}</span>'
         rows.append(f'<tr class="sev-{f["severity"]}"><td><span class="badge b-{f["severity"]}">{f["severity"]}</span>'
-                    f'</td><td class="mono">{_e(f["code"])}</td><td class="mono">{where}</td>'
+                    f'</td><td class="mono code">{_e(f["code"])}</td><td class="mono">{where}</td>'
                     f'<td>{_e(f["message"])}</td><td class="fix">{_e(f["fix"] or "")}</td></tr>')
     return ('<table><thead><tr><th>Severity</th><th>Code</th><th>Where</th><th>Finding</th><th>Fix</th></tr>'
             '</thead><tbody>' + "".join(rows) + "</tbody></table>")
@@ -849,6 +856,10 @@ def _host_html(host: dict, scale: int, drift_keys: dict) -> str:
             f'{extras}{_findings_table(host["findings"])}{config}</section>')
 
 
+def _cells(cells: list) -> str:
+    return '<div class="vals">' + "".join(f"<span>{c}</span>" for c in cells) + "</div>"
+
+
 def _drift_html(groups: list) -> str:
     if not groups:
         return '<p class="muted">No drift analysis.</p>'
@@ -871,7 +882,7 @@ def _drift_html(groups: list) -> str:
                 if item["missing_on"]:
                     cells.append(f'<span class="chip">not set</span> on {_e(", ".join(item["missing_on"]))}')
                 cls = "differs" if item["memory_key"] and not item["equivalent"] else ""
-                rows.append(f'<tr class="{cls}"><td class="mono">{_e(item["key"])}</td><td>{"<br>".join(cells)}</td>'
+                rows.append(f'<tr class="{cls}"><td class="mono">{_e(item["key"])}</td><td>{_cells(cells)}</td>'
                             f'<td class="muted">{_e(_key_note(item))}</td></tr>')
             parts.append('<table><thead><tr><th>Key that differs</th><th>Values</th><th>Note</th></tr></thead><tbody>'
                          + "".join(rows) + "</tbody></table>")
@@ -881,7 +892,7 @@ def _drift_html(groups: list) -> str:
                 cells = [f'<span class="chip">{_e(_drift_value(v))}</span> on {_e(", ".join(v["hosts"]))}'
                          for v in item["values"]]
                 rows.append(f'<tr class="differs"><td>{_e(PROCESS_LABELS.get(item["process"], item["process"]))}</td>'
-                            f'<td>{_e(item["label"])}</td><td>{"<br>".join(cells)}</td></tr>')
+                            f'<td>{_e(item["label"])}</td><td>{_cells(cells)}</td></tr>')
             parts.append('<table><thead><tr><th>Process</th><th>Effective memory that differs</th><th>Values</th>'
                          '</tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
         for bad in group["invalid_hosts"]:

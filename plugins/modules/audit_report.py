@@ -1,0 +1,159 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Documentation only: the task runs as the action plugin plugins/action/audit_report.py, on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: audit_report
+short_description: Lint, compare and report the Flink configuration gathered from a fleet
+version_added: 0.1.0
+description:
+  - Takes the results of M(flinkops.flink.flink_config_info) for every host of the play, runs
+    C(flinkops.flink.config_lint) on each host and C(flinkops.flink.fleet_drift) across them, and writes
+    the audit report on the controller - JSON (documented, C(schema_version) 1, see C(docs/reports.md)),
+    Markdown, one self-contained HTML page and JUnit XML.
+  - Hosts whose gather failed or that were unreachable are reported as not audited (an error).
+  - Returns a one-line-per-host summary and whether the gate O(fail_on) is tripped; it does not fail
+    the task for findings, so the reports are always written. The C(flinkops.flink.audit) role fails
+    the play after showing the summary.
+  - Values of sensitive keys never appear in a report; neither does any raw text of a config file.
+options:
+  results:
+    description:
+      - Inventory hostname to its registered C(flink_config_info) result (or a C(failed)/C(unreachable)
+        result).
+      - When omitted, each host's variable O(result_var) is read from C(hostvars).
+    type: dict
+  hosts:
+    description:
+      - The hosts to report on.
+      - Defaults to the keys of O(results), else to C(ansible_play_hosts_all) (every host the play
+        targeted, including those that failed or were unreachable).
+    type: list
+    elements: str
+  result_var:
+    description: Name of the variable each host registered the gather under (read from C(hostvars)).
+    type: str
+    default: audit_gather
+  memory_limit_var:
+    description:
+      - Name of a host variable giving the memory limit of the container or cgroup the host's Flink runs
+        in, in bytes or as a size (V(3g)).
+      - When set for a host it replaces the cgroup limit the gather saw for the resource checks, for Flink
+        running in a container that the gathering shell is not in.
+    type: str
+    default: flink_memory_limit_bytes
+  report_dir:
+    description:
+      - Directory on the controller where the reports go; created when missing. A relative path is
+        relative to the directory C(ansible-playbook) runs in.
+      - Files are C(flink-audit.json), C(flink-audit.md), C(flink-audit.html) and C(flink-audit-junit.xml),
+        each replaced atomically.
+    type: path
+    required: true
+  formats:
+    description: Which reports to write.
+    type: list
+    elements: str
+    choices: [json, markdown, html, junit]
+    default: [json, markdown, html, junit]
+  fail_on:
+    description:
+      - What trips the gate in RV(gate). Each level includes the ones before it - V(error) (an error
+        finding, a config Flink refuses, a host not audited), V(warning), V(drift) (any drift across a
+        group); V(never) never trips it.
+      - JUnit test cases fail for findings at or above this level (V(never) and V(drift) count errors and
+        warnings as V(error) and V(warning) would; V(drift) also fails the drift cases).
+    type: str
+    choices: [error, warning, drift, never]
+    default: error
+  group_by:
+    description:
+      - How C(fleet_drift) groups hosts - V(process) (JobManagers and TaskManagers), V(all), or a mapping
+        of group name to a list of hosts.
+    type: raw
+    default: process
+  min_managed_per_slot:
+    description: Managed memory per task slot below which C(config_lint) warns, as a Flink size (V(128m)).
+    type: str
+  title:
+    description: Title of the reports.
+    type: str
+    default: Flink fleet audit
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: In check mode the report is built and summarised but no file is written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Runs on the controller only; use it with C(run_once) (the audit role does).
+seealso:
+  - module: flinkops.flink.flink_config_info
+  - name: The audit report schema
+    description: C(docs/reports.md) in the collection.
+    link: https://example.invalid/flinkops/flink/docs/reports.md
+author:
+  - flinkops developers
+"""
+
+EXAMPLES = r"""
+- name: Gather every Flink host, even the failing ones
+  flinkops.flink.flink_config_info:
+    flink_home: "{{ flink_home }}"
+  register: audit_gather
+  ignore_errors: true
+  ignore_unreachable: true
+
+- name: Write the audit reports
+  flinkops.flink.audit_report:
+    report_dir: "{{ playbook_dir }}/flink-audit"
+    fail_on: warning
+  run_once: true
+  register: audit
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ audit.summary_lines }}"
+  run_once: true
+"""
+
+RETURN = r"""
+paths:
+  description: Path of each report written (or that would be written in check mode), by format.
+  returned: success
+  type: dict
+  sample: {"html": "/home/me/flink-audit/flink-audit.html", "json": "/home/me/flink-audit/flink-audit.json"}
+status:
+  description: Worst state of the fleet - V(error), V(warning), V(drift), V(info) or V(ok).
+  returned: success
+  type: str
+gate:
+  description: C(fail_on), C(failed) (whether the gate trips) and C(reason) (what tripped it, naming hosts).
+  returned: success
+  type: dict
+  sample: {"fail_on": "error", "failed": true, "reason": "3 errors on jm1, tm3, tm4"}
+summary:
+  description: The C(summary) object of the JSON report (counts of hosts, findings and drift).
+  returned: success
+  type: dict
+summary_lines:
+  description: The console summary - one line per host, then totals, the gate and the report paths.
+  returned: success
+  type: list
+  elements: str
+"""
