@@ -64,6 +64,8 @@ MANUAL_REPLACEMENTS = {
     "jobmanager.heap.size": "jobmanager.memory.heap.size",
     "jobmanager.heap.mb": "jobmanager.memory.heap.size",
     "taskmanager.network.numberOfBuffers": "taskmanager.memory.network.min and taskmanager.memory.network.max",
+    # Deprecated in 1.19 by FLIP-370 (task balancing), gone in 2.0: true meant SLOTS.
+    "cluster.evenly-spread-out-slots": "taskmanager.load-balance.mode",
 }
 
 # A placeholder that ends a key stands for anything (dots included); inside a key, one segment.
@@ -82,10 +84,17 @@ def lines() -> tuple:
     return tuple(load()["lines"])
 
 
+_LINE_CACHE: dict = {}
+
+
 def _line(version) -> str:
-    line = minor_line(version)
-    if line not in load()["lines"]:
-        raise ValueError(f"Flink {line} is not in the key catalog (lines: {', '.join(lines())})")
+    line = _LINE_CACHE.get(version) if isinstance(version, str) else None
+    if line is None:
+        line = minor_line(version)
+        if line not in load()["lines"]:
+            raise ValueError(f"Flink {line} is not in the key catalog (lines: {', '.join(lines())})")
+        if isinstance(version, str):
+            _LINE_CACHE[version] = line
     return line
 
 
@@ -167,6 +176,12 @@ def option(key: str, version) -> dict | None:
     return dict(info) if info else None
 
 
+def is_deprecated_option(key: str, version) -> bool:
+    """True when ``key`` is an option on that line and every field defining it is @Deprecated."""
+    info = _index(_line(version))["options"].get(key)
+    return bool(info and info["deprecated"])
+
+
 def deprecated_map(version) -> dict:
     """``{deprecated key: the option key that replaced it}`` on that line."""
     return dict(_index(_line(version))["deprecated"])
@@ -184,7 +199,12 @@ def how_known(key: str, version) -> tuple | None:
     option), ``pattern`` (detail: the documented key, e.g. ``metrics.reporter.<name>.<parameter>``),
     ``map`` (detail: the map option), ``script`` or ``pass-through`` (detail: why).
     """
-    index = _index(_line(version))
+    return _how_known(key, _line(version))
+
+
+@lru_cache(maxsize=1 << 16)
+def _how_known(key: str, line: str) -> tuple | None:
+    index = _index(line)
     if key in index["deprecated"]:
         return ("deprecated", index["deprecated"][key])
     if key in index["options"]:
@@ -210,9 +230,18 @@ def is_known(key: str, version) -> bool:
     return how_known(key, version) is not None
 
 
+@lru_cache(maxsize=1)
+def _knowing() -> dict:
+    out = {}
+    for line in load()["lines"]:
+        for name in _index(line)["names"]:
+            out.setdefault(name, []).append(line)
+    return out
+
+
 def lines_knowing(key: str) -> list:
     """Catalog lines on which ``key`` is an option or a deprecated/fallback key of one."""
-    return [line for line in load()["lines"] if key in _index(line)["names"]]
+    return list(_knowing().get(key, ()))
 
 
 @lru_cache(maxsize=4096)

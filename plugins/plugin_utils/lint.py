@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
@@ -61,7 +62,7 @@ class LintCallError(ValueError):
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def _as_text(value) -> str:
+def as_flink_text(value) -> str:
     """The string Flink's Configuration would hold for a value from a file or a variable."""
     if isinstance(value, str):
         return value
@@ -74,7 +75,13 @@ def _as_text(value) -> str:
     return str(value)
 
 
-def _size(n: int) -> str:
+@lru_cache(maxsize=4096)
+def is_secret(key: str) -> bool:
+    """Sensitive on any supported line: a value hidden by one Flink release is never shown by us."""
+    return any(opts.is_sensitive(key, line) for line in opts.SUPPORTED_LINES)
+
+
+def size_text(n: int) -> str:
     """A size in Flink's words: ``1728 mb`` when a unit divides it, else ``512.000mb (536870920 bytes)``."""
     text = to_string(n)
     return text if not text.endswith(" bytes") or n < 1024 else to_human_readable(n)
@@ -115,9 +122,9 @@ class _Lint:
 
     # Values of sensitive keys are never shown, whatever the caller passed.
     def show(self, key: str) -> str:
-        if opts.is_sensitive(key, self.line):
+        if is_secret(key):
             return opts.REDACTED
-        return _as_text(self.config.get(key))
+        return as_flink_text(self.config.get(key))
 
     def add(self, severity, code, key, message, fix, line=None):
         ident = (code, key, line, message)
@@ -134,17 +141,36 @@ class _Lint:
 
     def model(self, process: str) -> dict:
         if process not in self.models:
-            self.models[process] = compute(self.config, process, self.line)
+            self.models[process] = self._gathered_model(process) or compute(self.config, process, self.line)
         return self.models[process]
+
+    def _gathered_model(self, process: str):
+        """The gather's own memory_model result, when it is for this very config and line.
+
+        flink_config_info computes it from the unredacted file; memory options are never
+        sensitive, so it equals what compute() would return here (and saves most of the time).
+        """
+        memory = self.facts.get("memory")
+        if not isinstance(memory, Mapping) or self.facts.get("config") != self.config:
+            return None
+        result = memory.get(process)
+        if isinstance(result, Mapping) and result.get("flink_version") == self.line and "valid" in result \
+                and "keys" in result:
+            return result
+        return None
 
 
 # --- keys: unknown, blog-only, deprecated, removed ---------------------------------------------
 
 
+# Pre-FLIP-49 memory keys the 1.x start scripts honour and 2.0 dropped (taskmanager.heap.size, ...).
+_LEGACY_MEMORY = frozenset(k for p in opts.PROCESSES.values() for k, o in p.items() if o.lines != opts.SUPPORTED_LINES)
+
+
 def _check_keys(lint: _Lint):
     line = lint.line
     all_lines = catalog.lines()
-    legacy_memory = {k for p in opts.PROCESSES.values() for k, o in p.items() if o.lines != opts.SUPPORTED_LINES}
+    legacy_memory = _LEGACY_MEMORY
     for key in lint.config:
         if key.startswith(BOM):
             real = key[len(BOM):]
@@ -171,19 +197,16 @@ def _check_keys(lint: _Lint):
             _unknown_key(lint, key, all_lines, legacy_memory)
         elif known[0] == "deprecated":
             _deprecated_key(lint, key, known[1])
-        elif known[0] == "option" and key not in lint.reported_keys:
-            info = catalog.option(key, line)
-            if info and info["deprecated"]:
-                later = [ln for ln in all_lines[all_lines.index(line) + 1:]
-                         if not catalog.is_known(key, ln)]
-                gone = f"; Flink {later[0]} no longer reads it" if later else ""
-                successor = catalog.replacement(key, all_lines[-1]) if later else None
-                lint.add(
-                    "info", "deprecated-option", key,
-                    f"'{key}' is deprecated in Flink {line}{gone}.",
-                    (f"Replace it with '{successor}'." if successor else
-                     f"Plan to remove '{key}': Flink names no successor for it."),
-                )
+        elif known[0] == "option" and key not in lint.reported_keys and catalog.is_deprecated_option(key, line):
+            later = [ln for ln in all_lines[all_lines.index(line) + 1:] if not catalog.is_known(key, ln)]
+            gone = f"; Flink {later[0]} no longer reads it" if later else ""
+            successor = catalog.replacement(key, all_lines[-1]) if later else None
+            lint.add(
+                "info", "deprecated-option", key,
+                f"'{key}' is deprecated in Flink {line}{gone}.",
+                (f"Replace it with '{successor}'." if successor else
+                 f"Plan to remove '{key}': Flink names no successor for it."),
+            )
 
 
 def _unknown_key(lint: _Lint, key: str, all_lines, legacy_memory):
@@ -241,7 +264,7 @@ def _memory_context(lint: _Lint, key: str) -> str:
         return f" Without it the {PROCESS_NAMES[process]} is not sized at all (see the error finding)."
     sizes = result["sizes"]
     return (f" The {PROCESS_NAMES[process]} is sized by {result['keys']['sizing_path']} instead: Total Flink Memory "
-            f"{_size(sizes['total_flink'])}, Total Process Memory {_size(sizes['total_process'])}.")
+            f"{size_text(sizes['total_flink'])}, Total Process Memory {size_text(sizes['total_process'])}.")
 
 
 def _deprecated_key(lint: _Lint, key: str, new: str):
@@ -291,7 +314,7 @@ def _check_files(lint: _Lint):
         if not isinstance(key, str):
             continue
         secret = (" A password or secret containing '#' is silently shortened, so authentication fails."
-                  if opts.is_sensitive(key, line) else "")
+                  if is_secret(key) else "")
         lint.add(
             "warning", "hash-cut-value", key,
             f"flink-conf.yaml is cut at the first '#' of every line, even inside a value: Flink {line} reads "
@@ -361,8 +384,8 @@ def _rejected(lint: _Lint, process: str, result: dict):
                    f"of 1024), for example 1536m; '1.5g', '2GiB' and quoted values are rejected.")
         else:
             fix = f"Write '{key}' as a plain number Flink can parse (for example 0.4 for a fraction, 4 for slots)."
-        if opts.is_sensitive(key, lint.line):
-            text = text.replace(_as_text(lint.config.get(key)), opts.REDACTED)
+        if is_secret(key):
+            text = text.replace(as_flink_text(lint.config.get(key)), opts.REDACTED)
     else:
         inner = chain[-1] if len(chain) > 1 and chain[0].endswith(chain[-1]) else chain[0]
         inner = inner.split("failed: ", 1)[-1] if "memory configuration failed: " in inner else inner
@@ -417,23 +440,23 @@ def _sizing_paths(lint: _Lint, process: str, result: dict):
     detail = []
     if used == "fine-grained" and process == "jobmanager":
         detail.append(f"Flink {lint.line} takes JVM Heap from {paths['fine-grained'][0]} and adds Off-Heap Memory: "
-                      f"Total Flink Memory {_size(sizes['total_flink'])}")
+                      f"Total Flink Memory {size_text(sizes['total_flink'])}")
     elif used == "fine-grained":
         detail.append(f"Flink {lint.line} uses the fine-grained sizes and adds the rest up to Total Flink Memory "
-                      f"{_size(sizes['total_flink'])}")
+                      f"{size_text(sizes['total_flink'])}")
         if tf_key and process == "taskmanager":
             detail.append(f"because {tf_key} is also set, Network Memory is not derived from its fraction but is "
-                          f"the rest of {tf_key}: {_size(sizes['network'])}")
+                          f"the rest of {tf_key}: {size_text(sizes['network'])}")
         elif tf_key:
             detail.append(f"because {tf_key} is also set, Off-Heap Memory is the rest of it: "
-                          f"{_size(sizes['off_heap'])}")
+                          f"{size_text(sizes['off_heap'])}")
     else:
-        detail.append(f"Flink {lint.line} sizes Total Flink Memory from {tf_key}: {_size(sizes['total_flink'])}")
+        detail.append(f"Flink {lint.line} sizes Total Flink Memory from {tf_key}: {size_text(sizes['total_flink'])}")
     if tp_key:
         detail.append(f"{tp_key} ({lint.show(tp_key)}) is not split by fractions: Flink takes JVM Overhead as the "
-                      f"rest, {_size(sizes['total_process'])} - {_size(sizes['total_flink'])} - JVM Metaspace "
-                      f"{_size(sizes['jvm_metaspace'])} = {_size(sizes['jvm_overhead'])}, instead of deriving it from "
-                      f"{process}.memory.jvm-overhead.fraction (the rest must lie within "
+                      f"rest, {size_text(sizes['total_process'])} - {size_text(sizes['total_flink'])} - JVM "
+                      f"Metaspace {size_text(sizes['jvm_metaspace'])} = {size_text(sizes['jvm_overhead'])}, instead "
+                      f"of deriving it from {process}.memory.jvm-overhead.fraction (the rest must lie within "
                       f"{process}.memory.jvm-overhead.min/.max or Flink refuses to start)")
     message = (f"More than one way to size the {name} is set: {'; '.join(described)}. "
                + "; ".join(detail) + ".")
@@ -456,7 +479,7 @@ def _single_path_fix(lint: _Lint, process: str, paths: dict, active: list) -> st
         sizes = result["sizes"]
         alternatives.append(
             f"keep {_quote_keys(paths[keep])} and remove {_quote_keys(drop)} (Flink then computes Total Process "
-            f"Memory {_size(sizes['total_process'])}, Total Flink Memory {_size(sizes['total_flink'])})")
+            f"Memory {size_text(sizes['total_process'])}, Total Flink Memory {size_text(sizes['total_flink'])})")
     if not alternatives:
         return f"Set only one way to size the {name}: {process}.memory.process.size alone is simplest."
     return "Set one sizing path only: " + "; or ".join(alternatives) + "."
@@ -473,11 +496,11 @@ def _legacy_heap(lint: _Lint, process: str, result: dict):
     target = "taskmanager.memory.flink.size" if process == "taskmanager" else "jobmanager.memory.heap.size"
     what = "Total Flink Memory" if process == "taskmanager" else "JVM Heap"
     message = (f"Flink {lint.line}'s start scripts map the legacy '{source}' ({lint.show(source)}) to {target} = "
-               f"{_size(legacy['bytes'])}, so {what} is {_size(legacy['bytes'])}")
+               f"{size_text(legacy['bytes'])}, so {what} is {size_text(legacy['bytes'])}")
     tp_key = _set(lint, f"{process}.memory.process.size")
     if tp_key:
         message += (f"; {tp_key} ({lint.show(tp_key)}) then only sets JVM Overhead to "
-                    f"{_size(sizes['jvm_overhead'])}")
+                    f"{size_text(sizes['jvm_overhead'])}")
     message += ". Flink 2.0 and later ignore the legacy key."
     fix = (f"Remove '{source}' and size the {PROCESS_NAMES[process]} with {process}.memory.process.size alone; "
            f"to keep today's {what}, set {target}: {_config_size(legacy['bytes'])} instead.")
@@ -528,7 +551,7 @@ def _host_limits(lint: _Lint, valid: dict):
         return
     total = sum(r["sizes"]["total_process"] for r in valid.values())
     names = " and ".join(PROCESS_NAMES[p] for p in valid)
-    parts = " + ".join(f"{PROCESS_NAMES[p]} {_size(r['sizes']['total_process'])}" for p, r in valid.items())
+    parts = " + ".join(f"{PROCESS_NAMES[p]} {size_text(r['sizes']['total_process'])}" for p, r in valid.items())
     limits = []
     cgroup = lint.facts.get("cgroup_memory_limit_bytes")
     ram = lint.facts.get("mem_total_bytes")
@@ -545,13 +568,13 @@ def _host_limits(lint: _Lint, valid: dict):
     room = (limit - others) // MIB * MIB
     key = f"{target}.memory.process.size"
     sum_text = f" ({parts})" if len(valid) > 1 else ""
-    message = (f"The {names} on this host may use {_size(total)} of Total Process Memory{sum_text}, more than the "
-               f"host's {what} of {_size(limit)}: {consequence}.")
+    message = (f"The {names} on this host may use {size_text(total)} of Total Process Memory{sum_text}, more than the "
+               f"host's {what} of {size_text(limit)}: {consequence}.")
     if room > 0:
         fix = (f"Size the {PROCESS_NAMES[target]} to fit: {key}: {_config_size(room)} at most (less to leave the "
                f"OS headroom), and remove other {target} sizing keys; or raise the limit.")
     else:
-        fix = f"Lower the memory of the processes on this host (the other processes alone need {_size(others)})."
+        fix = f"Lower the memory of the processes on this host (the other processes alone need {size_text(others)})."
     lint.add("error", "exceeds-host-memory", key if key in lint.config else None, message, fix)
 
 
@@ -564,9 +587,9 @@ def _managed_per_slot(lint: _Lint, result: dict):
         return
     threshold = lint.min_per_slot
     need = threshold * slots
-    message = (f"Each of the {slots} slot(s) gets {_size(per_slot)} of Managed Memory ({_size(sizes['managed'])} / "
-               f"{slots}), below {_size(threshold)}: RocksDB state and batch operators get little or no memory "
-               f"per slot.")
+    message = (f"Each of the {slots} slot(s) gets {size_text(per_slot)} of Managed Memory "
+               f"({size_text(sizes['managed'])} / {slots}), below {size_text(threshold)}: RocksDB state and batch "
+               f"operators get little or no memory per slot.")
     # Offer changes that the memory model accepts, in order of least disruption.
     candidates = []
     if _set(lint, "taskmanager.memory.managed.size"):
@@ -581,7 +604,7 @@ def _managed_per_slot(lint: _Lint, result: dict):
         trial[key] = value
         result2 = compute(trial, "taskmanager", lint.line)
         if result2["valid"] and result2["sizes"]["managed"] // slots >= threshold:
-            fixes.append(f"set {key}: {value} (Managed Memory becomes {_size(result2['sizes']['managed'])})")
+            fixes.append(f"set {key}: {value} (Managed Memory becomes {size_text(result2['sizes']['managed'])})")
     if slots > 1 and sizes["managed"] >= threshold:
         fixes.append(f"lower taskmanager.numberOfTaskSlots to {max(1, sizes['managed'] // threshold)}")
     if not fixes:
@@ -681,12 +704,57 @@ def configured_weights(config: Mapping):
     (``...consumer-weights.PYTHON: 10``, which is also what a nested config.yaml map becomes).
     """
     if CONSUMER_WEIGHTS in config:
-        return CONSUMER_WEIGHTS, parse_flink_map(_as_text(config[CONSUMER_WEIGHTS]))
+        return CONSUMER_WEIGHTS, parse_flink_map(as_flink_text(config[CONSUMER_WEIGHTS]))
     prefix = CONSUMER_WEIGHTS + "."
-    sub = {k[len(prefix):]: _as_text(v) for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+    sub = {k[len(prefix):]: as_flink_text(v) for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
     if sub:
         return sorted(k for k in config if isinstance(k, str) and k.startswith(prefix))[0], sub
     return None
+
+
+def effective_weights(config: Mapping, flink_version) -> dict:
+    """What Flink's ManagedMemoryUtils makes of the consumer weights on that line.
+
+    ``{"source": key or None, "configured": {name: text} or None, "weights": {use case: int},
+    "dropped": [names Flink ignores], "error": Flink's message or None}``; unset means Flink's default.
+    """
+    line = opts.minor_line(flink_version)
+    names = opts.MANAGED_CONSUMERS[line]
+    out = {"source": None, "configured": None, "weights": {}, "dropped": [], "error": None}
+    try:
+        found = configured_weights(config)
+    except FlinkMapError as exc:
+        out.update(source=CONSUMER_WEIGHTS, error=f"Could not parse value for key '{CONSUMER_WEIGHTS}': {exc}")
+        return out
+    if found is None:
+        default = (catalog.option(CONSUMER_WEIGHTS, line) or {}).get("default")
+        found = (None, parse_flink_map(default or "OPERATOR:70,STATE_BACKEND:70,PYTHON:30"))
+    out["source"], out["configured"] = found
+    weights = found[1]
+    for use_case, candidates in _use_cases(line).items():
+        for name in candidates:
+            if name in weights:
+                try:
+                    weight = parse_int(weights[name])
+                except JavaNumberFormatError as exc:
+                    out["error"] = f"NumberFormatException: {exc}"
+                    return out
+                if weight < 0:
+                    out["error"] = (f"Managed memory weight should not be negative. Configured weight for "
+                                    f"{use_case} is {weight}.")
+                    return out
+                out["weights"][use_case] = weight
+                break
+    out["dropped"] = [n for n in weights if n not in names]
+    return out
+
+
+def _use_cases(line: str) -> dict:
+    use_cases = {"OPERATOR": ["OPERATOR"], "STATE_BACKEND": ["STATE_BACKEND"], "PYTHON": ["PYTHON"]}
+    if "DATAPROC" in opts.MANAGED_CONSUMERS[line]:  # 1.x: DATAPROC stands in for OPERATOR and STATE_BACKEND
+        use_cases["OPERATOR"].append("DATAPROC")
+        use_cases["STATE_BACKEND"].append("DATAPROC")
+    return use_cases
 
 
 def _check_consumer_weights(lint: _Lint):
@@ -706,10 +774,7 @@ def _check_consumer_weights(lint: _Lint):
     label = CONSUMER_WEIGHTS if key == CONSUMER_WEIGHTS else f"the {CONSUMER_WEIGHTS}.* keys"
     names = opts.MANAGED_CONSUMERS[line]
     legacy = "DATAPROC" in names
-    use_cases = {"OPERATOR": ["OPERATOR"], "STATE_BACKEND": ["STATE_BACKEND"], "PYTHON": ["PYTHON"]}
-    if legacy:  # 1.x: DATAPROC stands in for OPERATOR and STATE_BACKEND
-        use_cases["OPERATOR"].append("DATAPROC")
-        use_cases["STATE_BACKEND"].append("DATAPROC")
+    use_cases = _use_cases(line)
     effective, problems = {}, []
     for use_case, candidates in use_cases.items():
         for name in candidates:
@@ -808,11 +873,37 @@ def check_call(config, flink_version, facts, processes, min_managed_per_slot):
     threshold = None
     if min_managed_per_slot not in (None, 0, "0", ""):
         try:
-            threshold = parse_bytes(_as_text(min_managed_per_slot))
+            threshold = parse_bytes(as_flink_text(min_managed_per_slot))
         except MemorySizeError as exc:
             raise LintCallError(f"min_managed_per_slot {min_managed_per_slot!r} is not a Flink memory size: "
                                 f"{exc}") from None
     return line, facts, processes, threshold
+
+
+_FACT_KEYS = ("config_file", "config_format", "mem_total_bytes", "cgroup_memory_limit_bytes")
+_FACT_LISTS = ("skipped_lines", "ignored_files", "hash_cut_keys")
+_MEMO: dict = {}
+_MEMO_MAX = 4096
+
+
+def _freeze(value):
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
+def _memo_key(config, line, facts, processes, threshold):
+    """Everything the findings depend on, hashable: identical hosts are linted once."""
+    try:
+        return (line, tuple(processes), threshold,
+                tuple(sorted((k, as_flink_text(v)) for k, v in config.items())),
+                tuple(sorted((facts.get("config_lines") or {}).items())),
+                tuple(facts.get(k) for k in _FACT_KEYS),
+                tuple(_freeze(facts.get(k) or ()) for k in _FACT_LISTS))
+    except TypeError:  # unorderable or unhashable odds and ends: just lint
+        return None
 
 
 def config_lint(config, flink_version, facts=None, processes=None,
@@ -826,6 +917,18 @@ def config_lint(config, flink_version, facts=None, processes=None,
     Managed Memory each slot should get.  Raises LintCallError for a bad call.
     """
     line, facts, processes, threshold = check_call(config, flink_version, facts, processes, min_managed_per_slot)
+    memo = _memo_key(config, line, facts, processes, threshold)
+    if memo is not None and memo in _MEMO:
+        return [dict(f) for f in _MEMO[memo]]
+    findings = _lint(config, line, facts, processes, threshold)
+    if memo is not None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.pop(next(iter(_MEMO)))  # oldest first: dicts keep insertion order
+        _MEMO[memo] = tuple(dict(f) for f in findings)
+    return findings
+
+
+def _lint(config, line, facts, processes, threshold) -> list:
     lint = _Lint(config, line, facts, processes, threshold)
     _check_memory(lint)  # first: it marks the keys it explains, so key checks do not repeat them
     _check_keys(lint)

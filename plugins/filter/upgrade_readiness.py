@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``flinkops.flink.upgrade_readiness``: a thin adapter around plugin_utils.upgrade."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import UpgradeCallError
+from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import upgrade_readiness as _upgrade_readiness
+
+
+def upgrade_readiness(config, from_version, to_version, facts=None, processes=None):
+    """What moving one Flink config from one release to another breaks or changes (see upgrade_readiness.yml)."""
+    try:
+        return _upgrade_readiness(config, from_version, to_version, facts=facts, processes=processes)
+    except UpgradeCallError as exc:
+        raise AnsibleFilterError(f"flinkops.flink.upgrade_readiness: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"upgrade_readiness": upgrade_readiness}
