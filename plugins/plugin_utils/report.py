@@ -689,7 +689,7 @@ margin:0 0 14px;padding:14px 18px}
 .bar{position:absolute;left:0;top:0;bottom:0;display:flex;border-radius:4px;overflow:hidden;
 box-shadow:inset 0 0 0 1px rgba(0,0,0,.08)}
 .seg{height:100%;min-width:1px;color:#fff;font-size:11px;line-height:30px;white-space:nowrap;overflow:hidden;
-text-overflow:clip;padding-left:4px}
+text-overflow:ellipsis;padding-left:4px}
 .seg.light{color:#1f2328}
 .limit{position:absolute;top:-5px;bottom:-5px;width:0;border-left:2px dashed var(--err)}
 .limit span{position:absolute;top:-15px;right:4px;font-size:11px;color:var(--err);white-space:nowrap;font-weight:600}
@@ -762,7 +762,7 @@ def _bar(process: str, mem: dict, scale: int, limit, limit_source, note: str) ->
         if not value:
             continue
         share = 100.0 * value / total
-        text = f"{name} {human_bytes(value)}" if share >= 9 else ""
+        text = f"{name} {human_bytes(value)}" if share >= 7 else ""
         cls = "seg light" if _light(color) else "seg"
         segs.append(f'<div class="{cls}" style="width:{share:.4f}%;background:{color}" '
                     f'title="{_e(name)}: {_e(human_bytes(value))} ({value} bytes)">{_e(text)}</div>')
@@ -808,7 +808,7 @@ def _findings_table(findings: list) -> str:
 
 def _host_html(host: dict, scale: int, drift_keys: dict) -> str:
     status = host["status"]
-    problem = status in ("error", "warning", "failed", "unreachable") or host["in_drift"]
+    problem = status in ("error", "warning", "failed", "unreachable")
     head = (f'<div class="host-head"><h3 id="host-{_e(host["name"])}">{_e(host["name"])}</h3>'
             f'<span class="badge b-{status}">{status}</span>')
     if host["in_drift"]:
@@ -984,7 +984,7 @@ def render_html(report: Mapping) -> str:
         f'<div class="legend">{"".join(legend)}</div>',
         '<div class="toolbar"><span class="muted">Show</span><button type="button" data-mode="all" '
         'aria-pressed="true">all hosts</button><button type="button" data-mode="problems" aria-pressed="false">'
-        "hosts with problems</button></div>",
+        "hosts with errors or warnings</button></div>",
         *[_host_html(h, scale, drift_keys) for h in hosts],
         '<footer>Memory bars share one scale; hover a segment for its exact size in bytes. Sizes are what '
         "Flink computes from each host's file for its own Flink version.</footer>",
