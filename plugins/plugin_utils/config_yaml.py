@@ -515,7 +515,7 @@ def _java_identity(key):
 # ---------------------------------------------------------------------------
 # values -> the strings Configuration.toMap() gives
 
-def _java_string(value) -> str:
+def _java_string(value, counter: list[int] | None = None) -> str:
     """``ConfigurationUtils.convertToString``: strings as they are, the rest through the flow dumper."""
     if isinstance(value, str):
         return value
@@ -529,7 +529,7 @@ def _java_string(value) -> str:
         return _float_text(value)
     if value is None:
         return "null"
-    return dump_flow(value)
+    return dump_flow(value, counter)
 
 
 def _float_text(value: float) -> str:
@@ -578,10 +578,19 @@ class _EngineEmitter(Emitter):
         self.write_indicator("".join(out), True)
 
 
-def dump_flow(value) -> str:
-    """``YamlParserUtils.toYAMLString``: snakeyaml-engine's flow dumper, core schema, no line splitting."""
+def dump_flow(value, counter: list[int] | None = None) -> str:
+    """``YamlParserUtils.toYAMLString``: snakeyaml-engine's flow dumper, core schema, no line splitting.
+
+    Flink's dumper is a static one whose anchor generator keeps counting across
+    calls, so the second list that holds one object twice gets ``&id002``;
+    pass one ``counter`` (``[0]`` at first) for all values of one load.
+    """
+    if type(value) is list:
+        simple = _simple_flow_list(value)
+        if simple is not None:
+            return simple
     anchors = {}
-    _find_anchors(value, anchors, [0])
+    _find_anchors(value, anchors, [0] if counter is None else counter)
     stream = io.StringIO()
     emitter = _EngineEmitter(stream, width=_BIG_WIDTH, allow_unicode=True)
     emitter.emit(StreamStartEvent())
@@ -591,6 +600,26 @@ def dump_flow(value) -> str:
     emitter.emit(StreamEndEvent())
     text = stream.getvalue()
     return text[:-1] if text.endswith("\n") else text
+
+
+# Strings the emitter writes plain in a flow sequence whatever their neighbours (checked by the
+# emitter-based path in the tests); anything else goes through the emitter.
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./=+-]*")
+
+
+def _simple_flow_list(items) -> str | None:
+    parts = []
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if not _PLAIN_SAFE.fullmatch(item) or core_tag(item) != STR:
+                return None
+            parts.append(item)
+        elif kind is int or kind is float or kind is bool or item is None:
+            parts.append(_java_string(item))
+        else:
+            return None
+    return "[" + ", ".join(parts) + "]"
 
 
 def _find_anchors(value, anchors, counter):
@@ -660,33 +689,41 @@ def parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
     text = _decode(data, path)
     checked = _check_text(text, path)
     restore = checked is not text
-    if "\t" in checked or (restore and any(c in checked for c in _BREAK_STAND_INS)):
-        _check_tokens(checked, path)
-    loader = _CoreLoader(checked)
-    try:
-        built = _Constructor(path, restore).build_document(loader)
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path) from None
-    except yaml.YAMLError as exc:
-        raise _fail(path, f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    for _attempt in range(_MAX_ADJACENT_FIXES + 1):
+        if "\t" in checked or (restore and any(c in checked for c in _BREAK_STAND_INS)):
+            _check_tokens(checked, path)
+        loader = _CoreLoader(checked)
+        try:
+            built = _Constructor(path, restore).build_document(loader)
+            break
+        except yaml.MarkedYAMLError as exc:
+            fixed = _space_adjacent_value(checked, exc)
+            if fixed is None:
+                raise _syntax_error(exc, path) from None
+            checked = fixed
+        except yaml.YAMLError as exc:
+            raise _fail(path, f"invalid YAML: {exc}") from None
+        finally:
+            loader.dispose()
+    else:
+        raise _fail(path, "too many ':' directly followed by a flow indicator for this reader", flink=None)
     config: dict[str, object] = {}
     lines: dict[str, int] = {}
     overridden: list[dict] = []
+    anchor_counter = [0]
     if built is not None:
         if not isinstance(built, _YamlMap):
             kind = "a list" if isinstance(built, list) else "a single value"
             raise _fail(path, f"the document is {kind}, not a mapping of keys to values", line=1,
                         flink=f"{FLINK_PARSE_ERROR} (ClassCastException: cannot be cast to class java.util.Map)")
-        _flatten(built, "", config, lines, overridden, path, set())
+        _flatten(built, "", config, lines, overridden, path, set(), anchor_counter)
     result = {}
     for key, value in config.items():
         if value is None:
             raise _fail(path, "the key has no value (null); write '' for an empty string or remove the key",
                         line=lines[key], key=key,
                         flink=f"{FLINK_PARSE_ERROR} (NullPointerException: Value must not be null.)")
-        result[key] = _java_string(value)
+        result[key] = value if isinstance(value, str) else _java_string(value, anchor_counter)
     return ParsedConfig(config=result, lines=lines, skipped_lines=[], format="yaml", path=path,
                         overridden=overridden)
 
@@ -696,7 +733,7 @@ _JAVA_CLASS = {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java
                _YamlMap: "java.util.LinkedHashMap"}
 
 
-def _flatten(mapping, prefix, config, lines, overridden, path, active):
+def _flatten(mapping, prefix, config, lines, overridden, path, active, counter):
     if id(mapping) in active:
         raise _fail(path, f"the map under '{prefix[:-1]}' contains itself (through an alias)",
                     flink="java.lang.StackOverflowError")
@@ -713,13 +750,34 @@ def _flatten(mapping, prefix, config, lines, overridden, path, active):
                               "to class java.lang.String)")
         full = prefix + key
         if isinstance(value, _YamlMap):
-            _flatten(value, full + ".", config, lines, overridden, path, active)
+            _flatten(value, full + ".", config, lines, overridden, path, active, counter)
             continue
+        if type(value) is list:  # lists are rendered while flattening, sets later by toMap()
+            value = dump_flow(value, counter)
         if full in lines:
             overridden.append({"key": full, "line": lines[full], "by_line": line})
         config[full] = value
         lines[full] = line
     active.discard(id(mapping))
+
+
+_MAX_ADJACENT_FIXES = 64
+
+
+def _space_adjacent_value(text: str, exc: yaml.MarkedYAMLError) -> str | None:
+    """``{a:[1]}`` and ``[1:, 2]``: in flow context YAML 1.2 (and snakeyaml-engine) takes a ':' right
+    before a flow indicator as the value indicator; libyaml stops with "found unexpected ':'".  Put a
+    space after that ':' (same line, so line numbers stay) and parse again."""
+    mark = exc.problem_mark
+    if mark is None or exc.problem != "found unexpected ':'":
+        return None
+    starts = _line_starts(text)
+    if mark.line >= len(starts):
+        return None
+    at = starts[mark.line] + mark.column
+    if text[at:at + 1] != ":" or text[at + 1:at + 2] not in (",", "[", "]", "{", "}"):
+        return None
+    return text[:at + 1] + " " + text[at + 1:]
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> ConfigFileError:
