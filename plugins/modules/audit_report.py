@@ -65,8 +65,8 @@ options:
       - What trips the gate in RV(gate). Each level includes the ones before it - V(error) (an error
         finding, a config Flink refuses, a host not audited), V(warning), V(drift) (any drift across a
         group); V(never) never trips it.
-      - JUnit test cases fail for findings at or above this level (V(never) and V(drift) count errors and
-        warnings as V(error) and V(warning) would; V(drift) also fails the drift cases).
+      - In the JUnit report, error findings always fail their test case; with V(warning) or V(drift)
+        warnings do too, and with V(drift) so do the drift test cases of drifting hosts.
     type: str
     choices: [error, warning, drift, never]
     default: error

@@ -45,7 +45,9 @@ def demo_html(tmp_path_factory, ansible_env, ansible_bin) -> tuple:
         env=ansible_env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out / "flink-audit.html", json.loads((out / "flink-audit.json").read_text())
+    report = json.loads((out / "flink-audit.json").read_text())
+    assert [h["name"] for h in report["hosts"] if not h["gather"]["ok"]] == [], proc.stdout[-4000:]
+    return out / "flink-audit.html", report
 
 
 def test_demo_report_in_headless_chromium(chromium, demo_html, tmp_path):
