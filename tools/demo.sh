@@ -16,10 +16,14 @@ if [ -z "${DEMO_COLLECTIONS_PATH:-}" ]; then
     ln -sfn "$ROOT" "$DEMO_COLLECTIONS_PATH/ansible_collections/flinkops/flink"
 fi
 
+PLAYBOOK_BIN=$VENV/bin/ansible-playbook
+[ -x "$PLAYBOOK_BIN" ] || PLAYBOOK_BIN=$(command -v ansible-playbook) || {
+    echo "demo: no ansible-playbook in $VENV/bin or on PATH; run 'make bootstrap' first" >&2; exit 1; }
+
 start=$(date +%s)
 ANSIBLE_COLLECTIONS_PATH=$DEMO_COLLECTIONS_PATH \
 ANSIBLE_RETRY_FILES_ENABLED=False \
-    "$VENV/bin/ansible-playbook" -i examples/demo-fleet/inventory.yml flinkops.flink.audit \
+    "$PLAYBOOK_BIN" -i examples/demo-fleet/inventory.yml flinkops.flink.audit \
     -e audit_fail_on=never -e "audit_report_dir=$REPORT_DIR" "$@"
 end=$(date +%s)
 
