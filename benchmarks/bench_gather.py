@@ -138,7 +138,7 @@ def playbook_run(base: Path, env: dict, order: str) -> dict:
 
 
 def adhoc_run(base: Path, env: dict, module: str, args: str | None) -> float:
-    env = dict(env, ANSIBLE_CALLBACKS_ENABLED="", ANSIBLE_LOAD_CALLBACK_PLUGINS="0")
+    env = {k: v for k, v in env.items() if k != "ANSIBLE_CALLBACKS_ENABLED"}
     cmd = [str(BIN / "ansible"), "all", "-i", str(base / "inventory.json"), "-m", module]
     if args:
         cmd += ["-a", args]

@@ -26,18 +26,21 @@ class HostFactError(Exception):
     """A fact could not be established; the message says what was looked for."""
 
 
-# POSIX sh fragment: prints the lines "@@meminfo MemTotal: <n> kB", "@@cglimit v1|v2 <value>" and
-# "@@cpu <n>", using shell builtins except for nproc/getconf (every exec costs on the host).
+# POSIX sh fragment printing records "@@<kind> <args>\n" each ended by a NUL byte:
+# "@@meminfo MemTotal: <n> kB", "@@cglimit v1|v2 <value>" (one per cgroup level) and
+# "@@cpus <list>" (Cpus_allowed_list: the CPUs this process may run on, as nproc counts them) or,
+# where /proc/self/status is missing, "@@cpu <n>" from nproc/getconf. Only shell builtins run on
+# Linux: every exec costs on the host.
 # It expects $r (a path prefix, empty on real hosts; tests point it at a fake /proc and /sys).
-# The cgroup of *this* shell is found from
-# /proc/self/cgroup and mapped to a directory through /proc/self/mountinfo (mount root and
-# mount point), as the JVM does, so hybrid hosts and containers with or without a cgroup
-# namespace resolve to the right files. Every level from that cgroup up to the mount point is
-# printed: an ancestor's limit binds too, and the controller takes the smallest.
+# The cgroup of *this* shell is found from /proc/self/cgroup and mapped to a directory through
+# /proc/self/mountinfo (mount root and mount point), as the JVM does, so hybrid hosts and
+# containers with or without a cgroup namespace resolve to the right files. Every level from
+# that cgroup up to the mount point is printed: an ancestor's limit binds too, and the controller
+# takes the smallest.
 FACTS_SH = r"""
 if [ -r "$r/proc/meminfo" ]; then
   while read -r k n u; do
-    if [ "$k" = MemTotal: ]; then echo "@@meminfo $k $n $u"; break; fi
+    if [ "$k" = MemTotal: ]; then printf '@@meminfo %s %s %s\n\000' "$k" "$n" "$u"; break; fi
   done < "$r/proc/meminfo"
 fi
 v1=; v2=; v2seen=
@@ -55,7 +58,7 @@ lim() {
   d=${mp%/}${rel}; d=${d%/}
   [ -d "$d" ] || d=$mp
   while :; do
-    if [ -r "$d/$5" ] && read -r v < "$d/$5"; then echo "@@cglimit $1 $v"; fi
+    if [ -r "$d/$5" ] && read -r v < "$d/$5"; then printf '@@cglimit %s %s\n\000' "$1" "$v"; fi
     [ "${#d}" -le "${#mp}" ] && break
     d=${d%/*}
   done
@@ -71,8 +74,17 @@ if [ -r "$r/proc/self/mountinfo" ]; then
     esac
   done < "$r/proc/self/mountinfo"
 fi
-unset OMP_NUM_THREADS OMP_THREAD_LIMIT
-echo "@@cpu $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
+cpus=
+if [ -r "$r/proc/self/status" ]; then
+  while read -r k cpus; do
+    if [ "$k" = Cpus_allowed_list: ]; then printf '@@cpus %s\n\000' "$cpus"; break; fi
+    cpus=
+  done < "$r/proc/self/status"
+fi
+if [ -z "$cpus" ]; then
+  unset OMP_NUM_THREADS OMP_THREAD_LIMIT
+  printf '@@cpu %s\n\000' "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
+fi
 """
 
 
@@ -114,9 +126,23 @@ def cgroup_limit(values: Iterable[tuple[str, str]]) -> int | None:
 
 
 def parse_cpu_count(text: str) -> int | None:
-    """Online CPUs this process may use (nproc, else getconf); None when neither answered."""
+    """A CPU count as nproc or getconf print it; None when neither answered."""
     text = text.strip()
     return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def parse_cpu_list(text: str) -> int | None:
+    """How many CPUs a kernel CPU list names (``0-3,8,10-11`` -> 7); None if it is not one."""
+    count = 0
+    for part in text.strip().split(","):
+        low, sep, high = part.partition("-")
+        if not low.isdigit() or (sep and not high.isdigit()):
+            return None
+        first, last = int(low), int(high) if sep else int(low)
+        if last < first:
+            return None
+        count += last - first + 1
+    return count or None
 
 
 def flink_version_from_jar(name: str) -> str | None:

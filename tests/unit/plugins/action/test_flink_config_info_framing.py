@@ -69,7 +69,7 @@ def test_every_byte_survives_both_encodings(tmp_path, encoder):
     (conf / "flink-conf.yaml").write_bytes(ALL_BYTES)
     path_env = no_base64_path(tmp_path) if encoder == "hex" else None
     out = run_script(conf, path_env=path_env)
-    assert out.splitlines()[0] == f"@@begin 1 {encoder}"
+    assert out.splitlines()[0] == f"@@begin 2 {encoder}"
     got = act.interpret(act.parse_frames(out))
     f = got.files["flink-conf.yaml"]
     assert (f.state, f.size, f.content) == ("ok", len(ALL_BYTES), ALL_BYTES)
@@ -98,30 +98,53 @@ def test_cut_short_output_is_detected(tmp_path):
         act.parse_frames(out[: len(out) // 2])
 
 
+def answer(inner: bytes) -> str:
+    """What a host would print for the decoded answer ``inner``."""
+    return "@@begin 2 b64\n" + base64.encodebytes(inner).decode() + "@@end\n"
+
+
 def test_framing_errors():
     with pytest.raises(act.FramingError, match="no '@@begin'"):
         act.parse_frames("sh: 1: syntax error\n")
     with pytest.raises(act.FramingError, match="unsupported header"):
-        act.parse_frames("@@begin 2 b64\n@@end\n")
+        act.parse_frames("@@begin 1 b64\n@@end\n")
     with pytest.raises(act.FramingError, match="undecodable"):
-        act.parse_frames("@@begin 1 b64\n@@meminfo\n!!!not base64!!!\n@@end\n")
+        act.parse_frames("@@begin 2 b64\n!!!not base64!!!\n@@end\n")
     with pytest.raises(act.FramingError, match="undecodable"):
-        act.parse_frames("@@begin 1 hex\n@@meminfo\n 4d 6\n@@end\n")
+        act.parse_frames("@@begin 2 hex\n 4d 6\n@@end\n")
     with pytest.raises(act.FramingError, match="after '@@end'"):
-        act.parse_frames("@@begin 1 b64\n@@end\n@@cpu 2\n")
+        act.parse_frames("@@begin 2 b64\n@@end\nmore\n")
+    with pytest.raises(act.FramingError, match="record expected"):
+        act.parse_frames(answer(b"garbage"))
+    with pytest.raises(act.FramingError, match="without its end"):
+        act.parse_frames(answer(b"@@cpus 0-1\n"))
     with pytest.raises(act.FramingError, match="unexpected record"):
-        act.interpret(act.parse_frames("@@begin 1 b64\n@@surprise\n@@end\n"))
+        act.interpret(act.parse_frames(answer(b"@@surprise\n\0")))
     with pytest.raises(act.FramingError, match="without a size"):
-        act.interpret(act.parse_frames("@@begin 1 b64\n@@file config.yaml ok\n@@end\n"))
+        act.interpret(act.parse_frames(answer(b"@@file config.yaml ok\n\0")))
     with pytest.raises(act.FramingError, match="unexpected file"):
-        act.interpret(act.parse_frames("@@begin 1 b64\n@@file passwd ok 1\n@@end\n"))
+        act.interpret(act.parse_frames(answer(b"@@file passwd ok 1\n\0")))
+    with pytest.raises(act.FramingError, match="without a size"):
+        act.parse_frames(answer(b"@@data config.yaml\nabc\0"))
 
 
-def test_payload_decodes_exactly():
-    text = base64.b64encode(b"/x/config.yaml\0k: v\n").decode()
-    got = act.interpret(act.parse_frames(f"@@begin 1 b64\n@@file config.yaml ok 5\n{text[:7]}\n{text[7:]}\n@@end\n"))
-    f = got.files["config.yaml"]
-    assert (f.resolved, f.content, f.size) == ("/x/config.yaml", b"k: v\n", 5)
+def test_data_is_read_by_length_even_with_nuls_and_fake_headers():
+    one = b"a: 1\0\n@@file config.yaml ok 1\n\0"
+    two = b"\0\0"
+    inner = (b"@@conf dir\n/c\0@@file flink-conf.yaml ok %d\n\0@@file config.yaml ok %d\n\0"
+             b"@@data flink-conf.yaml config.yaml\n" % (len(one), len(two))) + one + two + b"\0"
+    got = act.interpret(act.parse_frames(answer(inner)))
+    assert got.files["flink-conf.yaml"].content == one
+    assert got.files["config.yaml"].content == two
+    assert got.files["config.yaml"].resolved == "/c/config.yaml"
+
+
+@pytest.mark.parametrize("delta", [-1, 1, 5])
+def test_a_file_that_changed_size_is_detected(delta):
+    body = b"a: 1\nb: 2\n"
+    inner = b"@@conf dir\n/c\0@@file config.yaml ok %d\n\0@@data config.yaml\n" % (len(body) + delta) + body + b"\0"
+    with pytest.raises(act.FileChangedError, match="config.yaml"):
+        act.parse_frames(answer(inner))
 
 
 # --- what the script reports about files -------------------------------------------------------
@@ -221,8 +244,8 @@ def test_flink_home_and_lib_names(tmp_path):
 
 def test_facts_come_back(tmp_path):
     got = gather(tmp_path)
-    assert "MemTotal:" in got.meminfo
-    assert got.cpu.isdigit()
+    assert got.meminfo.startswith("MemTotal: ")
+    assert got.cpu_count == len(os.sched_getaffinity(0))
 
 
 # --- build_result: the host's task result from what the command reported ----------------------
@@ -344,15 +367,6 @@ def test_result_given_version_without_home(tmp_path):
     (tmp_path / "config.yaml").write_bytes(YAML)
     res, warnings = result_for(None, conf=tmp_path, version="1.19")
     assert (res["flink_version"], res["config_format"], warnings) == ("1.19", "yaml", [])
-
-
-def test_result_changed_while_read():
-    rec = act.parse_frames(
-        "@@begin 1 b64\n@@conf dir\n@@file config.yaml ok 99\n"
-        + base64.b64encode(b"/c/config.yaml\0a: 1\n").decode() + "\n@@end\n")
-    with pytest.raises(act.GatherError, match="changed while being read"):
-        act.build_result(act.interpret(rec), "h", flink_home=None, conf_dir="/c", flink_version="2.3",
-                         processes=[], max_file_size=MIB)
 
 
 def test_result_parse_error_names_host_file_and_line(tmp_path):

@@ -73,6 +73,15 @@ def test_cpu_count(text, expected):
     assert hf.parse_cpu_count(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0-1", 2), ("0", 1), ("0-3,8,10-11\n", 7), ("0-127", 128), ("", None), ("3-1", None), ("a-b", None),
+     ("0-", None), ("1,,2", None)],
+)
+def test_cpu_list(text, expected):
+    assert hf.parse_cpu_list(text) == expected
+
+
 # --- Flink version from lib/ -------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -118,23 +127,24 @@ def test_detect_unrecognised_name():
 # --- the sh fragment, for real, against fabricated trees --------------------------------------
 
 def run_facts(root: Path | str) -> dict:
-    """Run FACTS_SH with dash, as on a host, re-rooted at ``root``; return the decoded records."""
+    """Run FACTS_SH with /bin/sh, as on a host, re-rooted at ``root``; return its records."""
     script = f"r='{root}'\n" + hf.FACTS_SH
-    out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=True, timeout=30)
-    facts = {"cglimit": [], "meminfo": "", "cpu": None}
-    for line in out.stdout.splitlines():
-        assert line.startswith("@@"), line  # the fragment prints header lines only
-        kind, _, rest = line[2:].partition(" ")
+    out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, check=True, timeout=30)
+    assert out.stderr == b""
+    facts = {"cglimit": [], "meminfo": "", "cpus": None, "cpu": None}
+    chunks = out.stdout.split(b"\0")
+    assert chunks[-1] == b""  # every record ends with NUL
+    for chunk in chunks[:-1]:
+        line = chunk.decode()
+        assert line.startswith("@@") and line.endswith("\n"), line  # header-only records
+        kind, _, rest = line[2:-1].partition(" ")
         if kind == "cglimit":
             version, _, value = rest.partition(" ")
             facts["cglimit"].append((version, value))
-        elif kind == "cpu":
-            facts["cpu"] = rest
-        elif kind == "meminfo":
-            facts["meminfo"] = rest
+        elif kind in facts:
+            facts[kind] = rest
         else:
             raise AssertionError(line)
-    assert out.stderr == ""
     return facts
 
 
@@ -144,6 +154,7 @@ def make_tree(root: Path, cgroup: str, mountinfo: list[str], files: dict[str, st
     (root / "proc/self/cgroup").write_text(cgroup)
     (root / "proc/self/mountinfo").write_text("".join(m + "\n" for m in mountinfo))
     (root / "proc/meminfo").write_text(meminfo)
+    (root / "proc/self/status").write_text("Name:\tsh\nCpus_allowed:\tff\nCpus_allowed_list:\t0-3,6\n")
     for rel, value in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +183,7 @@ def test_sh_cgroup_v2_systemd_host(tmp_path):
     assert sorted(facts["cglimit"]) == [("v2", "8589934592"), ("v2", "max"), ("v2", "max")]
     assert hf.cgroup_limit(facts["cglimit"]) == 8589934592
     assert hf.parse_meminfo(facts["meminfo"]) == 1024 * 1024
+    assert hf.parse_cpu_list(facts["cpus"]) == 5
 
 
 def test_sh_cgroup_v1_like_this_build_machine(tmp_path):
@@ -249,6 +261,8 @@ def test_sh_no_cgroup_files_at_all(tmp_path):
     (tmp_path / "proc/meminfo").write_text("MemTotal: 2048 kB\n")
     facts = run_facts(tmp_path)  # no /proc/self/*: no limits, no error output
     assert facts["cglimit"] == []
+    assert facts["cpus"] is None
+    assert hf.parse_cpu_count(facts["cpu"]) == len(os.sched_getaffinity(0))  # nproc, the fallback
     assert hf.parse_meminfo(facts["meminfo"]) == 2048 * 1024
     assert hf.cgroup_limit(facts["cglimit"]) is None
 
@@ -257,6 +271,7 @@ def test_sh_on_this_machine_matches_the_kernel():
     facts = run_facts("")
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     assert hf.parse_meminfo(facts["meminfo"]) == pages
-    assert hf.parse_cpu_count(facts["cpu"]) == len(os.sched_getaffinity(0))
+    assert hf.parse_cpu_list(facts["cpus"]) == len(os.sched_getaffinity(0))
+    assert facts["cpu"] is None  # no exec of nproc where /proc/self/status answers
     # whatever the machine's cgroups say, they must parse
     hf.cgroup_limit(facts["cglimit"])
