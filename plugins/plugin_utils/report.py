@@ -108,24 +108,17 @@ def human_bytes(value) -> str:
     return f"{text} {unit}"
 
 
-def _redact(config: Mapping, version) -> dict:
-    """Values of sensitive keys as Flink shows them; with an unknown version, the widest list."""
-    try:
-        return opts.redact(dict(config), version)
-    except (ValueError, KeyError):
-        widest = set()
-        for patterns in opts.SENSITIVE_PATTERNS.values():
-            widest.update(patterns)
-        return {k: (opts.REDACTED if any(p in str(k).lower() for p in widest) else v) for k, v in config.items()}
+# Sensitive in the report if any Flink line calls it sensitive: a key 2.3 hides must not show in
+# clear because one host runs 2.2.
+_ALL_SENSITIVE = tuple(sorted({p for patterns in opts.SENSITIVE_PATTERNS.values() for p in patterns}))
 
 
-def _is_sensitive(key, version) -> bool:
-    if not isinstance(key, str):
-        return False
-    try:
-        return opts.is_sensitive(key, version)
-    except (ValueError, KeyError):
-        return any(p in key.lower() for patterns in opts.SENSITIVE_PATTERNS.values() for p in patterns)
+def _is_sensitive(key) -> bool:
+    return isinstance(key, str) and any(p in key.lower() for p in _ALL_SENSITIVE)
+
+
+def _redact(config: Mapping) -> dict:
+    return {k: (opts.REDACTED if _is_sensitive(k) else v) for k, v in config.items()}
 
 
 def _finding(item: Mapping) -> dict:
@@ -242,7 +235,7 @@ def _host_entry(name: str, result, findings, limit_override) -> dict:
             "cpu_count": result.get("cpu_count"),
         },
         memory={p: _memory_entry((result.get("memory") or {}).get(p), p) for p in processes},
-        config=dict(sorted(_redact(result.get("config") or {}, version).items())),
+        config=dict(sorted(_redact(result.get("config") or {}).items())),
         config_lines=dict(sorted((result.get("config_lines") or {}).items())),
     )
     items = sorted((_finding(f) for f in findings or []), key=_finding_order)
@@ -256,8 +249,8 @@ def _host_entry(name: str, result, findings, limit_override) -> dict:
     return entry
 
 
-def _value_text(value, key, versions) -> str:
-    if any(_is_sensitive(key, v) for v in versions):
+def _value_text(value, key) -> str:
+    if _is_sensitive(key):
         return opts.REDACTED
     return "" if value is None else str(value)
 
@@ -272,14 +265,13 @@ def _drift_groups(drift: Mapping | None, hosts: dict) -> list:
     out = []
     for name, group in groups.items():
         members = sorted(group.get("hosts") or [], key=natural_key)
-        versions = {hosts[h]["flink_version"] for h in members if h in hosts and hosts[h]["flink_version"]} or {None}
         keys = []
         for item in list(group.get("keys_differ") or []) + list(group.get("keys_partial") or []):
             key = item.get("key")
-            sensitive = bool(item.get("sensitive")) or any(_is_sensitive(key, v) for v in versions)
+            sensitive = bool(item.get("sensitive")) or _is_sensitive(key)
             keys.append({
                 "key": key,
-                "values": [{"value": opts.REDACTED if sensitive else _value_text(v.get("value"), key, versions),
+                "values": [{"value": opts.REDACTED if sensitive else _value_text(v.get("value"), key),
                             "hosts": sorted(v.get("hosts") or [], key=natural_key)}
                            for v in item.get("values") or []],
                 "missing_on": sorted(item.get("absent_on") or [], key=natural_key),
