@@ -256,6 +256,8 @@ def test_failed_and_unreachable_hosts_are_still_reported(tmp_path, ansible_env, 
     extra = tmp_path / "extra.ini"
     extra.write_text(
         "[flink_taskmanager]\n"
+        # tm1's installation again, in a container of 1g given as a size rather than bytes.
+        f"tm7 ansible_connection=local flink_home={DEMO / 'hosts/tm1/flink-1.20.5'} flink_memory_limit_bytes=1g\n"
         "tm8 ansible_connection=local flink_home=/nonexistent/flink-2.3.0\n"
         "tm9 flink_home=/opt/flink ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1 "
         "ansible_user=nobody ansible_ssh_common_args='-o ConnectTimeout=5 -o BatchMode=yes'\n"
@@ -264,7 +266,10 @@ def test_failed_and_unreachable_hosts_are_still_reported(tmp_path, ansible_env, 
     proc = run_audit(ansible_env, ansible_bin, out, "-e", "audit_fail_on=never", inventories=(INVENTORY, extra))
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((out / "flink-audit.json").read_text())
-    assert [h["name"] for h in report["hosts"]] == [*STORY, "tm8", "tm9"]
+    assert [h["name"] for h in report["hosts"]] == [*STORY, "tm7", "tm8", "tm9"]
+    tm7 = host(report, "tm7")
+    assert (tm7["resources"]["memory_limit_bytes"], tm7["resources"]["memory_limit_source"]) == (GIB, "inventory")
+    assert {f["code"] for f in tm7["findings"] if f["severity"] == "error"} == {"exceeds-host-memory"}
     tm8, tm9 = host(report, "tm8"), host(report, "tm9")
     assert tm8["status"] == "failed" and "/nonexistent/flink-2.3.0 does not exist" in tm8["gather"]["msg"]
     assert tm9["status"] == "unreachable" and tm9["gather"]["unreachable"] is True
