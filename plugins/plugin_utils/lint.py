@@ -607,11 +607,36 @@ def _managed_per_slot(lint: _Lint, result: dict):
             fixes.append(f"set {key}: {value} (Managed Memory becomes {size_text(result2['sizes']['managed'])})")
     if slots > 1 and sizes["managed"] >= threshold:
         fixes.append(f"lower taskmanager.numberOfTaskSlots to {max(1, sizes['managed'] // threshold)}")
+    grown = _process_size_for(lint, slots, threshold)
+    if grown:
+        fixes.append(f"size the TaskManager with taskmanager.memory.process.size: {grown} (and no other sizing key)")
     if not fixes:
         fixes.append("raise the TaskManager's memory (taskmanager.memory.process.size) and the managed fraction")
     lint.add("warning", "managed-per-slot", _set(lint, "taskmanager.memory.managed.size")
              or _set(lint, "taskmanager.memory.managed.fraction") or "taskmanager.numberOfTaskSlots",
              message, "To reach the threshold: " + "; or ".join(fixes) + ".")
+
+
+def _process_size_for(lint: _Lint, slots: int, threshold: int) -> str | None:
+    """The smallest process.size (whole MiB, other sizing keys removed) giving each slot the threshold."""
+    base = {k: v for k, v in lint.config.items()
+            if k not in ("taskmanager.memory.flink.size", "taskmanager.memory.task.heap.size",
+                         "taskmanager.heap.size", "taskmanager.heap.mb")}
+
+    def enough(mib):
+        result = compute(dict(base, **{"taskmanager.memory.process.size": f"{mib}m"}), "taskmanager", lint.line)
+        return result["valid"] and result["sizes"]["managed"] // slots >= threshold
+
+    low, high = 1, 1 << 20  # 1 MiB .. 1 TiB, searched in whole MiB: ~20 model runs
+    if not enough(high):
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if enough(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return f"{low}m"
 
 
 def _check_memory(lint: _Lint):
