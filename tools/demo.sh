@@ -11,7 +11,7 @@ REPORT_DIR=${DEMO_REPORT_DIR:-$ROOT/tests/output/demo-report}
 # ansible-playbook finds the collection as ansible_collections/flinkops/flink under a collections
 # path: point one at this checkout through a symlink (nothing is copied; edits are live).
 if [ -z "${DEMO_COLLECTIONS_PATH:-}" ]; then
-    DEMO_COLLECTIONS_PATH=${TMPDIR:-/tmp}/flinkops-demo-collections-$(id -u)
+    DEMO_COLLECTIONS_PATH=${TMPDIR:-/tmp}/flinkops-demo-collections-$(id -u)-$(printf %s "$ROOT" | cksum | cut -d" " -f1)
     mkdir -p "$DEMO_COLLECTIONS_PATH/ansible_collections/flinkops"
     ln -sfn "$ROOT" "$DEMO_COLLECTIONS_PATH/ansible_collections/flinkops/flink"
 fi
