@@ -697,16 +697,16 @@ def parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
             built = _Constructor(path, restore).build_document(loader)
             break
         except yaml.MarkedYAMLError as exc:
-            fixed = _space_adjacent_value(checked, exc)
+            fixed = _space_adjacent_value(checked, exc) or _explicit_block_indent(checked, exc)
             if fixed is None:
-                raise _syntax_error(exc, path) from None
+                raise (_tab_error(checked, exc, path) or _syntax_error(exc, path)) from None
             checked = fixed
         except yaml.YAMLError as exc:
             raise _fail(path, f"invalid YAML: {exc}") from None
         finally:
             loader.dispose()
     else:
-        raise _fail(path, "too many ':' directly followed by a flow indicator for this reader", flink=None)
+        raise _fail(path, "too many constructs this reader must rewrite for libyaml", flink=None)
     config: dict[str, object] = {}
     lines: dict[str, int] = {}
     overridden: list[dict] = []
@@ -762,6 +762,53 @@ def _flatten(mapping, prefix, config, lines, overridden, path, active, counter):
 
 
 _MAX_ADJACENT_FIXES = 64
+
+
+_LIBYAML_TAB_PROBLEMS = ("found character that cannot start any token",
+                         "found a tab character that violates indentation",
+                         "found a tab character where an indentation space is expected")
+
+
+def _tab_error(text: str, exc: yaml.MarkedYAMLError, path: str) -> ConfigFileError | None:
+    """libyaml's own complaint about a tab where snakeyaml-engine's is "cannot start any token"."""
+    mark = exc.problem_mark
+    if mark is None or exc.problem not in _LIBYAML_TAB_PROBLEMS:
+        return None
+    starts = _line_starts(text)
+    if mark.line >= len(starts) or text[starts[mark.line] + mark.column:][:1] != "\t":
+        return None
+    return _fail(path, _TAB_MESSAGE, line=mark.line + 1, flink=_TAB_FLINK)
+
+
+def _explicit_block_indent(text: str, exc: yaml.MarkedYAMLError) -> str | None:
+    """A block scalar whose first line has a tab after its indentation (``|`` then ``"  \\tx"``):
+    snakeyaml-engine takes the spaces as the indentation and the tab as content; libyaml refuses
+    while it guesses the indentation.  Write the indentation it would guess into the header."""
+    if exc.problem != "found a tab character where an indentation space is expected" or exc.context_mark is None:
+        return None
+    starts = _line_starts(text)
+    head = exc.context_mark
+    if head.line + 1 >= len(starts):
+        return None
+    at = starts[head.line] + head.column
+    if text[at:at + 1] not in ("|", ">"):
+        return None
+    header_end = at + 1
+    while text[header_end:header_end + 1] in ("+", "-"):
+        header_end += 1
+    if text[header_end:header_end + 1].isdigit():
+        return None
+    line_text = text[starts[head.line]:at]
+    parent = len(line_text) - len(line_text.lstrip(" "))
+    for number in range(head.line + 1, len(starts)):
+        content = text[starts[number]:starts[number + 1] if number + 1 < len(starts) else len(text)]
+        body = content.rstrip("\r\n")
+        if body.strip(" "):
+            spaces = len(body) - len(body.lstrip(" "))
+            if 1 <= spaces - parent <= 9 and body[spaces:spaces + 1] == "\t":
+                return text[:header_end] + str(spaces - parent) + text[header_end:]
+            return None
+    return None
 
 
 def _space_adjacent_value(text: str, exc: yaml.MarkedYAMLError) -> str | None:
