@@ -178,7 +178,12 @@ def option(key: str, version) -> dict | None:
 
 def is_deprecated_option(key: str, version) -> bool:
     """True when ``key`` is an option on that line and every field defining it is @Deprecated."""
-    info = _index(_line(version))["options"].get(key)
+    return _is_deprecated_option(key, _line(version))
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_deprecated_option(key: str, line: str) -> bool:
+    info = _index(line)["options"].get(key)
     return bool(info and info["deprecated"])
 
 

@@ -878,9 +878,10 @@ def check_call(config, flink_version, facts, processes, min_managed_per_slot):
     if bad:
         raise LintCallError(f"config keys must be strings; got {bad[0]!r} ({type(bad[0]).__name__})")
     try:
-        line = opts.minor_line(flink_version)
-    except ValueError as exc:
-        raise LintCallError(str(exc)) from None
+        line = _minor_line(flink_version)
+    except TypeError:  # unhashable: not a version at all
+        raise LintCallError(f"flink_version must be a version string such as 2.3, got "
+                            f"{type(flink_version).__name__}") from None
     if facts is None:
         facts = {}
     if not isinstance(facts, Mapping):
@@ -897,12 +898,24 @@ def check_call(config, flink_version, facts, processes, min_managed_per_slot):
     processes = [p for p in PROCESS_KINDS if p in processes]  # stable order, no duplicates
     threshold = None
     if min_managed_per_slot not in (None, 0, "0", ""):
-        try:
-            threshold = parse_bytes(as_flink_text(min_managed_per_slot))
-        except MemorySizeError as exc:
-            raise LintCallError(f"min_managed_per_slot {min_managed_per_slot!r} is not a Flink memory size: "
-                                f"{exc}") from None
+        threshold = _threshold(as_flink_text(min_managed_per_slot))
     return line, facts, processes, threshold
+
+
+@lru_cache(maxsize=64)
+def _minor_line(version) -> str:
+    try:
+        return opts.minor_line(version)
+    except ValueError as exc:
+        raise LintCallError(str(exc)) from None
+
+
+@lru_cache(maxsize=64)
+def _threshold(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except MemorySizeError as exc:
+        raise LintCallError(f"min_managed_per_slot {text!r} is not a Flink memory size: {exc}") from None
 
 
 _FACT_KEYS = ("config_file", "config_format", "mem_total_bytes", "cgroup_memory_limit_bytes")

@@ -474,6 +474,7 @@ def test_gathered_memory_is_used_only_for_the_same_config():
     (("not a dict", "2.3"), {}, "mapping"),
     (({1: "x"}, "2.3"), {}, "keys must be strings"),
     (({}, "1.16"), {}, "1.17, 1.18"),
+    (({}, ["2.3"]), {}, "version string"),
     (({}, "2.3"), {"processes": ["worker"]}, "taskmanager, jobmanager"),
     (({}, "2.3"), {"min_managed_per_slot": "1.5g"}, "not a Flink memory size"),
     (({}, "2.3"), {"facts": ["x"]}, "facts must be a mapping"),
