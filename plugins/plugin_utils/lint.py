@@ -329,37 +329,40 @@ def _check_files(lint: _Lint):
 # --- memory: rejected configs, sizing paths, host limits, managed per slot ---------------------
 
 
+# Flink's rejection messages (flink-memory.md section 3): the keys to blame, in order of preference
+# (the first one set is reported), and the fix.
 _ERROR_FIXES = (
-    ("Either required fine-grained memory",
+    ("Either required fine-grained memory", (),
      "Size the {Name} with one key: set {p}.memory.process.size (Flink ships {shipped}), or "
      "{p}.memory.flink.size{fine}."),
-    ("Sum of configured JVM Metaspace",
+    ("Sum of configured JVM Metaspace", ("{p}.memory.process.size",),
      "Raise {p}.memory.process.size above JVM Metaspace + JVM Overhead, or lower "
      "{p}.memory.jvm-metaspace.size or {p}.memory.jvm-overhead.min/.max."),
-    ("Sum of configured Framework Heap Memory",
+    ("Sum of configured Framework Heap Memory", ("{p}.memory.flink.size", "{p}.memory.process.size"),
      "Give Total Flink Memory room for the listed parts: raise {p}.memory.process.size (or .flink.size), or "
      "lower the explicit parts (managed size/fraction, network min/fraction, off-heap, task heap)."),
-    ("If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured",
+    ("If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured", ("{p}.memory.flink.size",),
      "Remove taskmanager.memory.flink.size so Flink derives Network Memory from its fraction, or remove "
      "taskmanager.memory.task.heap.size, or widen taskmanager.memory.network.min/.max to include the "
      "derived size."),
-    ("The configured Total Process Memory size",
+    ("The configured Total Process Memory size", ("{p}.memory.process.size",),
      "Set only one of {p}.memory.process.size and {p}.memory.flink.size (process.size alone is simplest), "
      "or raise process.size above Total Flink Memory + JVM Metaspace + JVM Overhead min."),
-    ("Derived JVM Overhead size",
+    ("Derived JVM Overhead size", ("{p}.memory.process.size",),
      "Set only one of {p}.memory.process.size and {p}.memory.flink.size (or the fine-grained sizes): "
      "then Flink derives JVM Overhead from its fraction instead of taking the rest."),
-    ("Inconsistently configured",
+    ("Inconsistently configured", (),
      "Set the fraction named in the error within [0, 1) and its min at or below its max."),
     ("TaskExecutors need to be started with a positive number of CPU cores",
+     ("taskmanager.cpu.cores", "taskmanager.numberOfTaskSlots"),
      "Set taskmanager.numberOfTaskSlots to 1 or more (or taskmanager.cpu.cores above 0)."),
-    ("The configured JVM Heap Memory",
+    ("The configured JVM Heap Memory", ("jobmanager.memory.heap.size",),
      "Set only one of jobmanager.memory.heap.size and jobmanager.memory.flink.size (or size the JobManager "
      "with jobmanager.memory.process.size alone)."),
-    ("Sum of the configured JVM Heap Memory",
+    ("Sum of the configured JVM Heap Memory", ("jobmanager.memory.heap.size",),
      "Make jobmanager.memory.heap.size + jobmanager.memory.off-heap.size equal jobmanager.memory.flink.size, "
      "or set only one of heap.size and flink.size."),
-    ("The configured Total Flink Memory",
+    ("The configured Total Flink Memory", ("jobmanager.memory.flink.size",),
      "Raise jobmanager.memory.flink.size above jobmanager.memory.off-heap.size, or lower off-heap.size."),
 )
 
@@ -390,19 +393,74 @@ def _rejected(lint: _Lint, process: str, result: dict):
         inner = chain[-1] if len(chain) > 1 and chain[0].endswith(chain[-1]) else chain[0]
         inner = inner.split("failed: ", 1)[-1] if "memory configuration failed: " in inner else inner
         fix = "Correct the keys named in the error."
-        for prefix, template in _ERROR_FIXES:
+        for prefix, blame, template in _ERROR_FIXES:
             if inner.startswith(prefix) or prefix in text:
                 fix = template.format(
                     Name=name, p=p, shipped=SHIPPED_PROCESS_SIZE[p],
                     fine=(", or both taskmanager.memory.task.heap.size and taskmanager.memory.managed.size"
                           if p == "taskmanager" else ", or jobmanager.memory.heap.size"))
+                blamed = [_set(lint, k.format(p=p)) for k in blame]
+                key = next((k for k in blamed if k), key)
                 break
+        if key in (f"{p}.memory.process.size", f"{p}.memory.flink.size"):
+            smallest = _smallest_valid(lint, process, key)
+            if smallest:
+                fix += f" With the other keys unchanged, Flink accepts {key}: {smallest} or more."
         if "Either required fine-grained memory" in text:
             ignored = [k for k in (f"{p}.heap.size", f"{p}.heap.mb") if k in lint.config]
             if ignored and not opts.is_legacy_line(lint.line):
                 fix += f" Flink {lint.line} ignores {_quote_keys(ignored)} (removed in Flink 2.0)."
     lint.add("error", "rejected-config", key,
              f"Flink {lint.line} refuses to start the {name} with this config: {text}", fix)
+
+
+def _frozen_without(config: Mapping, drop) -> tuple | None:
+    try:
+        return tuple(sorted((k, as_flink_text(v)) for k, v in config.items() if k not in drop))
+    except TypeError:
+        return None
+
+
+_SEARCHES: dict = {}  # searches depend only on the other keys: hosts that differ in size share them
+
+
+def _cached_search(name, frozen, compute_it):
+    if frozen is None:
+        return compute_it()
+    ident = (name, frozen)
+    if ident not in _SEARCHES:
+        if len(_SEARCHES) >= 4096:
+            _SEARCHES.pop(next(iter(_SEARCHES)))
+        _SEARCHES[ident] = compute_it()
+    return _SEARCHES[ident]
+
+
+def _smallest_valid(lint: _Lint, process: str, key: str) -> str | None:
+    """The smallest whole-MiB value of ``key`` Flink accepts with every other key unchanged, or None.
+
+    Returned only when the memory model accepts it and rejects 1 MiB less, so the claim is exact.
+    """
+    frozen = _frozen_without(lint.config, (key,))
+    return _cached_search(("smallest", lint.line, process, key), frozen,
+                          lambda: _search_smallest_valid(lint, process, key))
+
+
+def _search_smallest_valid(lint: _Lint, process: str, key: str) -> str | None:
+    def valid(mib):
+        return compute(dict(lint.config, **{key: f"{mib}m"}), process, lint.line)["valid"]
+
+    low, high = 1, 1 << 20
+    if not valid(high):
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if valid(mid):
+            high = mid
+        else:
+            low = mid + 1
+    if low > 1 and valid(low - 1):
+        return None
+    return _config_size(low * MIB)
 
 
 def _path_keys(process: str) -> dict:
@@ -617,11 +675,19 @@ def _managed_per_slot(lint: _Lint, result: dict):
              message, "To reach the threshold: " + "; or ".join(fixes) + ".")
 
 
+_OTHER_TM_SIZING = ("taskmanager.memory.process.size", "taskmanager.memory.flink.size",
+                    "taskmanager.memory.task.heap.size", "taskmanager.heap.size", "taskmanager.heap.mb")
+
+
 def _process_size_for(lint: _Lint, slots: int, threshold: int) -> str | None:
     """The smallest process.size (whole MiB, other sizing keys removed) giving each slot the threshold."""
-    base = {k: v for k, v in lint.config.items()
-            if k not in ("taskmanager.memory.flink.size", "taskmanager.memory.task.heap.size",
-                         "taskmanager.heap.size", "taskmanager.heap.mb")}
+    frozen = _frozen_without(lint.config, _OTHER_TM_SIZING)
+    return _cached_search(("per-slot", lint.line, slots, threshold), frozen,
+                          lambda: _search_process_size_for(lint, slots, threshold))
+
+
+def _search_process_size_for(lint: _Lint, slots: int, threshold: int) -> str | None:
+    base = {k: v for k, v in lint.config.items() if k not in _OTHER_TM_SIZING[1:]}
 
     def enough(mib):
         result = compute(dict(base, **{"taskmanager.memory.process.size": f"{mib}m"}), "taskmanager", lint.line)

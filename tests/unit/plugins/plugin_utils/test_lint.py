@@ -153,6 +153,26 @@ def test_rejected_size_spelling():
     assert "1536m" in f["fix"]
 
 
+def test_rejected_too_small_process_gives_the_smallest_accepted_size():
+    # 982m: overhead 192m (minimum), metaspace 256m, tf 534m; managed 0.4 x 534m = 213.6m, network 64m
+    # (minimum), framework heap + off-heap 256m: 533.6m fits 534m. At 981m, 533.2m > 533m (E3).
+    f = only(config_lint({"taskmanager.memory.process.size": "300m"}, "2.3", processes=TM), "rejected-config")
+    assert f["key"] == "taskmanager.memory.process.size"
+    assert "Sum of configured JVM Metaspace" in f["message"]
+    assert f["fix"].endswith("Flink accepts taskmanager.memory.process.size: 982m or more.")
+    # JobManager: 448m of metaspace and overhead leave Total Flink Memory, which must exceed the 128m
+    # off-heap: 577m is the first whole MiB that does.
+    f = only(config_lint({"jobmanager.memory.process.size": "400m"}, "2.3", processes=JM), "rejected-config")
+    assert f["fix"].endswith("Flink accepts jobmanager.memory.process.size: 577m or more.")
+
+
+def test_rejected_slots_blames_the_slot_key():
+    f = only(config_lint({"taskmanager.memory.process.size": "1728m", "taskmanager.numberOfTaskSlots": "0"}, "2.3",
+                         processes=TM), "rejected-config")
+    assert f["key"] == "taskmanager.numberOfTaskSlots"
+    assert "positive number of CPU cores" in f["message"]
+
+
 def test_rejected_overhead_range_names_the_fix():
     # flink.size 1g + process.size 4g: overhead = 4096 - 1024 - 256 = 2816m > 1g max -> E7.
     cfg = {"taskmanager.memory.flink.size": "1g", "taskmanager.memory.process.size": "4g"}
