@@ -98,9 +98,8 @@ def parse_float(raw: str) -> float:
     value = _exact_value(text)
     if isinstance(value, float):
         return value
-    negative = value < 0
     result = _to_float32(abs(value))
-    return -result if negative else result
+    return -result if text[0] == "-" else result  # "-0.0" keeps its sign, as in Java
 
 
 @lru_cache(maxsize=4096)
@@ -113,9 +112,10 @@ def parse_double(raw: str) -> float:
     if isinstance(value, float):
         return value
     try:
-        return float(value)  # Fraction -> float is correctly rounded
+        result = float(value)  # Fraction -> float is correctly rounded
     except OverflowError:
-        return -math.inf if value < 0 else math.inf
+        result = math.inf
+    return math.copysign(result, -1.0 if text[0] == "-" else 1.0)
 
 
 _INT_DIGITS = re.compile(r"[+-]?\d+\Z")  # Unicode digits, as Character.digit accepts them

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
@@ -362,7 +362,9 @@ def _metaspace_overhead_from_flink(conf, proc, total_flink):
                 f"[{hr(rng[0])}, {hr(rng[1])}]."
             )
         return metaspace, overhead
-    return metaspace, _with_inverse_fraction(flink_and_metaspace, _overhead_range(conf, proc))
+    overhead = _with_inverse_fraction(flink_and_metaspace, _overhead_range(conf, proc))
+    _add(total_flink, metaspace, overhead)  # Flink's sanityCheckTotalProcessMemory sums (and may overflow) here
+    return metaspace, overhead
 
 
 # --- TaskManager (TaskExecutorFlinkMemoryUtils) ------------------------------------------------
@@ -653,7 +655,7 @@ def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
         "metaspace": metaspace,
     }
     dynamic = {
-        "taskmanager.cpu.cores": double_to_string(cpu),
+        "taskmanager.cpu.cores": double_to_string(_cpu_resource(cpu)),
         "taskmanager.memory.framework.heap.size": f"{flink['framework_heap']}b",
         "taskmanager.memory.framework.off-heap.size": f"{flink['framework_off_heap']}b",
         "taskmanager.memory.task.heap.size": f"{flink['task_heap']}b",
@@ -668,6 +670,11 @@ def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
         "external-resources": "none",
     }
     return path, legacy, sizes, jvm, dynamic, {"slots": slots, "cpu_cores": cpu}
+
+
+def _cpu_resource(cpu: float) -> float:
+    """``CPUResource`` keeps 8 decimal places, rounding down (0.123456789 -> 0.12345678)."""
+    return float(Decimal(repr(cpu)).quantize(Decimal("1e-8"), rounding=ROUND_DOWN))
 
 
 def _jobmanager_spec(conf: _Config, proc: _JobManager, environment: Mapping):
