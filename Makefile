@@ -15,8 +15,9 @@ test: bootstrap
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
+## Audit the bundled demo fleet (examples/demo-fleet/) and print where the HTML report is.
 demo: bootstrap
-	@echo "make demo: not yet (arrives with the audit role, issue 6)"
+	@VENV=$(VENV) sh tools/demo.sh
 
 bench: bootstrap
 	$(PY) benchmarks/bench_memory_model.py
