@@ -272,10 +272,16 @@ def _deprecated_key(lint: _Lint, key: str, new: str):
     all_lines = catalog.lines()
     later = [ln for ln in all_lines[all_lines.index(line) + 1:] if not catalog.is_known(key, ln)]
     gone = f" Flink {later[0]} no longer reads it." if later else ""
-    if new in lint.config:
-        message = (f"'{key}' is a deprecated name of '{new}'; both are set, so Flink {line} uses '{new}' "
-                   f"({lint.show(new)}) and ignores '{key}' ({lint.show(key)}).{gone}")
+    option = catalog.option(new, line) or {}
+    # Flink reads the key, then its fallback names in their declared order; the first one set wins.
+    order = [new, *option.get("deprecated_keys", ()), *option.get("fallback_keys", ())]
+    winner = next((k for k in order if k in lint.config), key)
+    if winner != key:
+        message = (f"'{key}' is a deprecated name of '{new}'; '{winner}' is also set and comes first, so Flink "
+                   f"{line} uses it ({lint.show(winner)}) and ignores '{key}' ({lint.show(key)}).{gone}")
         fix = f"Remove '{key}'."
+        if winner != new:
+            fix = f"Remove '{key}', and rename '{winner}' to '{new}'."
     else:
         message = (f"'{key}' is deprecated in Flink {line}; Flink still reads it as '{new}' and logs "
                    f"\"Config uses deprecated configuration key '{key}' instead of proper key '{new}'\".{gone}")
@@ -295,13 +301,13 @@ def _check_files(lint: _Lint):
         if name == "flink-conf.yaml":
             fix = ("Move every setting into config.yaml (bin/migrate-config-file.sh of Flink 1.19 or 1.20 "
                    "converts the file), then delete flink-conf.yaml so nobody edits the file Flink ignores.")
-        elif opts.is_legacy_line(line) and line in ("1.17", "1.18"):
+        elif line in ("1.17", "1.18"):
             fix = f"Delete {name}: Flink {line} reads only flink-conf.yaml (config.yaml is read from 1.19 on)."
         else:
             fix = (f"Keep one file: delete {name}, or convert flink-conf.yaml with bin/migrate-config-file.sh, "
                    f"review the new config.yaml and delete flink-conf.yaml.")
         lint.add("warning", "ignored-file", None,
-                 f"Flink {line} does not read {name}: {reason}.".replace("..", "."), fix)
+                 f"Flink {line} does not read {name}: {reason.rstrip('.')}.", fix)
     for item in facts.get("skipped_lines") or ():
         if not isinstance(item, Mapping):
             continue

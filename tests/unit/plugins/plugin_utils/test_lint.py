@@ -97,10 +97,22 @@ def test_deprecated_key_and_its_replacement_both_set():
            "taskmanager.network.memory.fraction": "0.1"}
     findings = config_lint(cfg, "1.18", processes=TM)
     f = only(findings, "deprecated-key")
-    assert "uses 'taskmanager.memory.network.fraction' (0.2) and ignores 'taskmanager.network.memory.fraction' (0.1)" \
-        in f["message"]
+    assert "so Flink 1.18 uses it (0.2) and ignores 'taskmanager.network.memory.fraction' (0.1)" in f["message"]
     assert f["fix"] == "Remove 'taskmanager.network.memory.fraction'."
     assert "unused-key" not in codes(findings)  # said once, not twice
+
+
+def test_two_deprecated_names_of_one_option():
+    # execution.checkpointing.dir reads state.checkpoints.dir before state.backend.fs.checkpointdir (1.20).
+    cfg = {"taskmanager.memory.process.size": "1728m", "state.backend.fs.checkpointdir": "s3://old",
+           "state.checkpoints.dir": "s3://new"}
+    findings = {f["key"]: f for f in config_lint(cfg, "1.20", processes=TM)}
+    assert "'state.checkpoints.dir' is also set and comes first" in findings["state.backend.fs.checkpointdir"][
+        "message"]
+    assert findings["state.backend.fs.checkpointdir"]["fix"] == (
+        "Remove 'state.backend.fs.checkpointdir', and rename 'state.checkpoints.dir' to 'execution.checkpointing.dir'.")
+    assert findings["state.checkpoints.dir"]["fix"] == (
+        "Rename 'state.checkpoints.dir' to 'execution.checkpointing.dir' (same value).")
 
 
 def test_renamed_rpc_key_on_1_18():
