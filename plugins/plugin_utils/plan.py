@@ -36,7 +36,9 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     memory_keys,
     natural_key,
     natural_sorted,
+    no_gc,
     processes_of,
+    ranks,
     resolve_groups,
     split_results,
     typed_default,
@@ -343,15 +345,20 @@ def _remove_present(keys, units, reason, plan):
             plan["reasons"][key] = reason(key) if callable(reason) else reason
 
 
-def _units(ok: Mapping, hosts: list, process: str, cache: bool) -> list:
-    """[(plan-relevant config of process, [hosts])]: identical configs once when caching."""
-    keys = PLAN_KEYS[process]
+def _units(ok: Mapping, hosts: list, process: str, cache: bool, sig_of: dict) -> list:
+    """[(memory config of process, [hosts])]: identical ones once when caching.
+
+    ``sig_of[(host, process)]`` receives the host's memory-config signature, reused to run
+    Flink's derivation once per distinct memory config and Flink line.
+    """
+    keys = memory_keys(process)
     if not cache:
         return [({k: v for k, v in ok[h]["config"].items() if k in keys}, [h]) for h in hosts]
     by_sig = {}
     for host in hosts:
         cfg = {k: v for k, v in ok[host]["config"].items() if k in keys}
         sig = frozenset(cfg.items())
+        sig_of[(host, process)] = sig
         if sig in by_sig:
             by_sig[sig][1].append(host)
         else:
@@ -416,12 +423,7 @@ def _compute_cached(items: frozenset, process: str, line: str) -> dict:
     return compute(dict(items), process, line)
 
 
-def _model(config: Mapping, process: str, version: str, cache: bool) -> dict:
-    if not cache:
-        return compute(config, process, version)
-    keys = memory_keys(process)
-    return _compute_cached(frozenset((k, v) for k, v in config.items() if k in keys), process,
-                           opts.minor_line(version))
+_minor_line = lru_cache(maxsize=256)(opts.minor_line)
 
 
 def _min_process_size(config: Mapping, process: str, version: str):
@@ -455,10 +457,16 @@ def _apply(config: Mapping, changes: list) -> dict:
 
 def memory_plan(results, policy=None, cache: bool = True) -> dict:
     """Plan per group (see plugins/filter/memory_plan.yml for the contract)."""
+    with no_gc():
+        return _memory_plan(results, policy, cache)
+
+
+def _memory_plan(results, policy, cache):
     policy = normalize_policy(policy)
     ok, failed = split_results(results)
+    procs = {h: processes_of(r) for h, r in ok.items()}
     try:
-        groups, ungrouped, mode = resolve_groups(policy["group_by"], ok, failed)
+        groups, ungrouped, mode = resolve_groups(policy["group_by"], ok, failed, procs)
     except FleetError as exc:
         raise PolicyError(str(exc).replace("group_by", "policy.group_by", 1)) from None
 
@@ -468,7 +476,7 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
     for name, group in groups.items():
         # Grouped by process, the group "jobmanager" plans JobManagers only, even on a host running both.
         for process in (name,) if mode == "process" else PROCESSES:
-            hosts = [h for h in group["hosts"] if process in processes_of(ok[h])]
+            hosts = [h for h in group["hosts"] if process in procs[h]]
             if not hosts:
                 continue
             jobs[(name, process)] = hosts
@@ -478,12 +486,20 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
                     raise PolicyError(
                         f"host {host} is in groups {other} and {name}, which would both plan its {process}; a "
                         f"plan sets one value per host: give policy.group_by groups that do not overlap")
-    budgets = {h: host_budget(ok[h], policy) for h in natural_sorted({h for h, _ in owner})}
+    rank = ranks(ok)
+    planned_hosts = sorted({h for h, _ in owner}, key=rank.__getitem__)
+    budget_of = {}  # hosts of the same size share one computation (and one dict)
+    budgets = {}
+    for host in planned_hosts:
+        limits = (ok[host].get("mem_total_bytes"), ok[host].get("cgroup_memory_limit_bytes"))
+        if limits not in budget_of:
+            budget_of[limits] = host_budget(ok[host], policy)
+        budgets[host] = budget_of[limits]
     warnings = []
 
-    templates, units_of = {}, {}
+    templates, units_of, sig_of = {}, {}, {}
     for (name, process), hosts in jobs.items():
-        units = units_of[(name, process)] = _units(ok, hosts, process, cache)
+        units = units_of[(name, process)] = _units(ok, hosts, process, cache, sig_of)
         templates[(name, process)] = _process_template(process, units, policy, name)
 
     # Sizes: explicit and kept ones first, they shrink what a co-located process may fit into.
@@ -506,7 +522,7 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
                 raise PlanError(
                     f"group {name}, host {host}: neither RAM nor a cgroup limit is known, so no {process} size can "
                     f"be fitted to it; give policy.{process}.process_size", group=name, host=host, process=process)
-            share, how = _share(host, process, budget, ok, owner, sizes, policy)
+            share, how = _share(host, process, budget, procs, owner, sizes, policy)
             shares.append((share, natural_key(host), host, how))
         share, _, host, how = min(shares)
         size = share // MIB * MIB
@@ -533,27 +549,40 @@ def memory_plan(results, policy=None, cache: bool = True) -> dict:
     # Every host, its own version, the config the plan leaves (all its groups' changes).
     changes_of = {}
     for (host, process), name in owner.items():
-        changes_of.setdefault(host, []).append((process, name, templates[(name, process)]))
-    memory, rejected = {}, []
-    for host in natural_sorted(changes_of):
+        changes_of.setdefault(host, []).append((process, name))
+    memory, rejected, models = {}, [], {}
+    for host in planned_hosts:
         result = ok[host]
-        ordered = sorted(changes_of[host], key=lambda c: PROCESSES.index(c[0]))
-        config = _apply(result["config"], [t for _, _, t in ordered])
-        for process, name, _ in ordered:
-            model = _model(config, process, str(result["flink_version"]), cache)
+        mine = sorted(changes_of[host])
+        changes = [templates[(n, p)] for p, n in mine]
+        if cache:
+            line = _minor_line(str(result["flink_version"]))
+            combo = tuple(n for _, n in mine)
+        else:
+            config = _apply(result["config"], changes)
+        for process, name in mine:
+            if cache:
+                # Same memory config, same groups, same Flink line: same answer from Flink.
+                key = (sig_of[(host, process)], process, line, combo)
+                model = models.get(key)
+                if model is None:
+                    model = models[key] = _compute_cached(
+                        frozenset(_apply(dict(sig_of[(host, process)]), changes).items()), process, line)
+            else:
+                model = compute(config, process, str(result["flink_version"]))
             if not model["valid"]:
-                rejected.append((name, host, process, config, model))
+                rejected.append((name, host, process, model))
             memory.setdefault(name, {}).setdefault(host, {})[process] = model
     if rejected:
         # Blame the host that decided a fitted size when it is among them: the others only inherited it.
         deciders = {(sizing[(n, p)].get("decided_by"), p) for n, p in sizing}
-        name, host, process, config, model = next(
-            (r for r in rejected if (r[1], r[2]) in deciders), rejected[0])
+        name, host, process, model = next((r for r in rejected if (r[1], r[2]) in deciders), rejected[0])
+        config = _apply(ok[host]["config"], [templates[(n, p)] for p, n in sorted(changes_of[host])])
         _raise_invalid(name, host, process, config, ok[host], budgets[host], sizes[(name, process)], policy, model,
                        sizing[(name, process)], len({r[1] for r in rejected}) - 1)
 
     return _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed,
-                   ungrouped, warnings)
+                   ungrouped, warnings, planned_hosts)
 
 
 def _kept_size(ok, hosts, process, group) -> int:
@@ -575,9 +604,9 @@ def _kept_size(ok, hosts, process, group) -> int:
     return next(iter(by_size))
 
 
-def _share(host, process, budget, ok, owner, sizes, policy):
+def _share(host, process, budget, procs, owner, sizes, policy):
     """What ``process`` may use on ``host``: the budget, less a co-located process's fixed size or share."""
-    others = [p for p in processes_of(ok[host]) if p != process and (host, p) in owner]
+    others = [p for p in procs[host] if p != process and (host, p) in owner]
     if not others:
         return budget, ""
     other = others[0]
@@ -595,7 +624,7 @@ def _check_budgets(owner, sizes, budgets, policy, warnings):
     per_host = {}
     for (host, process), name in owner.items():
         per_host.setdefault(host, []).append((process, sizes[(name, process)], name))
-    for host in natural_sorted(per_host):
+    for host in per_host:
         planned = sorted(per_host[host])
         total = sum(size for _, size, _ in planned)
         budget = budgets[host]
@@ -637,7 +666,7 @@ def _raise_invalid(group, host, process, config, result, budget, planned, policy
 
 
 def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed, ungrouped,
-            warnings):
+            warnings, planned_hosts):
     out_groups = {}
     for name, group in groups.items():
         processes = [p for p in PROCESSES if (name, p) in jobs]
@@ -656,7 +685,8 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
                                   "bytes": sizes[(name, process)], **sizing[(name, process)]}
         out_groups[name] = {
             "processes": processes,
-            "hosts": natural_sorted({h for p in processes for h in jobs[(name, p)]}),
+            "hosts": [h for h in group["hosts"] if any((h, p) in owner and owner[(h, p)] == name
+                                                         for p in processes)],
             "set": dict(sorted(set_.items())),
             "remove": sorted(remove),
             "reasons": dict(sorted(reasons.items())),
@@ -667,15 +697,16 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
             "failed": group["failed"],
         }
     hosts = {}
-    for host in natural_sorted({h for h, _ in owner}):
+    for host in planned_hosts:
         config = ok[host]["config"]
-        mine = [templates[(owner[(host, p)], p)] for p in PROCESSES if (host, p) in owner]
+        mine = [(owner[(host, p)], p) for p in PROCESSES if (host, p) in owner]
         set_, remove = {}, set()
-        for template in mine:
-            set_.update({k: v for k, v in template["set"].items() if str(config.get(k)) != v or k not in config})
-            remove |= {k for k in template["remove"] if k in config}
+        for key in mine:
+            template = templates[key]
+            set_.update({k: v for k, v in template["set"].items() if k not in config or str(config[k]) != v})
+            remove.update(k for k in template["remove"] if k in config)
         hosts[host] = {
-            "groups": natural_sorted({owner[(host, p)] for p in PROCESSES if (host, p) in owner}),
+            "groups": natural_sorted({n for n, _ in mine}) if len(mine) > 1 else [mine[0][0]],
             "set": dict(sorted(set_.items())),
             "remove": sorted(remove),
             "changed": bool(set_ or remove),

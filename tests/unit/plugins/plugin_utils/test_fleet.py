@@ -237,6 +237,19 @@ def test_sensitive_values_compared_by_digest_when_the_gather_gives_one():
     assert key["equivalent"] is None
 
 
+def test_host_specific_keys_are_not_drift_but_duplicates_are_told():
+    results = {f"tm{i}": gathered({**TM, "taskmanager.host": f"tm{i}.example.org",
+                                   "taskmanager.resource-id": "tm-a" if i in (2, 10) else f"tm{i}"})
+               for i in (1, 2, 3, 10)}
+    results["tm4"] = gathered(TM)
+    group = fleet_drift(results)["groups"]["taskmanager"]
+    assert group["drift"] is False and group["keys_differ"] == [] and group["keys_partial"] == []
+    own = {e["key"]: e for e in group["keys_host_specific"]}
+    assert own["taskmanager.host"] == {"key": "taskmanager.host", "hosts": 4, "duplicates": [], "absent_on": ["tm4"]}
+    assert own["taskmanager.resource-id"]["duplicates"] == [{"value": "tm-a", "hosts": ["tm2", "tm10"]}]
+    assert any("taskmanager.resource-id is the same on tm2, tm10" in n for n in group["notes"])
+
+
 def test_files_differ_only_in_what_is_not_shown():
     a, b = gathered(TM), gathered(TM)
     b["checksum"] = "something else"
@@ -291,6 +304,7 @@ CHOICES = {
     "jobmanager.memory.process.size": ["1600m", "2g"],
     "s3.secret-key": ["a", "b"],
     "parallelism.default": ["1", "4"],
+    "taskmanager.resource-id": ["a", "b", "c"],
 }
 
 
@@ -323,5 +337,10 @@ def test_dedupe_matches_host_by_host(results, mode):
         for item in group["keys_differ"] + group["keys_partial"]:
             hosts = [h for v in item["values"] for h in v["hosts"]] + item.get("absent_on", [])
             assert sorted(hosts) == sorted(group["hosts"])
+            assert [v["hosts"] for v in item["values"]] == sorted((v["hosts"] for v in item["values"]),
+                                                                  key=lambda hs: natural_sorted(group["hosts"])
+                                                                  .index(hs[0]))
+            for v in item["values"]:
+                assert v["hosts"] == natural_sorted(v["hosts"])
         differs = any(len(m["profiles"]) > 1 for m in group["memory"].values())
         assert group["drift"] == bool(group["keys_differ"] or group["keys_partial"] or differs)
