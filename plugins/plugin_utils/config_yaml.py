@@ -14,22 +14,32 @@ setValueInternal``, which refuses null.  ``Configuration.toMap()`` gives
 strings back as they are and everything else through the flow dumper
 (``true``, ``10``, ``1000.0``, ``1.0E20``, ``.inf``).
 
-Here libyaml (PyYAML's C loader, the pure-Python one when libyaml is
-missing) builds the node tree, with the resolver swapped for the YAML 1.2
-core schema, and this module does what snakeyaml-engine and Flink do on
-top.  Where libyaml and snakeyaml-engine disagree, the input is adjusted or
-checked first (all found against Flink's own loader):
+Here libyaml (PyYAML's C parser, the pure-Python one when libyaml is
+missing) produces the parse events, with the resolver swapped for the YAML
+1.2 core schema, and this module builds the values from the events as
+snakeyaml-engine does (an anchor may be defined again; an alias means the
+latest one) and then does what Flink does.  Where libyaml and
+snakeyaml-engine disagree, the input is checked or adjusted first (each
+case found by running Flink's own loader, see tests/oracle):
 
 * Tabs: snakeyaml-engine skips only spaces between tokens, so a tab
   anywhere but inside a scalar, a comment, or right after a plain scalar is
-  fatal (``found character '\\t(TAB)' that cannot start any token``).
-  libyaml allows more; the token stream is checked when the text has a tab.
-* YAML 1.2 has no NEL/LS/PS line breaks: U+0085, U+2028 and U+2029 are
-  ordinary characters to Flink but line breaks to libyaml, so they are
-  swapped for private-use stand-ins while parsing.
+  fatal (``found character '\\t(TAB)' that cannot start any token``), and
+  ``"\\<TAB>"`` is an unknown escape.  libyaml allows more, so the token
+  stream is checked when the text has a tab.  A block scalar whose first
+  line has a tab after its indentation is fine to Flink; libyaml gets the
+  indentation written into the header.
+* ``{a:[1]}``, ``[1:, 2]``: a ``:`` right before a flow indicator is a
+  value indicator to Flink; libyaml gets a space after it.
+* U+0085, U+2028, U+2029 and U+FEFF inside the text are ordinary
+  characters to snakeyaml-engine (libyaml breaks lines at the first three
+  and refuses the last), so they are swapped for private-use stand-ins
+  while parsing.  Blanks around NEL/LS/PS inside a scalar are dropped as
+  snakeyaml-engine drops them.
 * Characters Java's reader refuses (``special characters are not
   allowed``), the byte order marks it detects (UTF-8, UTF-16 and UTF-32; no
   BOM means UTF-8, and invalid UTF-8 is fatal) are checked here.
+* Flink's list dumper numbers anchors (``&id001``) across the whole load.
 * Surprises kept on purpose because Flink has them: ``+.inf`` is fatal
   (``NumberFormatException``) while ``.inf`` and ``-.inf`` are floats;
   ``~: x`` gives the key ``null``; ``!!bool yes`` and ``!!null x`` are null
@@ -38,8 +48,12 @@ checked first (all found against Flink's own loader):
   ``<<`` is an ordinary key (no merge keys in YAML 1.2); ``!!set`` and
   ``!!binary`` values are rendered as the dumper writes them.
 
-Known gap: anchors whose names libyaml refuses but YAML 1.2 allows are
-reported as invalid YAML.  Error messages never hold config values.
+Known gaps, where this reader refuses a file Flink reads:
+anchor and alias names with characters other than letters, digits, ``-``
+and ``_`` (snakeyaml-engine takes almost anything, even a trailing ``:``);
+U+0085/U+2028/U+2029 where a token starts (snakeyaml-engine then reads them
+as line breaks; reported as such); ``?`` as a plain value in a flow
+collection (``{k: ?}``).  Error messages never hold config values.
 """
 
 from __future__ import annotations
