@@ -53,7 +53,9 @@ anchor and alias names with characters other than letters, digits, ``-``
 and ``_`` (snakeyaml-engine takes almost anything, even a trailing ``:``);
 U+0085/U+2028/U+2029 where a token starts (snakeyaml-engine then reads them
 as line breaks; reported as such); ``?`` as a plain value in a flow
-collection (``{k: ?}``).  Error messages never hold config values.
+collection (``{k: ?}``).  Without libyaml (PyYAML's pure-Python parser) a
+tab right after a plain value is refused too.  Error messages never hold
+config values.
 """
 
 from __future__ import annotations
