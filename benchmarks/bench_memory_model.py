@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,23 +66,26 @@ def _cases(version: str, total: int):
 
 
 def bench_ours(compute, cases, version, runs):
-    rates = []
+    """Per run: (configs per wall-clock second, configs per CPU second of this process)."""
+    results = []
     for _ in range(runs):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for case in cases:
             compute(case.config, case.process, version)
-        rates.append(len(cases) / (time.perf_counter() - started))
-    return rates
+        results.append((len(cases) / (time.perf_counter() - wall), len(cases) / (time.process_time() - cpu)))
+    return results
 
 
 def bench_warm(flink, cases, runs):
+    """As bench_ours; CPU is this process (framing, pipes) plus every JVM thread (calculator, JIT, GC)."""
     by_process = {p: [c.config for c in cases if c.process == p] for p in ("taskmanager", "jobmanager")}
 
     def once():
-        started = time.perf_counter()
+        wall, cpu, jvm = time.perf_counter(), time.process_time(), flink.jvm_cpu_seconds()
         for process, configs in by_process.items():
             flink.memory_many(process, configs, sizes=False)  # BashJavaUtils alone, no mirror
-        return len(cases) / (time.perf_counter() - started)
+        used = time.process_time() - cpu + flink.jvm_cpu_seconds() - jvm
+        return len(cases) / (time.perf_counter() - wall), len(cases) / used
 
     once()  # warm-up: JVM start, class loading and JIT are not what (b) measures
     return [once() for _ in range(runs)]
@@ -104,18 +108,27 @@ def _write_conf(directory: Path, version: str, config: dict) -> None:
     (directory / name).write_text("\n".join(lines) + "\n")
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_fresh(flink, cases, version, sample):
-    """One JVM per config through BashJavaUtils' command line; checked against the warm harness."""
+    """One JVM per config through BashJavaUtils' command line; checked against the warm harness.
+
+    Returns (wall seconds per config, CPU seconds per config): the CPU of each finished JVM.
+    """
     chosen = [c for c in cases if _plain(c.config)][:sample]
-    seconds = []
+    wall, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i, case in enumerate(chosen):
             conf = Path(tmp) / f"conf{i}"
             conf.mkdir()
             _write_conf(conf, version, case.config)
-            started = time.perf_counter()
+            started, children = time.perf_counter(), _children_cpu()
             fresh = oracle_mod.bash_java_utils(version, case.process, conf)
-            seconds.append(time.perf_counter() - started)
+            wall.append(time.perf_counter() - started)
+            cpu.append(_children_cpu() - children)
             warm = flink.memory(case.process, case.config)
             if warm["valid"]:
                 same = (fresh["jvm_params"] == warm["jvm_params"]
@@ -125,7 +138,7 @@ def bench_fresh(flink, cases, version, sample):
             if not same:
                 raise SystemExit(f"fresh BashJavaUtils and the warm harness disagree on {case.config}:\n"
                                  f"{fresh['output'][-3000:]}\nwarm: {warm}")
-    return seconds, len(seconds)
+    return wall, cpu
 
 
 def _machine(flink) -> dict:
@@ -175,33 +188,34 @@ def main(argv=None) -> int:
     with oracle_mod.FlinkOracle(version) as flink:
         ours = bench_ours(compute, cases, line, args.runs)
         warm = bench_warm(flink, cases, args.runs)
-        fresh_seconds, checked = bench_fresh(flink, cases, version, args.fresh)
+        fresh_wall, fresh_cpu = bench_fresh(flink, cases, version, args.fresh)
         machine = _machine(flink)
         valid_share = sum(
             r["valid"] for p in ("taskmanager", "jobmanager")
             for r in flink.memory_many(p, [c.config for c in cases if c.process == p])
         ) / len(cases)
 
-    ours_rate = statistics.median(ours)
-    warm_rate = statistics.median(warm)
-    fresh_rate = len(fresh_seconds) / sum(fresh_seconds)
+    ours_wall = statistics.median(r[0] for r in ours)
+    ours_cpu = statistics.median(r[1] for r in ours)
     rows = [
-        ("(a) our model, in-process (`memory_model.compute`)", len(cases), f"median of {args.runs}", ours_rate),
+        ("(a) our model, in-process (`memory_model.compute`)", len(cases), f"median of {args.runs}",
+         ours_wall, ours_cpu),
         ("(b) Flink's calculator, warm JVM via the oracle harness (incl. IPC)", len(cases),
-         f"median of {args.runs}", warm_rate),
-        ("(c) Flink's BashJavaUtils, fresh JVM per config (as the start scripts)", len(fresh_seconds),
-         f"mean {statistics.mean(fresh_seconds) * 1000:.0f} ms/config", fresh_rate),
+         f"median of {args.runs}", statistics.median(r[0] for r in warm), statistics.median(r[1] for r in warm)),
+        ("(c) Flink's BashJavaUtils, fresh JVM per config (as the start scripts)", len(fresh_wall),
+         f"mean {statistics.mean(fresh_wall) * 1000:.0f} ms, {statistics.mean(fresh_cpu) * 1000:.0f} CPU-ms",
+         len(fresh_wall) / sum(fresh_wall), len(fresh_cpu) / sum(fresh_cpu)),
     ]
     table = [
-        "| Method | Configs | Timing | Configs/s | Ratio to our model |",
-        "|---|---:|---|---:|---:|",
+        "| Method | Configs | Timing | Configs/s (wall) | Configs per CPU-second | Ratio to our model (CPU) |",
+        "|---|---:|---|---:|---:|---|",
     ]
-    for name, count, timing, rate in rows:
-        ratio = _ratio(rate, ours_rate)
-        table.append(f"| {name} | {count:,} | {timing} | {rate:,.1f} | {ratio} |")
+    for name, count, timing, rate, cpu_rate in rows:
+        ratio = _ratio(cpu_rate, ours_cpu)
+        table.append(f"| {name} | {count:,} | {timing} | {rate:,.1f} | {cpu_rate:,.1f} | {ratio} |")
     notes = (
         f"Flink {machine['flink']}; {len(cases):,} generated configs (seed {generate.DEFAULT_SEED}, "
-        f"TaskManager/JobManager 60/40, {valid_share:.0%} valid); fresh-JVM sample: {checked} plain configs "
+        f"TaskManager/JobManager 60/40, {valid_share:.0%} valid); fresh-JVM sample: {len(fresh_wall)} plain configs "
         f"written to {'flink-conf.yaml' if line.startswith('1.') else 'config.yaml'}, each result checked "
         f"against the warm harness.\n"
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
@@ -214,8 +228,10 @@ def main(argv=None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"memory-model-{line}-{stamp}.md").write_text(text)
     (RESULTS / f"memory-model-{line}-{stamp}.json").write_text(json.dumps({
-        "version": version, "cases": len(cases), "runs": args.runs, "ours_rates": ours,
-        "warm_rates": warm, "fresh_seconds": fresh_seconds, "valid_share": valid_share, "machine": machine,
+        "version": version, "cases": len(cases), "runs": args.runs,
+        "ours_rates_wall_cpu": ours, "warm_rates_wall_cpu": warm,
+        "fresh_wall_seconds": fresh_wall, "fresh_cpu_seconds": fresh_cpu,
+        "valid_share": valid_share, "machine": machine,
     }, indent=1))
     print(f"written to {RESULTS / f'memory-model-{line}-{stamp}.md'}")
     return 0

@@ -278,6 +278,13 @@ class FlinkOracle:
             self._stderr.close()
             self._stderr = None
 
+    def jvm_cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the JVM has used so far; Linux /proc only."""
+        if self._proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     # -- protocol --------------------------------------------------------------------------------
     def _stderr_tail(self) -> str:
         if self._stderr is None:
