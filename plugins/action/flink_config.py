@@ -1,0 +1,151 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of flinkops.flink.flink_config: read with one ``sh`` command, decide here, write only on change.
+
+1. Read the file the host's Flink reads exactly as flinkops.flink.flink_config_info does (its script,
+   framing and checks are reused: one shell command, no Python on the host).
+2. Compute the edit on the controller (plugin_utils/config_edit.py): the file's own format, every
+   spelling of removed keys, unknown-key warnings, the memory model of each process for validation,
+   and a diff with sensitive values hidden.
+3. Only when the bytes change, and not in check mode, run the flink_config module on the host with
+   the new content and the sha256 read in step 1: it writes atomically, or refuses when the file
+   changed in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.flinkops.flink.plugins.action.flink_config_info import (
+    FileChangedError,
+    FramingError,
+    GatherError,
+    build_result,
+    build_script,
+    default_processes,
+    interpret,
+    parse_frames,
+)
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
+from ansible_collections.flinkops.flink.plugins.module_utils.options import redact
+from ansible_collections.flinkops.flink.plugins.modules.flink_config import ARGUMENT_SPEC as MODULE_SPEC
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import EditRefused, plan_edit
+
+INTERNAL = ("path", "content", "expected_checksum", "content_checksum")
+ARGUMENT_SPEC = {k: v for k, v in MODULE_SPEC.items() if k not in INTERNAL}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True  # decided here; the module runs only to write
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        host = task_vars.get("inventory_hostname", "?")
+        given_internal = [k for k in INTERNAL if k in self._task.args]
+        if given_internal:
+            return self._fail(result, f"{host}: {', '.join(given_internal)} are set by the action plugin itself; "
+                                      "give settings and remove")
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        flink_home, conf_dir, version = args["flink_home"], args["conf_dir"], args["flink_version"]
+        for name in ("flink_home", "conf_dir"):
+            if args[name] is not None and not posixpath.isabs(args[name]):
+                return self._fail(result, f"{host}: {name} must be an absolute path on the host, got {args[name]!r}")
+        if not flink_home and not (conf_dir and version):
+            return self._fail(result, f"{host}: flink_home is required unless both conf_dir and flink_version "
+                                      "are given")
+        conf_dir = posixpath.normpath(conf_dir or posixpath.join(flink_home, "conf"))
+        processes = args["processes"]
+        if processes is None:
+            processes = default_processes(task_vars.get("group_names"))
+        processes = list(dict.fromkeys(processes))
+
+        try:
+            read = self._read(host, flink_home, conf_dir, version, processes, args["max_file_size"])
+            if "failed" in read:
+                return self._fail(result, read["msg"])
+            gathered, content = read["gathered"], read["content"]
+            path, fmt, version = gathered["config_file"], gathered["config_format"], gathered["flink_version"]
+            plan = plan_edit(content, fmt, path, version, args["settings"], args["remove"], processes,
+                             validate=args["validate"], allow_unknown_keys=args["allow_unknown_keys"],
+                             want_diff=self._task.diff)
+        except EditError as exc:
+            return self._fail(result, f"{host}: {exc}")
+        except EditRefused as exc:
+            return self._fail(result, f"{host}: {exc}")
+        except GatherError as exc:
+            return self._fail(result, str(exc))
+        except AnsibleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
+            return self._fail(result, f"{host}: internal error in flink_config ({type(exc).__name__}: {exc}); "
+                                      "please report it")
+
+        for warning in read["warnings"] + [f"{host}: {path}: {w}" for w in plan.warnings]:
+            result.setdefault("warnings", []).append(warning)
+        result.update(
+            changed=plan.changed,
+            restart_required=False,
+            config_file=path,
+            config_format=fmt,
+            flink_version=version,
+            config=redact(plan.after, version),
+            changes=plan.changes,
+            checksum=gathered["checksum"],
+            memory=plan.memory,
+        )
+        if plan.diff is not None:
+            result["diff"] = plan.diff
+        if not plan.changed or self._task.check_mode:
+            if plan.changed:
+                result["checksum"] = plan.checksum
+            return result
+
+        module_args = {
+            "path": path,
+            "content": base64.b64encode(plan.content).decode("ascii"),
+            "expected_checksum": gathered["checksum"],
+            "content_checksum": plan.checksum,
+            "backup": args["backup"],
+        }
+        written = self._execute_module(module_name="flinkops.flink.flink_config", module_args=module_args,
+                                       task_vars=task_vars)
+        if written.get("failed"):
+            msg = written.get("msg") or "the write failed"
+            return self._fail(result, msg if msg.startswith(f"{host}:") else f"{host}: {msg}")
+        result.update(changed=bool(written.get("changed")), checksum=written.get("checksum", plan.checksum))
+        result["restart_required"] = result["changed"]
+        if written.get("backup_file"):
+            result["backup_file"] = written["backup_file"]
+        return result
+
+    def _read(self, host, flink_home, conf_dir, version, processes, max_file_size) -> dict:
+        """The gathered facts and the raw bytes of the file Flink reads, or {"failed", "msg"}."""
+        out = self._low_level_execute_command(build_script(flink_home, conf_dir, max_file_size), sudoable=True)
+        try:
+            got = interpret(parse_frames(out["stdout"]))
+        except FileChangedError as exc:
+            return {"failed": True, "msg": f"{host}: {conf_dir}/{exc}: the file changed while being read; "
+                                           "run the task again"}
+        except FramingError as exc:
+            stderr = out.get("stderr", "").strip()
+            detail = f"; stderr: {stderr[-500:]}" if stderr else ""
+            return {"failed": True, "msg": f"{host}: the read command's output is unusable ({exc}); "
+                                           f"rc={out.get('rc')}{detail}"}
+        gathered, warnings = build_result(got, host, flink_home=flink_home, conf_dir=conf_dir,
+                                          flink_version=version, processes=processes, max_file_size=max_file_size)
+        name = LEGACY_NAME if gathered["config_format"] == "legacy" else YAML_NAME
+        return {"gathered": gathered, "content": got.files[name].content or b"", "warnings": warnings}
+
+    @staticmethod
+    def _fail(result: dict, msg: str) -> dict:
+        result.update(failed=True, changed=False, msg=msg)
+        return result
