@@ -13,9 +13,14 @@ if ! cmp -s requirements-test.txt "$stamp" 2>/dev/null; then
     "$VENV/bin/pip" install --quiet -r requirements-test.txt
     cp requirements-test.txt "$stamp"
 fi
-if ! command -v javac >/dev/null 2>&1; then
-    echo "bootstrap: javac not found, installing openjdk-17-jdk-headless" >&2
+# Debian packages the tests use: Java 17 for the real-Flink oracle, shellcheck for ansible-test sanity.
+missing=
+command -v javac >/dev/null 2>&1 || missing="$missing openjdk-17-jdk-headless"
+command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
+if [ -n "$missing" ]; then
+    echo "bootstrap: installing$missing" >&2
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
