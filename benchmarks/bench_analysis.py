@@ -177,15 +177,19 @@ def build_fleet(hosts: int, seed: int) -> dict:
 POLICY = {
     "headroom": "1g",
     "host_fraction": 0.9,
-    "taskmanager": {"managed_fraction": 0.4, "slots": 4, "network_fraction": "0.1",
-                    "options": {"taskmanager.memory.managed.consumer-weights": "OPERATOR:70,STATE_BACKEND:70,PYTHON:30"}},
+    "taskmanager": {
+        "managed_fraction": 0.4, "slots": 4, "network_fraction": "0.1",
+        "options": {"taskmanager.memory.managed.consumer-weights": "OPERATOR:70,STATE_BACKEND:70,PYTHON:30"},
+    },
     "jobmanager": {"process_size": "2g"},
 }
 
 
 def clear_caches():
-    fleet._compute_cached.cache_clear()
-    plan._compute_cached.cache_clear()
+    """Every memo of ours, so that each run starts cold, as one playbook run does."""
+    for cached in (fleet._compute_cached, plan._compute_cached, fleet.natural_key, fleet.minor_line,
+                   fleet._sensitive_among, fleet.is_sensitive_anywhere, plan._minor_line):
+        cached.cache_clear()
     if lint is not None and hasattr(lint, "_MEMO"):
         lint._MEMO.clear()
 

@@ -323,12 +323,7 @@ def _equivalent(key: str, values: list, absent: bool):
     return len(typed) == 1
 
 
-def _in_order(hosts: list, pieces: int, rank: dict) -> list:
-    # Lists gathered from one unit are already in host order; only merged ones need sorting.
-    return sorted(hosts, key=rank.__getitem__) if pieces > 1 else hosts
-
-
-def _key_drift(units: list, hosts: list, rank: dict) -> tuple[list, list, list, list]:
+def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, list, list, list]:
     """units: [(compared, [hosts])] in first-host order.
 
     Returns (keys_differ, keys_partial, keys_host_specific, sensitive_unchecked).
@@ -351,42 +346,38 @@ def _key_drift(units: list, hosts: list, rank: dict) -> tuple[list, list, list, 
     drifting = {k for k, n in present.items() if n != n_hosts or values_of[k] > 1}
     if not drifting:
         return [], [], [], unchecked
-    # Pass 2, for drifting keys only: each value's hosts and the hosts without the key, in host order.
+    # Pass 2, for drifting keys only: each value's hosts and the hosts without the key. Values are
+    # met in first-host order (units come in that order); hosts are appended in host order.
     slots = {k: {} for k in drifting}
-    absent = {k: [[], 0] for k in drifting}
-    for compared, unit_hosts in units:
-        for key in drifting.intersection(compared):
-            value = compared[key]
-            entry = slots[key].get(value)
-            if entry is None:
-                slots[key][value] = [list(unit_hosts), 1]
-            else:
-                entry[0].extend(unit_hosts)
-                entry[1] += 1
-        for key in drifting.difference(compared):
-            entry = absent[key]
-            entry[0].extend(unit_hosts)
-            entry[1] += 1
+    absent = {k: [] for k in drifting}
+    targets_of = {}
+    for unit in units:
+        compared = unit[0]
+        targets = [slots[key].setdefault(compared[key], []) for key in drifting.intersection(compared)]
+        targets += [absent[key] for key in drifting.difference(compared)]
+        targets_of[id(unit)] = targets
+    for host in hosts:
+        for target in targets_of[id(units_by_host[host])]:
+            target.append(host)
     differ, partial, own = [], [], []
     for key in sorted(drifting):
         if key in HOST_SPECIFIC_KEYS:
             # Meant to differ: only a value shared by several hosts is worth telling.
-            shared = [{"value": value, "hosts": _in_order(hs, n, rank)}
-                      for value, (hs, n) in slots[key].items() if len(hs) > 1]
+            shared = [{"value": value, "hosts": hs} for value, hs in slots[key].items() if len(hs) > 1]
             entry = {"key": key, "hosts": present[key], "duplicates": shared}
             if present[key] != n_hosts:
-                entry["absent_on"] = _in_order(*absent[key], rank)
+                entry["absent_on"] = absent[key]
             own.append(entry)
             continue
         # Values in the order of their first host (units come in first-host order).
-        values = [{"value": opts.REDACTED if type(value) is tuple else value, "hosts": _in_order(hs, n, rank)}
-                  for value, (hs, n) in slots[key].items()]
+        values = [{"value": opts.REDACTED if type(value) is tuple else value, "hosts": hs}
+                  for value, hs in slots[key].items()]
         complete = present[key] == n_hosts
         sensitive = is_sensitive_anywhere(key)
         entry = {"key": key, "values": values, "sensitive": sensitive,
                  "memory": any(key in memory_keys(p) for p in PROCESS_KINDS)}
         if not complete:
-            entry["absent_on"] = _in_order(*absent[key], rank)
+            entry["absent_on"] = absent[key]
         entry["equivalent"] = _equivalent(key, [v["value"] for v in values], not complete)
         if sensitive:
             entry["note"] = "differs (sensitive)" if complete else "set on some hosts only (sensitive)"
@@ -518,7 +509,7 @@ def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict
             unit = (_compared(ok[host]), [host])
             units.append(unit)
             units_by_host[host] = unit
-    differ, partial, own, unchecked = _key_drift(units, hosts, rank)
+    differ, partial, own, unchecked = _key_drift(units, units_by_host, hosts)
     memory, invalid = {}, []
     for process in PROCESSES:
         drift, bad = _memory_drift(ok, hosts, process, units_by_host, dedupe, procs, rank)

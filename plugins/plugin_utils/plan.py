@@ -356,7 +356,8 @@ def _units(ok: Mapping, hosts: list, process: str, cache: bool, sig_of: dict) ->
         return [({k: v for k, v in ok[h]["config"].items() if k in keys}, [h]) for h in hosts]
     by_sig = {}
     for host in hosts:
-        cfg = {k: v for k, v in ok[host]["config"].items() if k in keys}
+        config = ok[host]["config"]
+        cfg = {k: config[k] for k in keys.intersection(config)}
         sig = frozenset(cfg.items())
         sig_of[(host, process)] = sig
         if sig in by_sig:
@@ -515,16 +516,20 @@ def _memory_plan(results, policy, cache):
     for (name, process), hosts in jobs.items():
         if (name, process) in sizes:
             continue
-        shares = []
+        best = None  # (share, host): the first host in natural order with the smallest share
         for host in hosts:
             budget = budgets[host]["budget_bytes"]
             if budget is None:
                 raise PlanError(
                     f"group {name}, host {host}: neither RAM nor a cgroup limit is known, so no {process} size can "
                     f"be fitted to it; give policy.{process}.process_size", group=name, host=host, process=process)
-            share, how = _share(host, process, budget, procs, owner, sizes, policy)
-            shares.append((share, natural_key(host), host, how))
-        share, _, host, how = min(shares)
+            share = budget if len(procs[host]) == 1 else _share(host, process, budget, procs, owner, sizes, policy)[0]
+            if best is None or share < best[0]:
+                best = (share, host)
+        share, host = best
+        how = ""
+        if len(procs[host]) > 1:
+            share, how = _share(host, process, budgets[host]["budget_bytes"], procs, owner, sizes, policy)
         size = share // MIB * MIB
         if size <= 0:
             raise PlanError(
@@ -553,7 +558,9 @@ def _memory_plan(results, policy, cache):
     memory, rejected, models = {}, [], {}
     for host in planned_hosts:
         result = ok[host]
-        mine = sorted(changes_of[host])
+        mine = changes_of[host]
+        if len(mine) > 1:
+            mine.sort()
         changes = [templates[(n, p)] for p, n in mine]
         if cache:
             line = _minor_line(str(result["flink_version"]))
@@ -582,7 +589,7 @@ def _memory_plan(results, policy, cache):
                        sizing[(name, process)], len({r[1] for r in rejected}) - 1)
 
     return _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed,
-                   ungrouped, warnings, planned_hosts)
+                   ungrouped, warnings, planned_hosts, sig_of)
 
 
 def _kept_size(ok, hosts, process, group) -> int:
@@ -666,7 +673,7 @@ def _raise_invalid(group, host, process, config, result, budget, planned, policy
 
 
 def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed, ungrouped,
-            warnings, planned_hosts):
+            warnings, planned_hosts, sig_of):
     out_groups = {}
     for name, group in groups.items():
         processes = [p for p in PROCESSES if (name, p) in jobs]
@@ -696,19 +703,27 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
             "not_gathered": group["not_gathered"],
             "failed": group["failed"],
         }
-    hosts = {}
+    hosts, seen = {}, {}
     for host in planned_hosts:
         config = ok[host]["config"]
         mine = [(owner[(host, p)], p) for p in PROCESSES if (host, p) in owner]
         set_, remove = {}, set()
         for key in mine:
-            template = templates[key]
-            set_.update({k: v for k, v in template["set"].items() if k not in config or str(config[k]) != v})
-            remove.update(k for k in template["remove"] if k in config)
+            # A template only touches memory keys: hosts with the same memory config change alike.
+            memo = (sig_of[(host, key[1])], key) if sig_of else None
+            change = seen.get(memo) if memo else None
+            if change is None:
+                template = templates[key]
+                change = ({k: v for k, v in template["set"].items() if k not in config or str(config[k]) != v},
+                          [k for k in template["remove"] if k in config])
+                if memo:
+                    seen[memo] = change
+            set_.update(change[0])
+            remove.update(change[1])
         hosts[host] = {
             "groups": natural_sorted({n for n, _ in mine}) if len(mine) > 1 else [mine[0][0]],
-            "set": dict(sorted(set_.items())),
-            "remove": sorted(remove),
+            "set": dict(sorted(set_.items())) if len(set_) > 1 else set_,
+            "remove": sorted(remove) if len(remove) > 1 else list(remove),
             "changed": bool(set_ or remove),
             "budget": budgets[host],
         }
