@@ -64,7 +64,8 @@ _SPECIALS = "\x85\u2028\u2029\ufeff"
 _STAND_INS = "\U0010fffa\U0010fffb\U0010fffc\U0010fffd"
 _TO_STAND_IN = str.maketrans(_SPECIALS, _STAND_INS)
 _FROM_STAND_IN = str.maketrans(_STAND_INS, _SPECIALS)
-_YAML11_SPECIAL = re.compile(r"(?i:y|n|yes|no|on|off|true|false|null|~)\Z")
+# YAML 1.1 booleans and nulls (other readers of the file, and people, take them so): always quoted
+_YAML11_SPECIAL = re.compile(r"(?i:y|n|yes|no|on|off|null|~)\Z")
 _NEEDS_ESCAPE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0", "\x85": "\\N",
             "\u2028": "\\L", "\u2029": "\\P"}
@@ -212,7 +213,8 @@ class _Doc:
 
     def leaves(self, key: str) -> list:
         """Entries Flink reads as ``key`` (not maps: those are flattened), in document order."""
-        return [e for m in self.maps() for e in m.entries if e.flat == key and e.value.kind != "map"]
+        found = [e for m in self.maps() for e in m.entries if e.flat == key and e.value.kind != "map"]
+        return sorted(found, key=lambda e: e.key_start)
 
     def is_comment_line(self, start: int) -> bool:
         body = self.text[start:self.line_end(start)].lstrip(" \t")
@@ -278,7 +280,7 @@ def render_scalar(text: str, style: str = "", flow: bool = False, as_key: bool =
         candidates.append(_double(text))
     elif style == "'":
         candidates.append(_single(text))
-    plain_ok = (text and not _YAML11_SPECIAL.match(text) and text == text.strip(" ")
+    plain_ok = (text and not _YAML11_SPECIAL.match(text) and text == text.strip(" ") and text[0] not in "[{"
                 and not any(c in text for c in "\t\r\n\x85\u2028\u2029\ufeff"))
     if style not in ('"', "'") and plain_ok:
         candidates.append(text)
@@ -420,7 +422,8 @@ def _replace(doc: _Doc, entry: _Entry, value: str) -> str:
         span = text[node.start:node.end]
         tail = "".join(_LINE_BREAK.findall(span[len(span.rstrip(" \t\r\n")):]))
     # full-line comments inside a replaced list stay, after the new value
-    comments = [text[s:doc.line_end(s)] for s in doc.starts
+    column = entry.key_start - doc.line_start(entry.key_start)
+    comments = [_outdent(text[s:doc.line_end(s)], column) for s in doc.starts
                 if node.start < s < node.end and doc.is_comment_line(s)]
     if comments and not tail:
         kept = "".join(comments).rstrip("\r\n")
@@ -460,10 +463,17 @@ def _remove(doc: _Doc, entry: _Entry) -> str:
     while number < len(doc.starts) and doc.starts[number] < end:
         line_start = doc.starts[number]
         if doc.is_comment_line(line_start):
-            kept.append(text[line_start:doc.line_end(line_start)])
+            kept.append(_outdent(text[line_start:doc.line_end(line_start)], entry.key_start - start))
         number += 1
     # If the entry is the root's only one, what stays is the comments: still a valid (empty) file.
     return text[:start] + "".join(kept) + text[end:]
+
+
+def _outdent(line: str, column: int) -> str:
+    """A kept comment line, indented no deeper than ``column``: deeper, it could fall into a block
+    scalar that now comes right before it (and become part of its value)."""
+    body = line.lstrip(" \t")
+    return " " * min(column, len(line) - len(body)) + body
 
 
 def _remove_flow(doc: _Doc, entry: _Entry) -> str:
