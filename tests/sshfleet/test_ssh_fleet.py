@@ -1,0 +1,273 @@
+"""The audit (and the enforce run, once it lands) over a real SSH fleet of 10 hosts.
+
+Every host is a network namespace with its own sshd, its own address on a private subnet and its
+own /opt/flink (tests/sshfleet/fleet.py). Ansible connects to them with its ssh connection
+plugin, with this run's client key and host keys checked against this run's known_hosts: the same
+path as a real fleet, pty and all. One host's sshd is stopped (unreachable), one host's config
+directory is mounted read-only inside that host only. The rest must complete, and the report must
+name the broken hosts and say why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+_spec = importlib.util.spec_from_file_location("flinkops_sshfleet", HERE / "fleet.py")
+fleetlib = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = fleetlib  # dataclasses look their module up by name
+_spec.loader.exec_module(fleetlib)
+
+N = 10
+UNREACHABLE = "h004"
+READONLY = "h007"
+DRIFTED = "h005"
+SECRET = "ssh-fleet-secret-never-in-a-report"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the SSH fleet needs root (ip netns, mount namespaces)")
+
+
+def spec(index: int, count: int) -> fleetlib.HostSpec:
+    """The default mixed fleet, plus a drifted managed fraction on h005 and a secret on h002."""
+    base = fleetlib.default_spec(index, count)
+    name = f"h{index:03d}"
+    if name == DRIFTED:
+        return fleetlib.HostSpec("2.3.0", {"config.yaml": (
+            b"taskmanager:\n  numberOfTaskSlots: 4\n  memory:\n    process:\n      size: 4g\n"
+            b"    managed:\n      fraction: 0.6\n")}, base.groups)
+    if name == "h002":
+        files = {n: data + f"s3.secret-key: {SECRET}\n".encode() for n, data in base.files.items()}
+        return fleetlib.HostSpec(base.version, files, base.groups)
+    return base
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("sshfleet")
+    try:
+        built = fleetlib.up(N, directory, spec=spec)
+    except fleetlib.FleetError as exc:
+        pytest.fail(f"could not build the SSH fleet: {exc}")
+    try:
+        built.stop_sshd(UNREACHABLE)
+        built.make_readonly(READONLY)
+        yield built
+    finally:
+        fleetlib.down(directory)
+
+
+@pytest.fixture(scope="module")
+def env(ansible_env):
+    # The inventory sets ansible_ssh_host_key_checking itself; the env says the opposite to prove it wins.
+    return dict(ansible_env, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_FORKS="10")
+
+
+def playbook(env, ansible_bin, cwd: Path, inventory: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def audit(fleet, env, ansible_bin):
+    out = fleet.dir / "audit"
+    proc = playbook(env, ansible_bin, fleet.dir, fleet.inventory, "flinkops.flink.audit",
+                    "-e", f"audit_report_dir={out}", "-e", "audit_fail_on=never")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    report = json.loads((out / "flink-audit.json").read_text())
+    return {"proc": proc, "report": report, "dir": out}
+
+
+def by_name(report) -> dict:
+    return {h["name"]: h for h in report["hosts"]}
+
+
+# -- the fleet is what it claims to be ------------------------------------------------------------------------
+def test_each_host_is_its_own_machine(fleet, env, ansible_bin):
+    """Own hostname, own address, own /opt/flink: read over SSH from every reachable host."""
+    proc = subprocess.run(
+        [str(ansible_bin / "ansible"), "all", "-i", str(fleet.inventory), "-m", "ansible.builtin.raw",
+         "-a", "hostname; ip -o -4 addr show eth0; ls /opt/flink/lib; cat /opt/flink/conf/*"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=fleet.dir)
+    assert proc.returncode != 0  # h004 is down
+    blocks = dict(re.findall(r"^(h\d{3}) \| (?:CHANGED|SUCCESS) \| rc=0 >>\n(.*?)(?=^h\d{3} \||\Z)",
+                             proc.stdout, flags=re.S | re.M))
+    assert set(blocks) == {h.name for h in fleet.hosts} - {UNREACHABLE}
+    for host in fleet.hosts:
+        if host.name == UNREACHABLE:
+            continue
+        text = blocks[host.name]
+        assert text.splitlines()[0].strip() == host.name
+        assert f"inet {host.address}/16" in text
+        version = spec(host.index, N).version
+        assert f"flink-dist-{version}.jar" in text
+        for data in spec(host.index, N).files.values():
+            for line in data.decode().splitlines():
+                assert line in text, (host.name, line)
+    assert re.search(rf"^{UNREACHABLE} \| UNREACHABLE!.*Connection refused", proc.stdout, flags=re.M | re.S)
+
+
+def test_read_only_only_inside_that_host(fleet):
+    conf = "/opt/flink/conf/probe"
+    ro = fleet.in_host(READONLY, ["sh", "-c", f"echo x > {conf}"], check=False)
+    assert ro.returncode != 0 and b"Read-only file system" in ro.stderr
+    rw = fleet.in_host("h006", ["sh", "-c", f"echo x > {conf} && rm {conf}"], check=False)
+    assert rw.returncode == 0, rw.stderr
+    # From the controller the same directory is writable: the mount is the host's own.
+    probe = Path(fleet.host(READONLY).conf_dir) / "probe"
+    probe.write_text("x")
+    probe.unlink()
+
+
+def test_host_keys_are_checked(fleet, env, ansible_bin, tmp_path):
+    """A known_hosts that pairs h001's address with h002's key must be refused, whatever the environment says."""
+    h1, h2 = fleet.host("h001"), fleet.host("h002")
+    lines = fleet.known_hosts.read_text().splitlines()
+    key2 = next(line for line in lines if line.startswith(h2.address + " ")).split(" ", 1)[1]
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"{h1.address} {key2}\n")
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(fleet.inventory.read_text().replace(str(fleet.known_hosts), str(wrong)))
+    proc = subprocess.run(
+        [str(ansible_bin / "ansible"), "h001", "-i", str(inventory), "-m", "ansible.builtin.raw", "-a", "true"],
+        env=dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / "cp")),  # no reuse of a checked master
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "UNREACHABLE" in proc.stdout and "Host key verification failed" in proc.stdout
+
+
+# -- audit ---------------------------------------------------------------------------------------------------
+def test_audit_completes_on_every_reachable_host(fleet, audit):
+    hosts = by_name(audit["report"])
+    assert list(hosts) == [h.name for h in fleet.hosts]
+    gathered = [n for n, h in hosts.items() if h["gather"]["ok"]]
+    broken = {n: h["gather"].get("msg") for n, h in hosts.items() if not h["gather"]["ok"]}
+    assert gathered == [h.name for h in fleet.hosts if h.name != UNREACHABLE], broken
+    # The read-only configuration directory is no obstacle to reading it.
+    assert hosts[READONLY]["status"] == "ok"
+    for name in gathered:
+        host = hosts[name]
+        index = int(name[1:])
+        want = spec(index, N)
+        assert host["flink_version"] == want.version
+        (file_name,) = want.files
+        assert host["config_file"] == f"/opt/flink/conf/{file_name}"
+    # Values come from each host's own file.
+    assert hosts["h001"]["config"]["taskmanager.memory.process.size"] == "4g"
+    assert hosts[DRIFTED]["config"]["taskmanager.memory.managed.fraction"] == "0.6"
+    assert hosts["h000"]["memory"]["jobmanager"]["sizes"]["total_process"] == 1600 << 20
+
+
+def test_audit_names_the_unreachable_host_and_why(fleet, audit):
+    report = audit["report"]
+    down = by_name(report)[UNREACHABLE]
+    assert down["status"] == "unreachable" and down["gather"]["unreachable"] is True
+    address = fleet.host(UNREACHABLE).address
+    assert f"connect to host {address} port 22: Connection refused" in down["gather"]["msg"]
+    assert [f["code"] for f in down["findings"]] == ["host-unreachable"]
+    assert report["summary"]["hosts_by_status"]["unreachable"] == 1
+    assert report["summary"]["hosts_by_status"]["failed"] == 0
+    stdout = " ".join(audit["proc"].stdout.split())
+    assert f"{UNREACHABLE} UNREACHABLE" in stdout and "Connection refused" in stdout
+    assert f"TOTAL {N} hosts ({N - 1} audited, 0 failed, 1 unreachable)" in stdout
+    markdown = (audit["dir"] / "flink-audit.md").read_text()
+    assert UNREACHABLE in markdown and "Connection refused" in markdown
+
+
+def test_audit_finds_the_drift_over_ssh(audit):
+    groups = {g["name"]: g for g in audit["report"]["drift"]["groups"]}
+    keys = {k["key"]: k for k in groups["taskmanager"]["keys"]}
+    fraction = keys["taskmanager.memory.managed.fraction"]
+    assert {tuple(v["hosts"]) for v in fraction["values"] if v["value"] == "0.6"} == {(DRIFTED,)}
+
+
+def test_no_secret_leaves_the_host(audit):
+    texts = [p.read_text() for p in audit["dir"].iterdir()] + [audit["proc"].stdout, audit["proc"].stderr]
+    assert all(SECRET not in text for text in texts)
+    assert by_name(audit["report"])["h002"]["config"]["s3.secret-key"] == "******"
+
+
+def test_audit_gate_fails_naming_the_unreachable_host(fleet, env, ansible_bin):
+    out = fleet.dir / "audit-gate"
+    proc = playbook(env, ansible_bin, fleet.dir, fleet.inventory, "flinkops.flink.audit",
+                    "-e", f"audit_report_dir={out}", "-e", '{"audit_formats": ["json"]}')
+    assert proc.returncode != 0
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert f"Flink audit failed (audit_fail_on=error): 1 error on {UNREACHABLE}" in text
+    assert "Traceback" not in text
+
+
+# -- the fleet tooling ---------------------------------------------------------------------------------------
+def _netns_of(tag: str) -> list[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in listed.splitlines() if line.startswith(f"flinkops-{tag}-")]
+
+
+def _links_of(tag: str) -> list[str]:
+    links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True).stdout)
+    return [link["ifname"] for link in links if link["ifname"].startswith(f"fo{tag}")]
+
+
+def test_down_removes_everything_and_is_idempotent(tmp_path):
+    small = fleetlib.up(2, tmp_path / "f", spec=lambda i, n: fleetlib.default_spec(i, n))
+    pids = [h.pid for h in small.hosts]
+    assert len(_netns_of(small.tag)) == 2 and len(_links_of(small.tag)) == 3
+    removed = fleetlib.down(small.dir)
+    assert sorted(removed) == sorted([h.netns for h in small.hosts] + [h.veth for h in small.hosts] + [small.bridge])
+    assert _netns_of(small.tag) == [] and _links_of(small.tag) == []
+    assert not any(fleetlib._alive(pid) for pid in pids)
+    assert fleetlib.down(small.dir) == []
+
+
+def test_a_failed_up_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(index, count):
+        if index == 2:
+            raise RuntimeError("spec failure")
+        return fleetlib.default_spec(index, count)
+
+    with pytest.raises(RuntimeError, match="spec failure"):
+        fleetlib.up(4, tmp_path / "f", spec=broken)
+    assert not (tmp_path / "f" / fleetlib.STATE).exists()
+
+    # Now a failure after the network exists and one sshd runs.
+    seen = {}
+    original = fleetlib._start_sshd
+
+    def start_then_fail(host, run_dir):
+        seen["tag"] = json.loads((run_dir / fleetlib.STATE).read_text())["tag"]
+        if host.index == 1:
+            first = fleetlib.Fleet.load(run_dir).hosts[0]
+            seen["pids"] = [first.pid, *fleetlib._netns_pids(first.netns)]
+            raise fleetlib.FleetError("simulated sshd start failure")
+        return original(host, run_dir)
+
+    monkeypatch.setattr(fleetlib, "_start_sshd", start_then_fail)
+    with pytest.raises(fleetlib.FleetError, match="simulated"):
+        fleetlib.up(3, tmp_path / "g", spec=fleetlib.default_spec)
+    assert _netns_of(seen["tag"]) == [] and _links_of(seen["tag"]) == []
+    assert not (tmp_path / "g" / fleetlib.STATE).exists()
+    assert seen["pids"][0] is not None and not any(fleetlib._alive(pid) for pid in seen["pids"])
+
+
+def test_cli_up_and_down(tmp_path):
+    cli = [sys.executable, str(HERE / "fleet.py")]
+    up = subprocess.run([*cli, "up", "2", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    state = json.loads((tmp_path / fleetlib.STATE).read_text())
+    assert len(_netns_of(state["tag"])) == 2
+    assert (tmp_path / "inventory.yml").read_text().count("ansible_host: 10.") == 2
+    again = subprocess.run([*cli, "up", "2", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already holds a fleet" in again.stderr
+    for expected in ("removed 2 namespaces and 3 links", "nothing to remove"):
+        down = subprocess.run([*cli, "down", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert down.returncode == 0 and expected in down.stdout, down.stdout + down.stderr
+    assert _netns_of(state["tag"]) == [] and _links_of(state["tag"]) == []
