@@ -264,7 +264,7 @@ ARGUMENT_SPEC = dict(
     processes=dict(type="list", elements="str", choices=["jobmanager", "taskmanager"]),
     max_file_size=dict(type="bytes", default=1048576),
     path=dict(type="str"),
-    content=dict(type="str"),
+    content=dict(type="str", no_log=True),  # the whole file, secrets included
     expected_checksum=dict(type="str"),
     content_checksum=dict(type="str"),
 )
