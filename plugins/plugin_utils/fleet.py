@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
@@ -47,12 +48,16 @@ class FleetError(ValueError):
 # --- Small shared helpers (plan.py uses them too) ----------------------------------------------
 
 _DIGITS = re.compile(r"(\d+)")
+_NAME_NUMBER = re.compile(r"(\D*)(\d+)")
 
 
 @lru_cache(maxsize=1 << 16)
 def natural_key(name) -> tuple:
     """Sort key putting tm2 before tm10; the name itself breaks ties (tm01 vs tm1)."""
     text = str(name)
+    simple = _NAME_NUMBER.fullmatch(text)
+    if simple:  # the common "tm17": the same key as the general case, faster
+        return (simple[1], int(simple[2]), ""), text
     parts = _DIGITS.split(text)
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text
 
@@ -323,11 +328,8 @@ def _equivalent(key: str, values: list, absent: bool):
     return len(typed) == 1
 
 
-def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, list, list, list]:
-    """units: [(compared, [hosts])] in first-host order.
-
-    Returns (keys_differ, keys_partial, keys_host_specific, sensitive_unchecked).
-    """
+def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, list, list]:
+    """units: [(compared, [hosts])] in first-host order.  Returns (keys_differ, keys_partial, sensitive_unchecked)."""
     n_hosts = len(hosts)
     # Pass 1, counting only (C-level for single-host units): which keys are not the same everywhere.
     present, pairs = Counter(), Counter()
@@ -345,7 +347,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
                        if n == n_hosts and values_of[k] == 1 and n_hosts > 1 and pairs[(k, _REDACTED_CMP)])
     drifting = {k for k, n in present.items() if n != n_hosts or values_of[k] > 1}
     if not drifting:
-        return [], [], [], unchecked
+        return [], [], unchecked
     # Pass 2, for drifting keys only: each value's hosts and the hosts without the key. Values are
     # met in first-host order (units come in that order); hosts are appended in host order.
     slots = {k: {} for k in drifting}
@@ -359,16 +361,8 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
     for host in hosts:
         for target in targets_of[id(units_by_host[host])]:
             target.append(host)
-    differ, partial, own = [], [], []
+    differ, partial = [], []
     for key in sorted(drifting):
-        if key in HOST_SPECIFIC_KEYS:
-            # Meant to differ: only a value shared by several hosts is worth telling.
-            shared = [{"value": value, "hosts": hs} for value, hs in slots[key].items() if len(hs) > 1]
-            entry = {"key": key, "hosts": present[key], "duplicates": shared}
-            if present[key] != n_hosts:
-                entry["absent_on"] = absent[key]
-            own.append(entry)
-            continue
         # Values in the order of their first host (units come in first-host order).
         values = [{"value": opts.REDACTED if type(value) is tuple else value, "hosts": hs}
                   for value, hs in slots[key].items()]
@@ -382,7 +376,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
         if sensitive:
             entry["note"] = "differs (sensitive)" if complete else "set on some hosts only (sensitive)"
         (differ if complete else partial).append(entry)
-    return differ, partial, own, unchecked
+    return differ, partial, unchecked
 
 
 _PROFILE_FIELDS = ("sizes", "jvm")
@@ -487,29 +481,72 @@ def _differing_components(profiles: list, rank: dict) -> dict:
 def _merged(lists: list, rank: dict) -> list:
     if len(lists) == 1:
         return list(lists[0])
-    return sorted((h for hs in lists for h in hs), key=rank.__getitem__)
+    return sorted(chain.from_iterable(lists), key=rank.__getitem__)  # sorted runs: cheap for Timsort
+
+
+def _raw_signature(result: Mapping, own: set):
+    """The host's config as a set of items, its host-specific keys left out; None when not hashable."""
+    config = result["config"]
+    try:
+        sig = frozenset(config.items())
+        if own:
+            sig = sig.difference([(k, config[k]) for k in own])
+        digests = result.get("sensitive_digests")
+        if digests:
+            sig = sig.union([("\0digest", str(k), str(v)) for k, v in dict(digests).items()])
+        return sig
+    except (TypeError, ValueError):
+        return None
+
+
+def _units(ok: Mapping, hosts: list, dedupe: bool):
+    """Hosts with the same config (host-specific keys aside) share one unit ``(compared, [hosts])``.
+
+    Returns (units in first-host order, host -> unit, host-specific key -> {value: [hosts]}).
+    """
+    units, units_by_host, own_values = [], {}, {}
+    by_sig = {}
+    for host in hosts:
+        result = ok[host]
+        config = result["config"]
+        own = HOST_SPECIFIC_KEYS.intersection(config)
+        for key in own:
+            own_values.setdefault(key, {}).setdefault(str(config[key]), []).append(host)
+        sig = _raw_signature(result, own) if dedupe else None
+        unit = by_sig.get(sig) if sig is not None else None
+        if unit is None:
+            compared = _compared(result)
+            for key in own:
+                del compared[key]
+            unit = (compared, [])
+            units.append(unit)
+            if sig is not None:
+                by_sig[sig] = unit
+        unit[1].append(host)
+        units_by_host[host] = unit
+    return units, units_by_host, own_values
+
+
+def _host_specific(own_values: dict, hosts: list) -> list:
+    """Keys naming the host: meant to differ, so only a value several hosts share is worth telling."""
+    out = []
+    for key in sorted(own_values):
+        values = own_values[key]
+        having = sum(len(hs) for hs in values.values())
+        entry = {"key": key, "hosts": having,
+                 "duplicates": [{"value": v, "hosts": hs} for v, hs in values.items() if len(hs) > 1]}
+        if having != len(hosts):
+            present = {h for hs in values.values() for h in hs}
+            entry["absent_on"] = [h for h in hosts if h not in present]
+        out.append(entry)
+    return out
 
 
 def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict) -> dict:
     hosts = group["hosts"]
-    units, units_by_host = [], {}
-    if dedupe:
-        by_sig = {}
-        for host in hosts:
-            compared = _compared(ok[host])
-            sig = frozenset(compared.items())
-            unit = by_sig.get(sig)
-            if unit is None:
-                unit = by_sig[sig] = (compared, [])
-                units.append(unit)
-            unit[1].append(host)
-            units_by_host[host] = unit
-    else:
-        for host in hosts:
-            unit = (_compared(ok[host]), [host])
-            units.append(unit)
-            units_by_host[host] = unit
-    differ, partial, own, unchecked = _key_drift(units, units_by_host, hosts)
+    units, units_by_host, own_values = _units(ok, hosts, dedupe)
+    differ, partial, unchecked = _key_drift(units, units_by_host, hosts)
+    own = _host_specific(own_values, hosts)
     memory, invalid = {}, []
     for process in PROCESSES:
         drift, bad = _memory_drift(ok, hosts, process, units_by_host, dedupe, procs, rank)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fractions import Fraction
 from functools import lru_cache
+from itertools import chain
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
@@ -672,6 +673,14 @@ def _raise_invalid(group, host, process, config, result, budget, planned, policy
                     planned_bytes=planned, needed_bytes=needed, flink_error=error)
 
 
+def _covered(hosts: list, planned: list) -> list:
+    """The group's hosts (in their order) that one of its processes is planned on."""
+    if len(planned) == 1:
+        return list(planned[0])
+    covered = set(chain.from_iterable(planned))
+    return [h for h in hosts if h in covered]
+
+
 def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed, ungrouped,
             warnings, planned_hosts, sig_of):
     out_groups = {}
@@ -692,8 +701,7 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
                                   "bytes": sizes[(name, process)], **sizing[(name, process)]}
         out_groups[name] = {
             "processes": processes,
-            "hosts": [h for h in group["hosts"] if any((h, p) in owner and owner[(h, p)] == name
-                                                         for p in processes)],
+            "hosts": _covered(group["hosts"], [jobs[(name, p)] for p in processes]),
             "set": dict(sorted(set_.items())),
             "remove": sorted(remove),
             "reasons": dict(sorted(reasons.items())),

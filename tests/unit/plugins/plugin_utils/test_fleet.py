@@ -344,3 +344,10 @@ def test_dedupe_matches_host_by_host(results, mode):
                 assert v["hosts"] == natural_sorted(v["hosts"])
         differs = any(len(m["profiles"]) > 1 for m in group["memory"].values())
         assert group["drift"] == bool(group["keys_differ"] or group["keys_partial"] or differs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["tm", "jm", "node", "a-b"]), st.integers(0, 10**6)), min_size=1))
+def test_natural_order_is_prefix_then_number(pairs):
+    names = [f"{p}{n}" for p, n in pairs]
+    assert natural_sorted(names) == [f"{p}{n}" for p, n in sorted(pairs)]
