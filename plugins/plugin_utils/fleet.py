@@ -9,9 +9,10 @@ each group ``drift`` tells keys whose values differ from memory that differs, be
 two do not imply each other: ``1728m`` and ``1728 mb`` are different text for the same
 memory, and the same keys can size a process differently on two Flink versions.
 
-Identical configurations are analysed once (fleets are mostly copies of a few files); the
-``dedupe=False`` path analyses host by host and must give the same answer (it is the
-benchmark's baseline and a test oracle).  Never imports Ansible.
+Hosts whose configs are identical, keys that name the host (``taskmanager.host``) aside,
+are analysed once: fleets are mostly copies of a few files.  The ``dedupe=False`` path
+analyses host by host and must give the same answer (it is the benchmark's baseline and a
+test oracle).  Never imports Ansible.
 """
 
 from __future__ import annotations

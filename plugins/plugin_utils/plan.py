@@ -514,9 +514,10 @@ def _memory_plan(results, policy, cache):
         elif wanted == "keep":
             sizes[(name, process)] = _kept_size(ok, hosts, process, name)
             sizing[(name, process)] = {"source": "keep"}
-    for (name, process), hosts in jobs.items():
-        if (name, process) in sizes:
-            continue
+    # Then fitted ones, JobManagers first: on a host running both, the TaskManager fits into what the
+    # JobManager leaves.
+    for name, process in sorted((j for j in jobs if j not in sizes), key=lambda j: PROCESSES.index(j[1])):
+        hosts = jobs[(name, process)]
         best = None  # (share, host): the first host in natural order with the smallest share
         for host in hosts:
             budget = budgets[host]["budget_bytes"]

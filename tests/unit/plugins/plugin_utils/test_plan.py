@@ -217,8 +217,18 @@ def test_colocated_jobmanager_and_taskmanager_split_the_budget():
     b = budget(8 * GIB)
     jm = plan["groups"]["jobmanager"]["sizing"]["jobmanager"]["bytes"]
     tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]["bytes"]
-    assert jm == b // 4 // MIB * MIB and tm == b * 3 // 4 // MIB * MIB
+    assert jm == b // 4 // MIB * MIB and tm == (b - jm) // MIB * MIB
     assert jm + tm <= b
+    # With two such hosts the smaller decides both sizes; the TaskManager fits into what the JobManager leaves.
+    results["node2"] = gathered({**JM, **TM}, processes=both, ram=6 * GIB)
+    plan = memory_plan(results)
+    small = budget(6 * GIB)
+    jm = plan["groups"]["jobmanager"]["sizing"]["jobmanager"]
+    tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]
+    assert jm["bytes"] == small // 4 // MIB * MIB and jm["decided_by"] == "node2"
+    assert tm["bytes"] == (small - jm["bytes"]) // MIB * MIB and tm["decided_by"] == "node2"
+    assert "less the co-located jobmanager's" in tm["budget"]
+    del results["node2"]
     assert plan["hosts"]["node1"]["groups"] == ["jobmanager", "taskmanager"]
     assert set(plan["hosts"]["node1"]["set"]) == {"jobmanager.memory.process.size", "taskmanager.memory.process.size"}
     # A given JobManager size leaves the rest to the TaskManager.
