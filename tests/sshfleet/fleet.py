@@ -128,7 +128,8 @@ class Fleet:
             return None
         except ValueError as exc:
             raise FleetError(f"{path}: not a fleet state file ({exc})") from None
-        fleet = cls(Path(directory).resolve(), data["tag"], data["network"], data["bridge"], client_key=data["client_key"])
+        fleet = cls(Path(directory).resolve(), data["tag"], data["network"], data["bridge"],
+                    client_key=data["client_key"])
         fleet.hosts = [Host(**h) for h in data["hosts"]]
         return fleet
 

@@ -79,10 +79,10 @@ def playbook(env, ansible_bin, cwd: Path, inventory: Path, *args: str) -> subpro
 
 @pytest.fixture(scope="module")
 def audit(fleet, env, ansible_bin):
+    """One audit run with the default gate (audit_fail_on=error): the reports are written, then the play fails."""
     out = fleet.dir / "audit"
     proc = playbook(env, ansible_bin, fleet.dir, fleet.inventory, "flinkops.flink.audit",
-                    "-e", f"audit_report_dir={out}", "-e", "audit_fail_on=never")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+                    "-e", f"audit_report_dir={out}")
     report = json.loads((out / "flink-audit.json").read_text())
     return {"proc": proc, "report": report, "dir": out}
 
@@ -196,14 +196,135 @@ def test_no_secret_leaves_the_host(audit):
     assert by_name(audit["report"])["h002"]["config"]["s3.secret-key"] == "******"
 
 
-def test_audit_gate_fails_naming_the_unreachable_host(fleet, env, ansible_bin):
-    out = fleet.dir / "audit-gate"
-    proc = playbook(env, ansible_bin, fleet.dir, fleet.inventory, "flinkops.flink.audit",
-                    "-e", f"audit_report_dir={out}", "-e", '{"audit_formats": ["json"]}')
+def test_audit_gate_fails_naming_the_unreachable_host(audit):
+    proc = audit["proc"]
     assert proc.returncode != 0
     text = " ".join((proc.stdout + proc.stderr).split())
     assert f"Flink audit failed (audit_fail_on=error): 1 error on {UNREACHABLE}" in text
+    assert audit["report"]["gate"] == {"fail_on": "error", "failed": True, "reason": f"1 error on {UNREACHABLE}"}
+    # The gate's run_once task fails on the play's first host; no host failed anything else.
+    recap = dict(re.findall(r"^(h\d{3})\s+: (ok=.*)$", proc.stdout, flags=re.M))
+    assert len(recap) == N and [n for n, line in recap.items() if "failed=0" not in line] == ["h000"], recap
     assert "Traceback" not in text
+
+
+# -- write path ----------------------------------------------------------------------------------------------
+RECORDER = """
+import json, os
+from ansible.plugins.callback import CallbackBase
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "sshfleet_record"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def _save(self, result, status):
+        task = getattr(result, "task", None) or result._task
+        if task.action not in ("flinkops.flink.flink_config",):
+            return
+        host = (getattr(result, "host", None) or result._host).get_name()
+        res = getattr(result, "result", None) or result._result
+        with open(os.path.join(os.environ["SSHFLEET_RECORD"], host), "w") as f:
+            json.dump({"status": status, "result": res}, f, default=str)
+
+    def v2_runner_on_ok(self, result):
+        self._save(result, "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._save(result, "failed")
+
+    def v2_runner_on_unreachable(self, result):
+        self._save(result, "unreachable")
+"""
+
+SET_SLOTS = """- hosts: flink_taskmanager
+  gather_facts: false
+  tasks:
+    - name: Two slots on every TaskManager
+      flinkops.flink.flink_config:
+        flink_home: /opt/flink
+        settings:
+          taskmanager.numberOfTaskSlots: 2
+"""
+
+
+def recorded_run(env, ansible_bin, name: str, play: str, *, fleet) -> tuple[subprocess.CompletedProcess, dict]:
+    work = fleet.dir / name
+    (work / "callbacks").mkdir(parents=True)
+    (work / "callbacks" / "sshfleet_record.py").write_text(RECORDER)
+    (work / "record").mkdir()
+    (work / "play.yml").write_text(play)
+    run_env = dict(env, ANSIBLE_CALLBACK_PLUGINS=str(work / "callbacks"), ANSIBLE_CALLBACKS_ENABLED="sshfleet_record",
+                   SSHFLEET_RECORD=str(work / "record"))
+    proc = playbook(run_env, ansible_bin, work, fleet.inventory, str(work / "play.yml"))
+    results = {p.name: json.loads(p.read_text()) for p in (work / "record").iterdir()}
+    return proc, results
+
+
+def conf_bytes(fleet) -> dict:
+    return {h.name: {p.name: p.read_bytes() for p in Path(h.conf_dir).iterdir()} for h in fleet.hosts}
+
+
+@pytest.fixture(scope="module")
+def write_runs(fleet, env, ansible_bin, audit):  # after the audit: it must see the files as built
+    before = conf_bytes(fleet)
+    first = recorded_run(env, ansible_bin, "set-slots-1", SET_SLOTS, fleet=fleet)
+    after_first = conf_bytes(fleet)
+    # Again with pipelining on (the first run used Ansible's default, off).
+    second = recorded_run(dict(env, ANSIBLE_PIPELINING="True"), ansible_bin, "set-slots-2", SET_SLOTS, fleet=fleet)
+    return {"before": before, "first": first, "after_first": after_first, "second": second,
+            "after_second": conf_bytes(fleet)}
+
+
+def taskmanagers(fleet) -> list[str]:
+    return [h.name for h in fleet.hosts if "flink_taskmanager" in spec(h.index, N).groups]
+
+
+def test_flink_config_writes_every_reachable_writable_host(fleet, write_runs):
+    proc, results = write_runs["first"]
+    tms = taskmanagers(fleet)
+    assert set(results) == set(tms)
+    done = [n for n in tms if n not in (UNREACHABLE, READONLY)]
+    for name in done:
+        assert results[name]["status"] == "ok" and results[name]["result"]["changed"] is True, results[name]
+        assert results[name]["result"]["restart_required"] is True
+        assert results[name]["result"]["config"]["taskmanager.numberOfTaskSlots"] == "2"
+        (file_name,) = spec(int(name[1:]), N).files
+        text = write_runs["after_first"][name][file_name].decode()
+        assert re.search(r"(numberOfTaskSlots|\n  numberOfTaskSlots): 2\n", text), text
+    # Only the two broken hosts keep their files; the JobManager was not targeted.
+    for name in (UNREACHABLE, READONLY, "h000"):
+        assert write_runs["after_first"][name] == write_runs["before"][name], name
+    assert proc.returncode != 0  # a failed and an unreachable host fail the play...
+    recap = dict(re.findall(r"^(h\d{3})\s+: (ok=.*)$", proc.stdout, flags=re.M))
+    assert set(recap) == set(tms)
+    for name in done:
+        assert "failed=0" in recap[name] and "unreachable=0" in recap[name] and "changed=1" in recap[name]
+
+
+def test_flink_config_names_the_failed_hosts_and_why(fleet, write_runs):
+    proc, results = write_runs["first"]
+    ro = results[READONLY]
+    assert ro["status"] == "failed"
+    assert READONLY in ro["result"]["msg"] and "/opt/flink/conf" in ro["result"]["msg"]
+    assert "Read-only file system" in ro["result"]["msg"], ro["result"]["msg"]
+    down = results[UNREACHABLE]
+    assert down["status"] == "unreachable"
+    assert f"connect to host {fleet.host(UNREACHABLE).address} port 22: Connection refused" in down["result"]["msg"]
+    recap = dict(re.findall(r"^(h\d{3})\s+: (ok=.*)$", proc.stdout, flags=re.M))
+    assert "failed=1" in recap[READONLY] and "unreachable=1" in recap[UNREACHABLE]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_flink_config_second_run_changes_nothing(fleet, write_runs):
+    proc, results = write_runs["second"]
+    for name in taskmanagers(fleet):
+        if name in (UNREACHABLE, READONLY):
+            assert results[name]["status"] == ("unreachable" if name == UNREACHABLE else "failed")
+            continue
+        assert results[name]["status"] == "ok" and results[name]["result"]["changed"] is False, results[name]
+    assert write_runs["after_second"] == write_runs["after_first"]
 
 
 # -- the fleet tooling ---------------------------------------------------------------------------------------
