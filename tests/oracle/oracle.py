@@ -213,8 +213,11 @@ def _decode(body: bytes) -> list[str]:
 class FlinkOracle:
     """Real Flink's memory calculator and config loader for one release, in one warm JVM."""
 
-    def __init__(self, version: str):
+    def __init__(self, version: str, quick_start: bool = True):
+        """``quick_start`` runs the JIT's C1 tier only: half the JVM's CPU for a test-sized batch.
+        Benchmarks pass False to measure Flink's calculator at its peak (C2)."""
         self.version = flink_dist.full_version(version)
+        self.quick_start = quick_start
         if self.version not in flink_dist.VERSIONS.values():
             raise ValueError(
                 f"unsupported Flink version {version!r}; supported: {', '.join(flink_dist.VERSIONS)}"
@@ -250,6 +253,7 @@ class FlinkOracle:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the JVM; close() ends it
         self._proc = subprocess.Popen(
             [java, "-Xmx512m", "-XX:+UseSerialGC", "-Xshare:auto",
+             *(["-XX:TieredStopAtLevel=1"] if self.quick_start else []),
              f"-Dlog4j2.configurationFile={log_conf}", f"-Dlog4j.configurationFile={log_conf}",
              "-cp", os.pathsep.join([str(classes), str(bash_utils), str(dist)]), "FlinkOracle"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
