@@ -5,13 +5,16 @@ Builds N local hosts (ansible_connection=local), each with its own Flink home (1
 1.20 with both files, 2.3 nested config.yaml in turn), then for every combination of forks and
 pipelining runs, several times:
 
-* one ansible-playbook with two tasks, ping and the gather (their order alternates between
-  runs), timed per task by a small callback (task start to next task start / end of play);
+* one ansible-playbook with three tasks, ping, the gather and ``debug`` (no connection at all:
+  Ansible's own per-host floor), their order rotating between runs, timed per task by a small
+  callback (task start to next task start / end of play);
 * ``ansible all -m ping`` and ``ansible all -m flinkops.flink.flink_config_info`` ad hoc, timed
   as whole commands (start-up and inventory parsing included, the same for both).
 
-Prints medians and the ratio gather / ping; writes the raw numbers as JSON under
-benchmarks/results/. Usage: bench_gather.py [--hosts 200] [--runs 3] [--forks 10 5] [--no-adhoc]
+Prints medians and the ratio gather / ping (wall clock, and for the ad hoc commands also the CPU
+time of ansible and everything under it, which other load on a shared machine disturbs less);
+writes the raw numbers as JSON under benchmarks/results/.
+Usage: bench_gather.py [--hosts 200] [--runs 3] [--forks 10 5] [--no-adhoc]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,6 +76,8 @@ class CallbackModule(CallbackBase):
             json.dump(self.tasks, f)
 '''
 
+ORDER = ["ping", "gather", "debug"]
+
 CONFIGS = {
     "1.17.2": {"flink-conf.yaml": b"jobmanager.rpc.address: jm\ntaskmanager.memory.process.size: 4g\n"
                                   b"taskmanager.numberOfTaskSlots: 4\n# tuned 2024\nstate.backend.type: rocksdb\n"},
@@ -99,11 +105,16 @@ def build(base: Path, n_hosts: int) -> None:
                    "hosts": hosts,
                    "children": {"flink_taskmanager": {"hosts": {h: None for h in hosts}}}}}
     (base / "inventory.json").write_text(json.dumps(inv))
-    gather = '    - name: gather\n      flinkops.flink.flink_config_info:\n        flink_home: "{{ flink_home }}"\n'
-    ping = "    - name: ping\n      ansible.builtin.ping:\n"
+    tasks = {
+        "gather": ('    - name: gather\n      flinkops.flink.flink_config_info:\n'
+                   '        flink_home: "{{ flink_home }}"\n'),
+        "ping": "    - name: ping\n      ansible.builtin.ping:\n",
+        "debug": "    - name: debug\n      ansible.builtin.debug:\n        msg: floor\n",
+    }
     head = "- hosts: all\n  gather_facts: false\n  tasks:\n"
-    (base / "ping_first.yml").write_text(head + ping + gather)
-    (base / "gather_first.yml").write_text(head + gather + ping)
+    for rotation in range(len(ORDER)):
+        order = ORDER[rotation:] + ORDER[:rotation]
+        (base / f"order{rotation}.yml").write_text(head + "".join(tasks[t] for t in order))
     (base / "callbacks").mkdir()
     (base / "callbacks" / "bench_timing.py").write_text(CALLBACK)
 
@@ -123,11 +134,12 @@ def env_for(base: Path, forks: int, pipelining: bool, collections_root: Path) ->
     return env
 
 
-def playbook_run(base: Path, env: dict, order: str) -> dict:
+def playbook_run(base: Path, env: dict, rotation: int) -> dict:
     out = base / "timing.json"
     env = dict(env, BENCH_TIMING_OUT=str(out))
     proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
-                           str(base / f"{order}.yml")], env=env, capture_output=True, text=True, check=False)
+                           str(base / f"order{rotation}.yml")], env=env, capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
         raise SystemExit(f"ansible-playbook failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     tasks = json.loads(out.read_text())
@@ -137,17 +149,23 @@ def playbook_run(base: Path, env: dict, order: str) -> dict:
     return {name: t["seconds"] for name, t in tasks.items()}
 
 
-def adhoc_run(base: Path, env: dict, module: str, args: str | None) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def adhoc_run(base: Path, env: dict, module: str, args: str | None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of ansible and every process under it) for one ad hoc command."""
     env = {k: v for k, v in env.items() if k != "ANSIBLE_CALLBACKS_ENABLED"}
     cmd = [str(BIN / "ansible"), "all", "-i", str(base / "inventory.json"), "-m", module]
     if args:
         cmd += ["-a", args]
-    t0 = time.perf_counter()
+    cpu0, t0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"ansible -m {module} failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
-    return seconds
+    return seconds, cpu
 
 
 def collections_root() -> Path:
@@ -174,31 +192,36 @@ def main() -> int:
         for forks in opts.forks:
             for pipelining in (True, False):
                 env = env_for(base, forks, pipelining, root)
-                pb = {"ping": [], "gather": []}
+                pb = {"ping": [], "gather": [], "debug": []}
                 adhoc = {"ping": [], "gather": []}
+                adhoc_cpu = {"ping": [], "gather": []}
                 for run in range(opts.runs):
-                    secs = playbook_run(base, env, "ping_first" if run % 2 == 0 else "gather_first")
-                    pb["ping"].append(secs["ping"])
-                    pb["gather"].append(secs["gather"])
+                    secs = playbook_run(base, env, run % len(ORDER))
+                    for task in pb:
+                        pb[task].append(secs[task])
                     if not opts.no_adhoc:
                         first, second = (("ping", "gather") if run % 2 == 0 else ("gather", "ping"))
                         for which in (first, second):
                             if which == "ping":
-                                adhoc["ping"].append(adhoc_run(base, env, "ansible.builtin.ping", None))
+                                wall, cpu = adhoc_run(base, env, "ansible.builtin.ping", None)
                             else:
-                                adhoc["gather"].append(adhoc_run(base, env, "flinkops.flink.flink_config_info",
-                                                                 "flink_home={{ flink_home }}"))
+                                wall, cpu = adhoc_run(base, env, "flinkops.flink.flink_config_info",
+                                                      "flink_home={{ flink_home }}")
+                            adhoc[which].append(wall)
+                            adhoc_cpu[which].append(cpu)
                 row = {"forks": forks, "pipelining": pipelining, "playbook_task_seconds": pb,
-                       "adhoc_command_seconds": adhoc}
+                       "adhoc_command_seconds": adhoc, "adhoc_command_cpu_seconds": adhoc_cpu}
                 report["results"].append(row)
                 med = {k: statistics.median(v) for k, v in pb.items()}
                 line = (f"forks={forks:<3} pipelining={'on ' if pipelining else 'off'}  per task: "
                         f"ping {med['ping']:6.2f}s  gather {med['gather']:6.2f}s  "
-                        f"ratio {med['gather'] / med['ping']:.3f}")
+                        f"ratio {med['gather'] / med['ping']:.3f}  (debug floor {med['debug']:5.2f}s)")
                 if adhoc["ping"]:
                     am = {k: statistics.median(v) for k, v in adhoc.items()}
-                    line += (f"   | ad hoc command: ping {am['ping']:6.2f}s  gather {am['gather']:6.2f}s  "
-                             f"ratio {am['gather'] / am['ping']:.3f}")
+                    cm = {k: statistics.median(v) for k, v in adhoc_cpu.items()}
+                    line += (f"\n    ad hoc command wall: ping {am['ping']:6.2f}s  gather {am['gather']:6.2f}s  "
+                             f"ratio {am['gather'] / am['ping']:.3f}   CPU: ping {cm['ping']:6.2f}s  "
+                             f"gather {cm['gather']:6.2f}s  ratio {cm['gather'] / cm['ping']:.3f}")
                 print(line, flush=True)
         out_dir = ROOT / "benchmarks" / "results"
         out_dir.mkdir(exist_ok=True)

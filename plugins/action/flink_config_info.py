@@ -43,12 +43,13 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import (
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.options import (
+    REDACTED,
     minor_line,
-    redact,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import (
     parse_config_yaml,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
 
 PROTOCOL = "2"
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
@@ -325,24 +326,23 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     detected = None
     lib_dir = posixpath.join(flink_home, "lib") if flink_home else None
     if flink_home:
+        not_flink = None
         if got.home == "absent":
-            detect_error = f"flink_home {flink_home} does not exist"
+            not_flink = f"flink_home {flink_home} does not exist"
         elif got.home == "notdir":
-            detect_error = f"flink_home {flink_home} is not a directory"
+            not_flink = f"flink_home {flink_home} is not a directory"
         elif got.lib != "dir":
-            detect_error = f"{lib_dir} does not exist, so {flink_home} is not a Flink installation"
-        else:
-            detect_error = None
-            try:
-                detected = host_facts.detect_flink_version(got.lib_names, lib_dir)
-            except host_facts.HostFactError as exc:
-                detect_error = str(exc)
-        if detect_error and not flink_version:
-            looked = " or ".join(host_facts.DIST_GLOBS)
-            if "cannot detect" in detect_error:
-                raise GatherError(f"{host}: {detect_error}")
-            raise GatherError(f"{host}: cannot detect the Flink version: {detect_error} (looked for {looked} "
-                              "under flink_home); set flink_home to a Flink installation or set flink_version")
+            not_flink = f"{lib_dir} does not exist, so {flink_home} is not a Flink installation"
+        try:
+            if not_flink:
+                looked = " or ".join(host_facts.DIST_GLOBS)
+                raise host_facts.HostFactError(
+                    f"cannot detect the Flink version: {not_flink} (looked for {looked} under flink_home); "
+                    "point flink_home at a Flink installation or set flink_version")
+            detected = host_facts.detect_flink_version(got.lib_names, lib_dir)
+        except host_facts.HostFactError as exc:
+            if not flink_version:
+                raise GatherError(f"{host}: {exc}") from None
     version = flink_version or detected
     try:
         minor = minor_line(version)
@@ -414,7 +414,7 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         cg_limit = None
     result = {
         "changed": False,
-        "config": redact(parsed.config, version),
+        "config": redact_anywhere(parsed.config),
         "config_file": path,
         "config_format": parsed.format,
         "config_lines": dict(parsed.lines),
@@ -429,6 +429,12 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "memory": memory,
     }
     return result, warnings
+
+
+def redact_anywhere(config: dict) -> dict:
+    """``config`` with the value of every key that any Flink line deems sensitive hidden: a key that
+    only Flink 2.3 hides (``api-key``) may hold the same secret on a 2.2 host."""
+    return {k: (REDACTED if is_sensitive_anywhere(k) else v) for k, v in config.items()}
 
 
 def _minor_or_none(version: str) -> str | None:

@@ -401,3 +401,19 @@ def test_no_stat_leaks_in_unreadable_message(world_dir):
         act.build_result(got, "u1", flink_home=None, conf_dir=str(conf), flink_version="2.3", processes=[],
                          max_file_size=MIB)
     assert "Permission denied" in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_documentation_matches_the_argument_spec():
+    import yaml
+
+    from ansible_collections.flinkops.flink.plugins.modules import flink_config_info as stub
+
+    doc = yaml.safe_load(stub.DOCUMENTATION)["options"]
+    assert set(doc) == set(act.ARGUMENT_SPEC)
+    for name, spec in act.ARGUMENT_SPEC.items():
+        for field in ("type", "default", "choices", "elements"):
+            assert doc[name].get(field) == spec.get(field), (name, field)
+    yaml.safe_load(stub.EXAMPLES)
+    assert set(yaml.safe_load(stub.RETURN)) >= {
+        "config", "config_file", "config_format", "config_lines", "ignored_files", "skipped_lines", "checksum",
+        "flink_version", "mem_total_bytes", "cgroup_memory_limit_bytes", "cpu_count", "memory"}
