@@ -29,15 +29,20 @@ from ansible_collections.flinkops.flink.plugins.action.flink_config_info import 
     default_processes,
     interpret,
     parse_frames,
+    redact_anywhere,
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
-from ansible_collections.flinkops.flink.plugins.module_utils.options import redact
 from ansible_collections.flinkops.flink.plugins.modules.flink_config import ARGUMENT_SPEC as MODULE_SPEC
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import EditRefused, plan_edit
 
 INTERNAL = ("path", "content", "expected_checksum", "content_checksum")
 ARGUMENT_SPEC = {k: v for k, v in MODULE_SPEC.items() if k not in INTERNAL}
+
+
+def _outside_conf_dir(path: str, conf_dir: str) -> bool:
+    """Whether the resolved config file lies outside the (resolved) conf dir and the directories under it."""
+    return not posixpath.normpath(path).startswith(posixpath.normpath(conf_dir).rstrip("/") + "/")
 
 
 class ActionModule(ActionBase):
@@ -74,6 +79,14 @@ class ActionModule(ActionBase):
                 return self._fail(result, read["msg"])
             gathered, content = read["gathered"], read["content"]
             path, fmt, version = gathered["config_file"], gathered["config_format"], gathered["flink_version"]
+            outside = _outside_conf_dir(path, read["conf_physical"] or conf_dir)
+            if outside and not args["follow_symlinks_outside_conf_dir"]:
+                link = posixpath.join(conf_dir, posixpath.basename(read["name"]))
+                return self._fail(result, f"{host}: {link} is a symlink to {path}, outside the conf dir "
+                                          f"{read['conf_physical'] or conf_dir}; nothing was written. The target may "
+                                          "be shared with other hosts or programs: set "
+                                          "follow_symlinks_outside_conf_dir: true to edit it, or replace the link "
+                                          "with a file")
             plan = plan_edit(content, fmt, path, version, args["settings"], args["remove"], processes,
                              validate=args["validate"], allow_unknown_keys=args["allow_unknown_keys"],
                              want_diff=self._task.diff)
@@ -97,7 +110,7 @@ class ActionModule(ActionBase):
             config_file=path,
             config_format=fmt,
             flink_version=version,
-            config=redact(plan.after, version),
+            config=redact_anywhere(plan.after),
             changes=plan.changes,
             checksum=gathered["checksum"],
             memory=plan.memory,
@@ -143,7 +156,8 @@ class ActionModule(ActionBase):
         gathered, warnings = build_result(got, host, flink_home=flink_home, conf_dir=conf_dir,
                                           flink_version=version, processes=processes, max_file_size=max_file_size)
         name = LEGACY_NAME if gathered["config_format"] == "legacy" else YAML_NAME
-        return {"gathered": gathered, "content": got.files[name].content or b"", "warnings": warnings}
+        return {"gathered": gathered, "content": got.files[name].content or b"", "warnings": warnings,
+                "name": name, "conf_physical": got.conf_physical}
 
     @staticmethod
     def _fail(result: dict, msg: str) -> dict:

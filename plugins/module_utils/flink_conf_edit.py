@@ -324,14 +324,25 @@ def _add(lines: list, key: str, value: str) -> tuple[list, _Line]:
 # --- showing a file without its secrets ---------------------------------------------------------
 
 REDACTED = opts.REDACTED
-_SENSITIVE_TEXT = re.compile(r"^(?P<head>[^:]*?):(?P<gap>\s*)(?P<rest>\S.*?)(?P<tail>\s*)$")
+_FRAGMENT_SEPARATOR = re.compile(r"[:=]")
 
 
 def redact_fragment(text: str, sensitive: Callable[[str], bool]) -> str:
-    """A comment or an unparsed line, with the value after ``<something sensitive>:`` hidden."""
-    match = _SENSITIVE_TEXT.match(text)
-    if match and sensitive(match.group("head")):
-        return f"{match.group('head')}:{match.group('gap')}{REDACTED}{match.group('tail')}"
+    """A comment or an unparsed line, with everything after ``<something sensitive>:`` (or ``=``) hidden.
+
+    Each stretch between separators is tried, not only the first: ``# was: s3.secret-key: x`` and
+    ``# password=x`` hide ``x`` too.
+    """
+    start = 0
+    for match in _FRAGMENT_SEPARATOR.finditer(text):
+        if sensitive(text[start:match.start()]):
+            rest = text[match.end():]
+            body = rest.strip()
+            if body:
+                gap = rest[:len(rest) - len(rest.lstrip())]
+                tail = rest[len(rest.rstrip()):]
+                return f"{text[:match.end()]}{gap}{REDACTED}{tail}"
+        start = match.end()
     return text
 
 
@@ -347,12 +358,15 @@ def redact_flink_conf_text(text: str, sensitive: Callable[[str], bool]) -> str:
         raw = line.text
         hash_at = raw.find("#")
         body, comment = (raw, "") if hash_at < 0 else (raw[:hash_at], raw[hash_at:])
+        glued = False
         if line.key is not None:
             if sensitive(line.key):
                 body = body[:line.vstart] + REDACTED + body[line.vend:]
+                # 'pass: ab#cd': Flink reads 'ab', but '#cd' is most likely the rest of the secret
+                glued = hash_at == line.vend
         elif body.strip():
             body = redact_fragment(body, sensitive)
         if comment:
-            comment = "#" + redact_fragment(comment[1:], sensitive)
+            comment = "#" + (REDACTED if glued else redact_fragment(comment[1:], sensitive))
         out.append(body + comment + line.eol)
     return "".join(out)

@@ -33,7 +33,10 @@ description:
     is already compliant costs no Python start-up.
   - The write is refused when the file changed since it was read (its sha256 differs); it is atomic (a
     temporary file in the same directory, renamed over the file), keeps owner, group, mode and SELinux
-    context, and follows a symlinked file to the file it points to.
+    context, and follows a symlinked file to the file it points to when that file is in O(conf_dir) (see
+    O(follow_symlinks_outside_conf_dir)).
+  - Two runs writing the same file at once take turns (an exclusive C(flock) on the file); the later one finds
+    the file changed and fails without writing. A backup file, once it exists, is always complete.
 options:
   settings:
     description:
@@ -92,6 +95,17 @@ options:
     description: The largest configuration file read, in bytes (V(1048576)) or with a unit (V(2M)).
     type: bytes
     default: 1048576
+  follow_symlinks_outside_conf_dir:
+    description:
+      - Edit the file a symlinked C(flink-conf.yaml) or C(config.yaml) points to when that file lies outside
+        O(conf_dir) (symlinks and O(conf_dir) itself resolved).
+      - By default such a host fails and nothing is written - the target may be shared with other hosts or
+        programs, or be a file the link was never meant to let Ansible rewrite. A link to a file inside
+        O(conf_dir) (or a directory under it) is always followed.
+      - Reading is not affected - flinkops.flink.flink_config_info follows every link and returns the file it
+        read as RV(flinkops.flink.flink_config_info#module:config_file).
+    type: bool
+    default: false
   path:
     description:
       - Internal, set by the action plugin - the file to write (symlinks resolved). Not for playbooks.
@@ -246,9 +260,14 @@ diff:
 
 import base64  # noqa: E402 -- Ansible modules import after their documentation
 import binascii  # noqa: E402 -- Ansible modules import after their documentation
+import contextlib  # noqa: E402 -- Ansible modules import after their documentation
+import errno  # noqa: E402 -- Ansible modules import after their documentation
+import fcntl  # noqa: E402 -- Ansible modules import after their documentation
 import hashlib  # noqa: E402 -- Ansible modules import after their documentation
 import os  # noqa: E402 -- Ansible modules import after their documentation
+import stat  # noqa: E402 -- Ansible modules import after their documentation
 import tempfile  # noqa: E402 -- Ansible modules import after their documentation
+import time  # noqa: E402 -- Ansible modules import after their documentation
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 -- Ansible modules import after their documentation
 
@@ -263,6 +282,7 @@ ARGUMENT_SPEC = dict(
     flink_version=dict(type="str"),
     processes=dict(type="list", elements="str", choices=["jobmanager", "taskmanager"]),
     max_file_size=dict(type="bytes", default=1048576),
+    follow_symlinks_outside_conf_dir=dict(type="bool", default=False),
     path=dict(type="str"),
     content=dict(type="str", no_log=True),  # the whole file, secrets included
     expected_checksum=dict(type="str"),
@@ -270,49 +290,140 @@ ARGUMENT_SPEC = dict(
 )
 
 
+# How long a run waits for another flink_config run writing the same file.
+LOCK_TIMEOUT = 30
+
+
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _read(module, path):
+def _fail(module, msg):
+    module.fail_json(msg=msg, changed=False)
+
+
+def _read_fd(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _open_locked(module, path, timeout):
+    """An open descriptor of ``path`` holding an exclusive flock, or fail.
+
+    Two flink_config runs on one file take turns (compare-and-swap alone leaves a gap between the
+    last check and the rename, where the later rename would drop the earlier edit). The lock is on
+    the file itself, so no lock file is left in the conf dir; a run that waited finds the file
+    replaced and fails as changed.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        # O_NOFOLLOW: the path was resolved when read, a symlink now is a change; O_NONBLOCK: a FIFO
+        # must not hang the open
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        module.fail_json(msg=f"{path}: cannot read it ({exc.strerror}); nothing was written", changed=False)
+        if exc.errno == errno.ELOOP:
+            _fail(module, f"{path}: is now a symlink, it was a file when read; nothing was written: run the task again")
+        _fail(module, f"{path}: cannot open it ({exc.strerror}); nothing was written")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        _fail(module, f"{path}: is no longer a regular file; nothing was written")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                os.close(fd)
+                _fail(module, f"{path}: another process kept the file locked for {timeout} s (another flink_config "
+                              "run?); nothing was written: run the task again")
+            time.sleep(0.05)
 
 
-def write(module, path, content, expected):
-    """Compare-and-swap: write ``content`` to ``path`` only if the file still has sha256 ``expected``."""
-    if not os.path.isfile(path):
-        module.fail_json(msg=f"{path}: is no longer a regular file; nothing was written", changed=False)
-    current = _read(module, path)
-    if _sha256(current) != expected:
-        module.fail_json(msg=f"{path}: the file changed since it was read (sha256 {_sha256(current)[:12]}..., "
-                             f"expected {expected[:12]}...); nothing was written: run the task again",
-                         changed=False)
-    if current == content:
-        return False, None
-    if module.check_mode:
-        return True, None
-    backup_file = module.backup_local(path) if module.params["backup"] else None
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".flinkops-", suffix=".tmp")
+def _same_file(fd, path):
     try:
-        with os.fdopen(fd, "wb") as handle:
+        now = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _changed(module, path, digest, expected):
+    _fail(module, f"{path}: the file changed since it was read (sha256 {digest[:12]}..., expected {expected[:12]}...); "
+                  "nothing was written: run the task again")
+
+
+def _backup(module, path, fd, data):
+    """A complete copy of ``data`` next to ``path`` (Ansible's backup name), owner, group, mode and
+    times of the original; written to a temporary name first, so a backup file is never partial."""
+    ext = time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime(time.time()))
+    dest = f"{path}.{os.getpid()}.{ext}"
+    held = os.fstat(fd)
+    tmp_fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".flinkops-backup-", suffix=".tmp")
+    try:
+        with os.fdopen(tmp_fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            with contextlib.suppress(PermissionError):  # not root: the backup is ours, as with backup_local
+                os.fchown(handle.fileno(), held.st_uid, held.st_gid)
+            os.fchmod(handle.fileno(), stat.S_IMODE(held.st_mode))
+            os.fsync(handle.fileno())
+        os.utime(tmp, ns=(held.st_atime_ns, held.st_mtime_ns))
+        if module.selinux_enabled():
+            module.set_context_if_different(tmp, module.selinux_context(path), False)
+        os.rename(tmp, dest)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
+def write(module, path, content, expected, lock_timeout=LOCK_TIMEOUT):
+    """Compare-and-swap: write ``content`` to ``path`` only if the file still has sha256 ``expected``.
+
+    Every step leaves ``path`` either the old file or the new one (a temporary file in the same
+    directory, renamed over it), and a backup file only once it is complete.
+    """
+    fd = _open_locked(module, path, lock_timeout)
+    tmp = None
+    try:
+        if not _same_file(fd, path):
+            _fail(module, f"{path}: the file changed since it was read (it was replaced); nothing was written: "
+                          "run the task again")
+        current = _read_fd(fd)
+        if _sha256(current) != expected:
+            _changed(module, path, _sha256(current), expected)
+        if current == content:
+            return False, None
+        if module.check_mode:
+            return True, None
+        backup_file = _backup(module, path, fd, current) if module.params["backup"] else None
+        tmp_fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".flinkops-", suffix=".tmp")
+        with os.fdopen(tmp_fd, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        # the last moment to notice a concurrent writer before the rename
-        if _sha256(_read(module, path)) != expected:
-            module.fail_json(msg=f"{path}: the file changed while the new one was being written; nothing was "
-                                 "written: run the task again", changed=False)
+        # the last moment to notice a writer that does not lock (an editor) before the rename
+        if not _same_file(fd, path) or _sha256(_read_fd(fd)) != expected:
+            _fail(module, f"{path}: the file changed while the new one was being written; nothing was written: run "
+                          "the task again")
         # atomic_move gives the new file the old one's owner, group, mode and SELinux context
         module.atomic_move(tmp, path)
+        return True, backup_file
+    except OSError as exc:
+        _fail(module, f"{path}: cannot write it ({exc.strerror or exc}); the file is unchanged")
+    except Exception as exc:  # noqa: BLE001 -- atomic_move raises plain Exception; a message, not a traceback
+        reason = f"{exc} ({exc.__cause__.strerror})" if isinstance(exc.__cause__, OSError) else str(exc)
+        _fail(module, f"{path}: cannot write it ({reason}); the file is unchanged")
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
-    return True, backup_file
+        os.close(fd)  # releases the lock
 
 
 def main():

@@ -20,7 +20,8 @@ description:
     Python. Parsing, choosing the file and computing the memory model happen on the controller.
   - The file is read exactly as Flink reads it, for the legacy C(flink-conf.yaml) line format and
     for the standard YAML C(config.yaml) of Flink 1.19 and later.
-  - Values of sensitive keys are redacted as Flink redacts them; the file's text is never returned.
+  - Values of sensitive keys are redacted as Flink redacts them, with the sensitive words of every Flink
+    line (a key only Flink 2.3 hides is hidden on a 1.17 host too); the file's text is never returned.
   - A host whose file cannot be read or that Flink would refuse fails with a message naming the host,
     the file, the line and the key where known; other hosts complete.
 options:
@@ -111,8 +112,8 @@ RETURN = r"""
 config:
   description:
     - Every key of the file with its value as a string, exactly as Flink's Configuration holds it.
-    - Values of sensitive keys (containing C(password), C(secret), C(token) and the other words Flink
-      uses for that version) are V(******).
+    - Values of sensitive keys (containing C(password), C(secret), C(token) and the other words any Flink
+      line uses) are V(******).
   returned: success
   type: dict
   sample: {"taskmanager.memory.process.size": "1728m", "s3.secret-key": "******"}

@@ -88,6 +88,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.config_files import
     ParsedConfig,
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import double_to_string
+from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
 
 _T = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = _T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"
@@ -441,6 +442,9 @@ class _Constructor:
     def check_duplicate(self, frame, key, line):
         ident = _java_identity(key)
         if ident in frame.seen:
+            if isinstance(frame.obj, YamlSet):  # a member is a value, maybe of a secret: never shown
+                raise self.error(line, f"duplicate member in the set that starts on line {frame.line}",
+                                 flink=f"{FLINK_PARSE_ERROR} (found duplicate key {REDACTED})")
             shown = key if isinstance(key, str) else _java_string(key)
             raise self.error(
                 line, f"duplicate key '{shown}' in the mapping that starts on line {frame.line}",
