@@ -77,6 +77,54 @@ def test_every_byte_survives_both_encodings(tmp_path, encoder):
     assert got.files["config.yaml"].state == "absent"
 
 
+SHELLS = {  # dash and bash come with Debian; the others: apt-get install busybox mksh yash posh
+    "dash": ["/bin/dash", "-c"],
+    "bash": ["/bin/bash", "-c"],
+    "bash-posix": ["/bin/bash", "--posix", "-c"],
+    "busybox-ash": ["/usr/bin/busybox", "sh", "-c"],
+    "mksh": ["/usr/bin/mksh", "-c"],
+    "yash": ["/usr/bin/yash", "-c"],
+    "posh": ["/usr/bin/posh", "-c"],
+}
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+@pytest.mark.parametrize("tools", ["host", "busybox", "busybox-without-base64"])
+def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
+    argv = SHELLS[shell]
+    if not Path(argv[0]).exists():
+        pytest.skip(f"{argv[0]} is not installed (apt-get install busybox mksh yash posh)")
+    env = {"PATH": os.environ["PATH"]}
+    if tools != "host":
+        if not Path("/usr/bin/busybox").exists():
+            pytest.skip("busybox is not installed")
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        # printf too: mksh and posh have no printf builtin
+        for tool in ("wc", "cat", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf"):
+            if tool != "base64" or tools == "busybox":
+                (bindir / tool).symlink_to("/usr/bin/busybox")
+        env["PATH"] = str(bindir)
+    home = tmp_path / "flink"
+    (home / "lib").mkdir(parents=True)
+    (home / "conf").mkdir()
+    (home / "lib" / "flink-dist-1.20.5.jar").write_bytes(b"")
+    (home / "conf" / "flink-conf.yaml").write_bytes(ALL_BYTES)
+    (home / "conf" / "config.yaml").symlink_to(home / "conf" / "config.yaml")
+    script = act.build_script(str(home), str(home / "conf"), MIB)
+    out = subprocess.run([*argv, script], capture_output=True, env=env, timeout=30, check=False)
+    assert (out.returncode, out.stderr) == (0, b"")
+    text = out.stdout.decode("ascii")
+    assert text.startswith("@@begin 2 hex" if tools == "busybox-without-base64" else "@@begin 2 b64")
+    got = act.interpret(act.parse_frames(text))
+    assert got.files["flink-conf.yaml"].content == ALL_BYTES
+    assert got.files["config.yaml"].state == "broken"
+    assert "Too many levels of symbolic links" in got.files["config.yaml"].error
+    assert got.lib_names == ["flink-dist-1.20.5.jar"]
+    assert got.meminfo.startswith("MemTotal: ")
+    assert got.cpu_count == len(os.sched_getaffinity(0))
+
+
 def test_empty_file_is_present_and_empty(tmp_path):
     (tmp_path / "config.yaml").write_bytes(b"")
     f = gather(tmp_path).files["config.yaml"]
