@@ -12,6 +12,9 @@
 //   ["hello"]                          -> ["ok", "flink_version", v, "java_version", v]
 //   ["memory", process, k1, v1, ...]   -> ["ok", "valid", "true"|"false", name, value, ...]
 //   ["params", process, k1, v1, ...]   -> the same without the sizes (BashJavaUtils only; for benchmarks)
+//   ["memory-dir", process, confDir]   -> as "memory", the Configuration loaded from a directory by
+//                                         FlinkConfigLoader (--configDir) as the start scripts do: typed
+//                                         YAML values (numbers, booleans) stay typed, as in Flink
 //   ["load", confDir]                  -> ["ok", "loaded", "true"|"false", name, value, ...]
 // Any failure of the harness itself answers ["harness-error", message]; the driver raises on it.
 //
@@ -53,6 +56,7 @@ import org.apache.flink.runtime.jobmanager.JobManagerProcessSpec;
 import org.apache.flink.runtime.jobmanager.JobManagerProcessUtils;
 import org.apache.flink.runtime.util.EnvironmentInformation;
 import org.apache.flink.runtime.util.bash.BashJavaUtils;
+import org.apache.flink.runtime.util.bash.FlinkConfigLoader;
 import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
 import org.apache.flink.runtime.util.config.memory.jobmanager.JobManagerFlinkMemory;
 import org.apache.flink.runtime.util.config.memory.taskmanager.TaskExecutorFlinkMemory;
@@ -155,9 +159,19 @@ public final class FlinkOracle {
                 return List.of("ok", "flink_version", EnvironmentInformation.getVersion(),
                         "java_version", System.getProperty("java.version"));
             case "memory":
-                return memory(request, true);
+                return memory(request, () -> configuration(request, 2), true);
             case "params":
-                return memory(request, false);
+                return memory(request, () -> configuration(request, 2), false);
+            case "memory-dir":
+                if (request.size() != 3) {
+                    throw new IllegalArgumentException("memory-dir needs a process and a directory");
+                }
+                try {
+                    return memory(request, () -> FlinkConfigLoader.loadConfiguration(
+                            new String[] {"--configDir", request.get(2)}), true);
+                } finally {
+                    restoreStandardYaml();
+                }
             case "load":
                 return load(request);
             default:
@@ -177,7 +191,18 @@ public final class FlinkOracle {
         return config;
     }
 
-    private List<String> memory(List<String> request, boolean withSizes) throws Exception {
+    /** Where a memory request's Configuration comes from; each call builds a fresh one. */
+    private interface ConfigSource {
+        Configuration get() throws Exception;
+    }
+
+    private void restoreStandardYaml() throws Exception {
+        if (setStandardYaml != null) {
+            setStandardYaml.invoke(null, initialStandardYaml);
+        }
+    }
+
+    private List<String> memory(List<String> request, ConfigSource source, boolean withSizes) throws Exception {
         if (request.size() < 2) {
             throw new IllegalArgumentException("memory needs a process");
         }
@@ -195,7 +220,17 @@ public final class FlinkOracle {
         result.add("ok");
         List<String> printed;
         try {
-            Object value = (tm ? bashTm : bashJm).invoke(null, configuration(request, 2));
+            Configuration loaded;
+            try {
+                loaded = source.get();
+            } catch (Exception e) {
+                // FlinkConfigLoader failing makes BashJavaUtils, and the start script, fail too.
+                result.add("valid");
+                result.add("false");
+                addChain(result, e);
+                return result;
+            }
+            Object value = (tm ? bashTm : bashJm).invoke(null, loaded);
             @SuppressWarnings("unchecked")
             List<String> list = (List<String>) value;
             printed = list;
@@ -220,7 +255,7 @@ public final class FlinkOracle {
         }
 
         // The mirror: same steps as this version's BashJavaUtils, keeping the spec for its sizes.
-        Configuration config = configuration(request, 2);
+        Configuration config = source.get();
         String jvm;
         String dynamic;
         if (tm) {
@@ -307,9 +342,7 @@ public final class FlinkOracle {
             }
             return result;
         } finally {
-            if (setStandardYaml != null) {
-                setStandardYaml.invoke(null, initialStandardYaml);
-            }
+            restoreStandardYaml();
         }
     }
 

@@ -495,6 +495,11 @@ def generate(process: str, version: str, count: int, seed: int = DEFAULT_SEED) -
     return [build(rng, line) for _ in range(count)]
 
 
+def seed() -> int:
+    """FLINKOPS_ORACLE_SEED explores other cases; the default keeps ``make test`` reproducible."""
+    return int(os.environ.get("FLINKOPS_ORACLE_SEED", DEFAULT_SEED))
+
+
 def cases_per_version() -> int:
     """FLINKOPS_ORACLE_CASES raises (or lowers, for a quick look) the number of cases per version."""
     return int(os.environ.get("FLINKOPS_ORACLE_CASES", DEFAULT_CASES))

@@ -374,6 +374,20 @@ class FlinkOracle:
         requests = [self._memory_request(process, c, sizes) for c in configs]
         return [_memory_result(f) for f in self._request(requests)]
 
+    def memory_dir(self, process: str, conf_dir) -> dict:
+        """As memory(), but Flink reads the config directory itself (FlinkConfigLoader --configDir).
+
+        This is the start scripts' whole path: file format, typed YAML values and all. A directory
+        Flink cannot load gives ``valid: false`` with the loader's exception chain.
+        """
+        return self.memory_dir_many(process, [conf_dir])[0]
+
+    def memory_dir_many(self, process: str, conf_dirs) -> list[dict]:
+        if process not in PROCESSES:
+            raise ValueError(f"process must be one of {PROCESSES}, not {process!r}")
+        requests = [["memory-dir", process, str(d)] for d in conf_dirs]
+        return [_memory_result(f) for f in self._request(requests)]
+
     def load(self, conf_dir: str) -> dict:
         """GlobalConfiguration.loadConfiguration(conf_dir).toMap(), or the exception chain."""
         return _load_result(self._request([["load", str(conf_dir)]])[0])

@@ -9,6 +9,7 @@ direct and metaspace limits, and the dynamic properties as a set.
 
 On disagreement the test fails with the first cases side by side and writes
 every differing case to ``tests/output/oracle-mismatches-<version>.json``.
+``FLINKOPS_ORACLE_SEED`` explores other cases.
 Coverage counts (cases, valid, invalid, per sizing path, per error kind) are
 printed and written to ``tests/output/oracle-coverage-<version>.json``.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -102,11 +104,12 @@ def test_memory_model_matches_real_flink(version):
     compute = _compute()
     flink = oracle(version)
     total = generate.cases_per_version()
-    coverage = {"version": flink_dist.full_version(version), "seed": generate.DEFAULT_SEED}
+    seed = generate.seed()
+    coverage = {"version": flink_dist.full_version(version), "seed": seed}
     mismatches = []
     timing = {}
     for process, count in generate.split(total).items():
-        cases = generate.generate(process, version, count)
+        cases = generate.generate(process, version, count, seed)
         started = time.perf_counter()
         answers = flink.memory_many(process, [c.config for c in cases])
         timing[f"flink_{process}_s"] = round(time.perf_counter() - started, 3)
@@ -150,7 +153,7 @@ def test_memory_model_matches_real_flink(version):
           f"(TM {tm['cases']}: {tm['valid']} valid / {tm['invalid']} invalid; "
           f"JM {jm['cases']}: {jm['valid']} valid / {jm['invalid']} invalid), "
           f"{len(mismatches)} mismatches; {timing}")
-    assert total >= 2000 or "FLINKOPS_ORACLE_CASES" in __import__("os").environ
+    assert total >= 2000 or "FLINKOPS_ORACLE_CASES" in os.environ
     assert not mismatches, _report(version, mismatches, tm["cases"] + jm["cases"])
 
 

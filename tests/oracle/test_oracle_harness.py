@@ -215,3 +215,30 @@ def test_harness_failure_is_loud_and_recoverable():
         with pytest.raises(OracleError, match="unknown request bogus"):
             fresh._request([good] * 10 + [["bogus"]] + [good] * 20000)
         assert fresh.memory("taskmanager", {"taskmanager.memory.process.size": "1g"})["valid"] is True
+
+
+@pytest.mark.parametrize("version", ["1.19", "2.3"])
+def test_memory_dir_reads_files_as_the_start_scripts_do(tmp_path, version):
+    # A flink-conf.yaml (1.x) or config.yaml holding plain strings gives what memory() gives.
+    name = "flink-conf.yaml" if version.startswith("1.") else "config.yaml"
+    (tmp_path / name).write_text("taskmanager.memory.process.size: 1728m\ntaskmanager.numberOfTaskSlots: 4\n")
+    o = oracle(version)
+    from_dir = o.memory_dir("taskmanager", tmp_path)
+    assert from_dir == o.memory("taskmanager", {"taskmanager.memory.process.size": "1728m",
+                                                 "taskmanager.numberOfTaskSlots": "4"})
+    assert from_dir["dynamic_properties"]["taskmanager.numberOfTaskSlots"] == "4"
+    missing = o.memory_dir("taskmanager", tmp_path / "nope")
+    assert missing["valid"] is False and "does not describe an existing directory" in missing["error_chain"][-1]
+
+
+def test_memory_dir_keeps_yaml_types(tmp_path):
+    # config.yaml values are typed: a YAML float too big for Java's float fails in Flink's conversion,
+    # not as "fraction must be in range" as the same text set as a string would.
+    (tmp_path / "config.yaml").write_text(
+        "taskmanager.memory.process.size: 2g\ntaskmanager.memory.managed.fraction: 1e39\n")
+    o = oracle("2.3")
+    typed = o.memory_dir("taskmanager", tmp_path)
+    assert typed["valid"] is False
+    assert typed["error_chain"][-1] == "Configuration value 1.0E39 overflows/underflows the float type."
+    as_string = o.memory("taskmanager", o.load(str(tmp_path))["config"])
+    assert as_string["error_chain"][-1] == "fraction must be in range [0, 1)"
