@@ -1,4 +1,4 @@
-"""The audit (and the enforce run, once it lands) over a real SSH fleet of 10 hosts.
+"""The audit, flink_config and the enforce playbook over a real SSH fleet of 10 hosts.
 
 Every host is a network namespace with its own sshd, its own address on a private subnet and its
 own /opt/flink (tests/sshfleet/fleet.py). Ansible connects to them with its ssh connection
@@ -106,7 +106,7 @@ def test_each_host_is_its_own_machine(fleet, env, ansible_bin):
         if host.name == UNREACHABLE:
             continue
         text = blocks[host.name]
-        assert text.splitlines()[0].strip() == host.name
+        assert text.splitlines()[0].strip() == host.name, text
         assert f"inet {host.address}/16" in text
         version = spec(host.index, N).version
         assert f"flink-dist-{version}.jar" in text
@@ -270,11 +270,7 @@ def conf_bytes(fleet) -> dict:
 def write_runs(fleet, env, ansible_bin, audit):  # after the audit: it must see the files as built
     before = conf_bytes(fleet)
     first = recorded_run(env, ansible_bin, "set-slots-1", SET_SLOTS, fleet=fleet)
-    after_first = conf_bytes(fleet)
-    # Again with pipelining on (the first run used Ansible's default, off).
-    second = recorded_run(dict(env, ANSIBLE_PIPELINING="True"), ansible_bin, "set-slots-2", SET_SLOTS, fleet=fleet)
-    return {"before": before, "first": first, "after_first": after_first, "second": second,
-            "after_second": conf_bytes(fleet)}
+    return {"before": before, "first": first, "after_first": conf_bytes(fleet)}
 
 
 def taskmanagers(fleet) -> list[str]:
@@ -317,14 +313,79 @@ def test_flink_config_names_the_failed_hosts_and_why(fleet, write_runs):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_flink_config_second_run_changes_nothing(fleet, write_runs):
-    proc, results = write_runs["second"]
-    for name in taskmanagers(fleet):
-        if name in (UNREACHABLE, READONLY):
-            assert results[name]["status"] == ("unreachable" if name == UNREACHABLE else "failed")
-            continue
-        assert results[name]["status"] == "ok" and results[name]["result"]["changed"] is False, results[name]
-    assert write_runs["after_second"] == write_runs["after_first"]
+# -- enforce (playbooks/enforce.yml: gather, drift, plan, the enforce role) ------------------------------------
+POLICY = {"enforce_policy": {"taskmanager": {"process_size": "4g", "slots": 2, "managed_fraction": 0.5},
+                             "jobmanager": {"process_size": "1600m"}},
+          "enforce_confirm": True}
+
+
+@pytest.fixture(scope="module")
+def enforce_runs(fleet, env, ansible_bin, write_runs):  # after the flink_config runs (slots are 2 by then)
+    before = conf_bytes(fleet)
+    extra = fleet.dir / "policy.json"
+    extra.write_text(json.dumps(POLICY))
+    runs = []
+    # The second run with pipelining on (the first with Ansible's default, off).
+    for i, pipelining in ((1, "False"), (2, "True")):
+        out = fleet.dir / f"enforce-report-{i}"
+        proc = playbook(dict(env, ANSIBLE_PIPELINING=pipelining), ansible_bin, fleet.dir, fleet.inventory,
+                        "flinkops.flink.enforce",
+                        "-e", f"@{extra}", "-e", f"enforce_report_dir={out}")
+        runs.append({"proc": proc, "report": json.loads((out / "flink-audit.json").read_text()),
+                     "files": conf_bytes(fleet)})
+    return {"before": before, "runs": runs}
+
+
+def enforce_summary(proc) -> str:
+    match = re.search(r"Written: (\d+ changed, \d+ would change, \d+ compliant, \d+ failed)\.", proc.stdout)
+    assert match, proc.stdout[-3000:]
+    return match.group(1)
+
+
+def test_enforce_writes_the_plan_on_the_rest_of_the_fleet(fleet, enforce_runs):
+    first = enforce_runs["runs"][0]
+    proc = first["proc"]
+    changed = [n for n in taskmanagers(fleet) if n not in (UNREACHABLE, READONLY)]
+    assert enforce_summary(proc) == f"{len(changed)} changed, 0 would change, 1 compliant, 1 failed"
+    for name in changed:
+        assert re.search(rf'"{name}: changed /opt/flink/conf/\S+: .*taskmanager.memory.managed.fraction', proc.stdout)
+        (file_name,) = spec(int(name[1:]), N).files
+        assert first["files"][name][file_name] != enforce_runs["before"][name][file_name]
+        text = first["files"][name][file_name].decode()
+        assert re.search(r"fraction: 0\.5\n", text), (name, text)
+    assert re.search(r'"h000: compliant /opt/flink/conf/config.yaml"', proc.stdout)
+    for name in (UNREACHABLE, READONLY, "h000"):
+        assert first["files"][name] == enforce_runs["before"][name], name
+    assert re.search(r"Restart needed on: " + ", ".join(changed) + r"\.", proc.stdout)
+
+
+def test_enforce_names_the_failed_hosts_and_why(fleet, enforce_runs):
+    proc = enforce_runs["runs"][0]["proc"]
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    # The read-only host: the write fails, with the file system's words, and the host is in the failed count.
+    ro = re.search(rf"fatal: \[{READONLY}\]: FAILED! => (\{{.*?\}})\s*$", proc.stdout, flags=re.M)
+    assert ro, proc.stdout[-3000:]
+    assert "Read-only file system" in ro.group(1) and "/opt/flink/conf" in ro.group(1)
+    # The unreachable host: not gathered, so not in the plan; the report says why.
+    assert f"{UNREACHABLE}: not planned (the plan does not cover this host)" in out
+    host = by_name(enforce_runs["runs"][0]["report"])[UNREACHABLE]
+    assert host["status"] == "unreachable"
+    assert f"connect to host {fleet.host(UNREACHABLE).address} port 22: Connection refused" in host["gather"]["msg"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_enforce_again_changes_nothing(fleet, enforce_runs):
+    first, second = enforce_runs["runs"]
+    changed = [n for n in taskmanagers(fleet) if n not in (UNREACHABLE, READONLY)]
+    assert enforce_summary(second["proc"]) == f"0 changed, 0 would change, {len(changed) + 1} compliant, 1 failed"
+    assert second["files"] == first["files"]
+    assert "Restart needed on: none." in second["proc"].stdout
+    # The audit after enforcing: no memory drift left among the TaskManagers that could be written.
+    groups = {g["name"]: g for g in second["report"]["drift"]["groups"]}
+    values = {k["key"]: k["values"] for k in groups["taskmanager"]["keys"]}
+    fraction = values.get("taskmanager.memory.managed.fraction", [])
+    assert [v["hosts"] for v in fraction if v["value"] == "0.5"] == [changed]
 
 
 # -- the fleet tooling ---------------------------------------------------------------------------------------
