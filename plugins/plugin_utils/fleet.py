@@ -165,7 +165,7 @@ def typed_default(option: opts.Option):
 
 def _failure(result) -> str | None:
     """Why a registered result cannot be analysed, or None when it can."""
-    if not isinstance(result, Mapping):
+    if type(result) is not dict and not isinstance(result, Mapping):  # the exact type first: ABC checks cost
         return f"no flink_config_info result (got {type(result).__name__})"
     if result.get("unreachable"):
         return "unreachable: " + str(result.get("msg") or "no message")
@@ -173,7 +173,8 @@ def _failure(result) -> str | None:
         return str(result.get("msg") or "the gather failed without a message")
     if result.get("skipped"):
         return "the gather task was skipped" + (f": {result['skip_reason']}" if result.get("skip_reason") else "")
-    if not isinstance(result.get("config"), Mapping) or not result.get("flink_version"):
+    config = result.get("config")
+    if (type(config) is not dict and not isinstance(config, Mapping)) or not result.get("flink_version"):
         return "not a flink_config_info result (no config or flink_version)"
     try:
         minor_line(str(result["flink_version"]))
@@ -269,7 +270,7 @@ def host_memory(result: Mapping, process: str) -> dict:
     """The gathered memory model of ``process``; computed from the config when the result lacks it."""
     try:
         model = result["memory"][process]
-        if isinstance(model, Mapping) and "valid" in model:
+        if (type(model) is dict or isinstance(model, Mapping)) and "valid" in model:
             return model
     except (KeyError, TypeError, IndexError):
         pass
