@@ -104,7 +104,8 @@ def run_playbook(base: Path, play: str, env: dict, *extra: str, name: str, inven
     env = dict(env, ANSIBLE_LOCAL_TEMP=str(work / "ansible-local"), ANSIBLE_REMOTE_TEMP=str(work / "ansible-remote"),
                ANSIBLE_CALLBACK_PLUGINS=str(work / "callbacks"), ANSIBLE_CALLBACKS_ENABLED="record",
                RECORD_DIR=str(work / "records"), ANSIBLE_LOG_PATH=str(log), ANSIBLE_FORKS="8",
-               ANSIBLE_DEPRECATION_WARNINGS="False", **(env_extra or {}))
+               ANSIBLE_DEPRECATION_WARNINGS="False")
+    env.update(env_extra or {})
     args = [ANSIBLE_PLAYBOOK, "-i", str(inventory or base / "inventory.yml"), str(work / "play.yml"), *extra]
     proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=work)
     records: dict = {}
