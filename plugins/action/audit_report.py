@@ -17,6 +17,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
+from ansible_collections.flinkops.flink.plugins.plugin_utils import live
 from ansible_collections.flinkops.flink.plugins.plugin_utils import report as rp
 
 ARGUMENT_SPEC = {
@@ -30,6 +31,8 @@ ARGUMENT_SPEC = {
     "group_by": {"type": "raw", "default": "process"},
     "min_managed_per_slot": {"type": "str"},
     "title": {"type": "str", "default": "Flink fleet audit"},
+    "cluster": {"type": "dict"},
+    "probe_var": {"type": "str", "default": "audit_live_probe"},
 }
 
 
@@ -55,8 +58,9 @@ def _collection_version() -> str | None:
     return None
 
 
-def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_per_slot=None) -> tuple:
-    """(findings by host, drift) with the collection's config_lint and fleet_drift."""
+def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_per_slot=None,
+            cluster: Mapping | None = None, probes: Mapping | None = None) -> tuple:
+    """(findings by host, drift, live section) with config_lint, fleet_drift and the live audit."""
     from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
     from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import config_lint
 
@@ -74,7 +78,10 @@ def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_p
             facts["cgroup_memory_limit_bytes"] = memory_limits[host]
         findings[host] = config_lint(result["config"], result["flink_version"], facts=facts, **lint_args)
     drift = fleet_drift(results, group_by=group_by)
-    return findings, drift
+    live_findings, live_section = live.live_audit(results, cluster, probes)
+    for host, items in live_findings.items():
+        findings[host] = list(findings.get(host) or []) + items
+    return findings, drift, live_section
 
 
 class ActionModule(ActionBase):
@@ -95,10 +102,14 @@ class ActionModule(ActionBase):
                 except MemorySizeError as exc:
                     raise rp.ReportError(f"min_managed_per_slot {args['min_managed_per_slot']!r} is not a size Flink "
                                          f"reads ({exc}); write it like 128m or 1g") from None
-            findings, drift = analyse(results, memory_limits=limits, group_by=args["group_by"],
-                                      min_managed_per_slot=args["min_managed_per_slot"])
+            cluster = _plain(args["cluster"]) if args["cluster"] is not None else None
+            probes = self._probes(results, args["probe_var"], task_vars) if cluster is not None else {}
+            findings, drift, live_section = analyse(
+                results, memory_limits=limits, group_by=args["group_by"],
+                min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster, probes=probes)
             report = rp.build_report(
                 results, findings, drift, fail_on=args["fail_on"], memory_limits=limits, title=args["title"],
+                live=live_section,
                 generator_version=_collection_version(),
                 settings={"fail_on": args["fail_on"], "group_by": args["group_by"],
                           "min_managed_per_slot": args["min_managed_per_slot"], "formats": args["formats"]},
@@ -157,6 +168,18 @@ class ActionModule(ActionBase):
         if not results:
             raise rp.ReportError("no hosts to report on: give 'hosts' or 'results' (the play has no hosts)")
         return results, limits
+
+    @staticmethod
+    def _probes(results: Mapping, name: str, task_vars: dict) -> dict:
+        """host -> its registered live probe result (roles/audit/files/live_probe.sh), where there is one."""
+        hostvars = task_vars.get("hostvars") or {}
+        out = {}
+        for host in results:
+            host_vars = hostvars.get(host) if hasattr(hostvars, "get") else None
+            value = host_vars.get(name) if host_vars is not None else None
+            if value is not None:
+                out[host] = _plain(value)
+        return out
 
     @staticmethod
     def _limit(host: str, name: str, value) -> int:

@@ -83,6 +83,22 @@ options:
     description: Title of the reports.
     type: str
     default: Flink fleet audit
+  cluster:
+    description:
+      - The registered result of M(flinkops.flink.flink_cluster_info) (a failed one included) for the live
+        audit - each TaskManager's running memory from the JobManager's REST API against what its file gives.
+      - Findings C(live-restart-pending), C(live-memory-mismatch), C(live-memory-differs), C(live-file-changed),
+        C(live-not-registered), C(live-unknown-taskmanagers) and C(live-unreachable); the report gets a C(live)
+        section.
+      - Omitted - no live audit.
+    type: dict
+  probe_var:
+    description:
+      - Name of the host variable holding each TaskManager host's registered run of the role's
+        C(files/live_probe.sh) (its file's modification time and its TaskManager's start), which tells
+        C(live-restart-pending) from C(live-memory-mismatch).
+    type: str
+    default: audit_live_probe
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

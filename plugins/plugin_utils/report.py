@@ -336,12 +336,14 @@ def gate(summary: Mapping, fail_on: str) -> dict:
 def build_report(results: Mapping, findings: Mapping | None = None, drift: Mapping | None = None, *,
                  fail_on: str = "error", memory_limits: Mapping | None = None, title: str | None = None,
                  generated_at: str | None = None, generator_version: str | None = None,
-                 settings: Mapping | None = None) -> dict:
+                 settings: Mapping | None = None, live: Mapping | None = None) -> dict:
     """The report model (schema_version 1) from per-host results, lint findings and fleet drift.
 
     ``results``: hostname -> flink_config_info result (or ``{failed|unreachable: true, msg}``);
     ``findings``: hostname -> list of config_lint findings; ``drift``: the fleet_drift result;
-    ``memory_limits``: hostname -> bytes given in the inventory (flink_memory_limit_bytes).
+    ``memory_limits``: hostname -> bytes given in the inventory (flink_memory_limit_bytes);
+    ``live``: the live audit's section (plugin_utils/live.py ``live_section``), or None when the
+    running cluster was not read.
     """
     if not isinstance(results, Mapping):
         raise ReportError(f"results must be a mapping of host name to gather result, got {type(results).__name__}")
@@ -384,6 +386,7 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
         "summary": summary,
         "hosts": [hosts[n] for n in names],
         "drift": {"groups": groups},
+        "live": dict(live) if live is not None else None,
     }
 
 
@@ -478,6 +481,28 @@ def _where(finding: dict) -> str:
     return " ".join(p for p in (key, line) if p)
 
 
+def live_text(live: Mapping | None) -> str | None:
+    """One sentence on the live cluster, or None when it was not read."""
+    if not live:
+        return None
+    if not live.get("ok"):
+        return f"Live cluster: the JobManager's REST API at {live.get('url')} could not be read ({live.get('msg')})."
+    tms = live.get("taskmanagers") or []
+    unmapped = [t["id"] for t in tms if not t.get("host")]
+    jobs = live.get("jobs") or []
+    running = sum(1 for j in jobs if j.get("state") == "RUNNING")
+    text = (f"Live cluster at {live.get('url')} (Flink {live.get('flink_version')}): {len(tms)} TaskManagers, "
+            f"{live.get('slots_total')} slots, {running} of {len(jobs)} jobs running")
+    if unmapped:
+        text += f"; not in the inventory: {', '.join(unmapped)}"
+    return text + "."
+
+
+def _live_md(live) -> list:
+    text = live_text(live)
+    return ["", _md(text)] if text else []
+
+
 def render_markdown(report: Mapping) -> str:
     summary = report["summary"]
     g = report["gate"]
@@ -491,6 +516,7 @@ def render_markdown(report: Mapping) -> str:
            f"{_plural(summary['findings']['error'], 'error')}, {_plural(summary['findings']['warning'], 'warning')}, "
            f"{_plural(summary['findings']['info'], 'note')}; "
            + (f"drift in {', '.join(summary['drift_groups'])}." if summary["drift"] else "no drift."),
+           *_live_md(report.get("live")),
            "", "## Hosts", "",
            "| Host | Status | Flink | File | Memory | Container limit | Errors | Warnings |",
            "|---|---|---|---|---|---|---|---|"]
@@ -557,7 +583,8 @@ def render_markdown(report: Mapping) -> str:
 def junit_checks(report: Mapping) -> list:
     """The check names every audited host gets a test case for (stable across hosts)."""
     codes = sorted({f["code"] for h in report["hosts"] for f in h["findings"]} - set(GATHER_CODES.values()))
-    return ["gather", "memory"] + [f"lint.{c}" for c in codes] + ["drift"]
+    # The live audit's codes (live-*) come from the running cluster, not the linter.
+    return ["gather", "memory"] + [f"{'live' if c.startswith('live-') else 'lint'}.{c}" for c in codes] + ["drift"]
 
 
 def _junit_case(classname, check, *, failure=None, error=None, skipped=None, out=None) -> tuple:
@@ -605,7 +632,7 @@ def render_junit(report: Mapping) -> str:
                 case("memory", out="; ".join(f"{p}: {human_bytes(m['sizes']['total_process'])}"
                                              for p, m in host["memory"].items()))
             for check in checks[2:-1]:
-                code = check[len("lint."):]
+                code = check.split(".", 1)[1]
                 hits = [f for f in host["findings"] if f["code"] == code]
                 bad = [f for f in hits if f["severity"] in failing]
                 text = "\n".join(f"{f['severity']}: {_where(f)}: {f['message']} Fix: {f['fix'] or '-'}" for f in hits)
@@ -968,6 +995,7 @@ def render_html(report: Mapping) -> str:
                                         '</div></div>' for c, n, lbl in cards) + "</div>",
         f'<div class="gate {"fail" if g["failed"] else "pass"}">Gate audit_fail_on={_e(g["fail_on"])}: '
         f'{"FAIL" if g["failed"] else "pass"} &mdash; {_e(g["reason"])}</div>',
+        f'<p class="muted live">{_e(live_text(report.get("live")))}</p>' if report.get("live") else "",
         "<h2>Overview</h2>",
         _overview_html(hosts),
         "<h2>Drift</h2>",

@@ -1,0 +1,83 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of flinkops.flink.flink_cluster_info: the JobManager's REST API, read from the controller.
+
+A thin adapter around plugins/plugin_utils/live.py (urllib only). Nothing runs on the managed host:
+the task talks to the JobManager's REST address from the controller, so it works wherever the
+controller can reach that address, whatever host the task is attached to.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+
+ARGUMENT_SPEC = {
+    "url": {"type": "str", "required": True},
+    "timeout": {"type": "float", "default": 10},
+    "validate_certs": {"type": "bool", "default": True},
+    "headers": {"type": "dict", "default": {}},
+    "wait_for": {"type": "dict"},
+    "wait_timeout": {"type": "float", "default": 0},
+    "wait_interval": {"type": "float", "default": 1},
+}
+
+
+def _plain(value):
+    """Ansible's tagged values and lazy containers as plain JSON data."""
+    return json.loads(json.dumps(value, default=str))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True  # reads only
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        result["changed"] = False
+        try:
+            url = live.normalize_url(args["url"])
+            for name in ("timeout", "wait_interval"):
+                if args[name] <= 0:
+                    raise live.LiveError(f"{name} must be positive, got {args[name]}")
+            if args["wait_timeout"] < 0:
+                raise live.LiveError(f"wait_timeout must be 0 (no waiting) or more, got {args['wait_timeout']}")
+            headers = {str(k): str(v) for k, v in (args["headers"] or {}).items()}
+            conditions = live.validate_conditions(_plain(args["wait_for"]) if args["wait_for"] else None)
+            if not conditions:
+                snap = live.snapshot(url, timeout=args["timeout"], validate_certs=args["validate_certs"],
+                                     headers=headers)
+                result.update(snap)
+                return result
+            outcome = live.wait(url, conditions, timeout=args["wait_timeout"], interval=args["wait_interval"],
+                                request_timeout=args["timeout"], validate_certs=args["validate_certs"],
+                                headers=headers)
+        except live.LiveError as exc:
+            result.update(failed=True, url=args["url"], msg=f"flink_cluster_info: {exc}")
+            return result
+        except AnsibleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
+            result.update(failed=True, msg=f"flink_cluster_info: internal error ({type(exc).__name__}: {exc}); "
+                                           "please report it")
+            return result
+        if outcome["snapshot"] is not None:
+            result.update(outcome["snapshot"])
+        result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"],
+                      checks=outcome["checks"])
+        if not outcome["ok"]:
+            if outcome["fatal"]:
+                why = "; ".join(outcome["fatal"])
+            else:
+                why = (f"still not true after {outcome['waited']:.0f}s (wait_timeout {args['wait_timeout']:g}s): "
+                       + "; ".join(outcome["unmet"]))
+            result.update(failed=True, msg=f"flink_cluster_info: {url}: {why}")
+        return result

@@ -1,0 +1,491 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The live cluster as the JobManager's REST API shows it, compared with what the files on disk give.
+
+Controller side, standard library only (``urllib``); never imports Ansible.
+
+- ``snapshot(url)``: the cluster now - ``/overview``, ``/taskmanagers`` (ids, slots, the
+  ``memoryConfiguration`` in bytes under the memory model's component names) and ``/jobs/overview``.
+- ``wait(url, conditions)``: poll until TaskManagers are registered (with the slots and memory a file
+  gives) or gone, jobs are RUNNING, the cluster has its slots; a registered TaskManager whose memory
+  differs from the expectation fails at once (waiting cannot fix it).
+- ``live_findings(results, cluster, probes)``: the live audit - per host, "changed on disk but not
+  restarted" and "running with memory the file does not give", telling them apart by the file's
+  modification time against the TaskManager process's start (roles/audit/files/live_probe.sh, run
+  on the host).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+
+# REST memoryConfiguration field -> memory model component (plugins/module_utils/memory_model.py).
+REST_MEMORY = {
+    "frameworkHeap": "framework_heap",
+    "taskHeap": "task_heap",
+    "frameworkOffHeap": "framework_off_heap",
+    "taskOffHeap": "task_off_heap",
+    "networkMemory": "network",
+    "managedMemory": "managed",
+    "jvmMetaspace": "jvm_metaspace",
+    "jvmOverhead": "jvm_overhead",
+    "totalFlinkMemory": "total_flink",
+    "totalProcessMemory": "total_process",
+}
+COMPONENTS = tuple(REST_MEMORY.values())
+LABELS = {
+    "framework_heap": "Framework Heap",
+    "task_heap": "Task Heap",
+    "framework_off_heap": "Framework Off-Heap",
+    "task_off_heap": "Task Off-Heap",
+    "network": "Network",
+    "managed": "Managed Memory",
+    "jvm_metaspace": "JVM Metaspace",
+    "jvm_overhead": "JVM Overhead",
+    "total_flink": "Total Flink Memory",
+    "total_process": "Total Process Memory",
+    "slots": "Task slots",
+}
+TERMINAL_JOB_STATES = ("FINISHED", "CANCELED", "FAILED")
+CONDITION_KEYS = ("registered", "absent", "expect", "jobs_running", "min_slots")
+
+
+class LiveError(Exception):
+    """The JobManager's REST API could not be read, or a condition can never be met."""
+
+
+# --- REST ------------------------------------------------------------------------------------------
+
+
+def normalize_url(url) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise LiveError(f"url must be the JobManager's REST address like http://jm.example.com:8081, got {url!r}")
+    url = url.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise LiveError(f"url {url!r} is not an http(s) address; give it like http://jm.example.com:8081")
+    return url
+
+
+def fetch_json(url: str, path: str, *, timeout: float = 10, validate_certs: bool = True,
+               headers: Mapping | None = None):
+    """GET ``url + path`` and decode JSON; LiveError names the address and what went wrong."""
+    full = url + path
+    request = urllib.request.Request(full, headers={"Accept": "application/json", **dict(headers or {})})
+    context = None
+    if full.startswith("https:") and not validate_certs:
+        context = ssl._create_unverified_context()  # noqa: S323 -- the user asked for it (validate_certs: false)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:  # noqa: S310
+            body = resp.read()
+    except urllib.error.HTTPError as exc:
+        raise LiveError(f"{full}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise LiveError(f"{full}: cannot connect ({exc.reason})") from None
+    except (TimeoutError, OSError) as exc:
+        raise LiveError(f"{full}: {type(exc).__name__}: {exc}") from None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise LiveError(f"{full}: the answer is not JSON (is this Flink's REST port?)") from None
+
+
+def rest_memory(memory_configuration) -> dict | None:
+    """REST ``memoryConfiguration`` -> {component: bytes} in the memory model's names."""
+    if not isinstance(memory_configuration, Mapping):
+        return None
+    out = {}
+    for field, name in REST_MEMORY.items():
+        value = memory_configuration.get(field)
+        out[name] = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return out
+
+
+def normalize_taskmanager(tm: Mapping) -> dict:
+    path = str(tm.get("path") or "")
+    address = None
+    if "@" in path:
+        address = path.split("@", 1)[1].split("/", 1)[0]
+    hardware = tm.get("hardware") if isinstance(tm.get("hardware"), Mapping) else {}
+    return {
+        "id": str(tm.get("id")),
+        "address": address,
+        "data_port": tm.get("dataPort"),
+        "slots": tm.get("slotsNumber"),
+        "free_slots": tm.get("freeSlots"),
+        "cpu_cores": hardware.get("cpuCores"),
+        "physical_memory": hardware.get("physicalMemory"),
+        "memory": rest_memory(tm.get("memoryConfiguration")),
+    }
+
+
+def normalize_job(job: Mapping) -> dict:
+    tasks = job.get("tasks") if isinstance(job.get("tasks"), Mapping) else {}
+    return {
+        "id": str(job.get("jid")),
+        "name": job.get("name"),
+        "state": job.get("state"),
+        "tasks_total": tasks.get("total"),
+        "tasks_running": tasks.get("running"),
+    }
+
+
+def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, headers: Mapping | None = None) -> dict:
+    """The cluster now: overview, TaskManagers (sorted by id) and jobs."""
+    kwargs = {"timeout": timeout, "validate_certs": validate_certs, "headers": headers}
+    overview = fetch_json(url, "/overview", **kwargs)
+    tms = fetch_json(url, "/taskmanagers", **kwargs)
+    jobs = fetch_json(url, "/jobs/overview", **kwargs)
+    if not isinstance(overview, Mapping) or not isinstance(tms, Mapping) or not isinstance(jobs, Mapping):
+        raise LiveError(f"{url}: unexpected answer shape (is this a Flink JobManager?)")
+    taskmanagers = sorted((normalize_taskmanager(t) for t in tms.get("taskmanagers") or []), key=lambda t: t["id"])
+    return {
+        "url": url,
+        "flink_version": overview.get("flink-version"),
+        "slots_total": overview.get("slots-total"),
+        "slots_available": overview.get("slots-available"),
+        "taskmanager_count": overview.get("taskmanagers"),
+        "taskmanagers": taskmanagers,
+        "jobs": sorted((normalize_job(j) for j in jobs.get("jobs") or []), key=lambda j: j["id"]),
+    }
+
+
+# --- comparing ---------------------------------------------------------------------------------------
+
+
+def memory_differences(running: Mapping | None, predicted: Mapping | None) -> list:
+    """Components where the running TaskManager differs from the prediction: [{component, running, file}]."""
+    if not running or not predicted:
+        return []
+    out = []
+    for name in COMPONENTS:
+        if name in predicted and running.get(name) != predicted.get(name):
+            out.append({"component": name, "running": running.get(name), "file": predicted.get(name)})
+    return out
+
+
+def _mib(value) -> str:
+    if not isinstance(value, int):
+        return "unknown"
+    if value % (1 << 20) == 0:
+        return f"{value >> 20} MiB"
+    return f"{value / (1 << 20):.1f} MiB ({value} bytes)"
+
+
+def _amount(component: str, value) -> str:
+    return str(value) if component == "slots" else _mib(value)
+
+
+def describe_differences(diffs: list, limit: int = 4) -> str:
+    parts = [f"{LABELS.get(d['component'], d['component'])} {_amount(d['component'], d['running'])} running, "
+             f"{_amount(d['component'], d['file'])} from the file" for d in diffs[:limit]]
+    if len(diffs) > limit:
+        parts.append(f"and {len(diffs) - limit} more")
+    return "; ".join(parts)
+
+
+def compare_expected(tm: Mapping, model: Mapping) -> list:
+    """Differences between a registered TaskManager and a memory model result (sizes and slots)."""
+    diffs = []
+    if not model or not model.get("valid"):
+        return diffs
+    slots = model.get("slots")
+    # 0 slots: registered, slot report still on its way; not a difference.
+    if isinstance(slots, int) and tm.get("slots") and tm.get("slots") != slots:
+        diffs.append({"component": "slots", "running": tm.get("slots"), "file": slots})
+    return diffs + memory_differences(tm.get("memory"), model.get("sizes"))
+
+
+def check_conditions(snap: Mapping, conditions: Mapping) -> tuple:
+    """(unmet, fatal): what is not true yet, and what can never become true by waiting."""
+    by_id = {t["id"]: t for t in snap["taskmanagers"]}
+    unmet, fatal = [], []
+    expect = conditions.get("expect") or {}
+    for tm_id in dict.fromkeys([*(conditions.get("registered") or []), *expect]):
+        if tm_id not in by_id:
+            unmet.append(f"TaskManager {tm_id} is not registered")
+        elif not by_id[tm_id].get("slots"):
+            # A TaskManager registers first and reports its slots a moment later.
+            unmet.append(f"TaskManager {tm_id} is registered but has not reported its slots yet")
+    for tm_id, model in expect.items():
+        tm = by_id.get(tm_id)
+        if tm is None or not tm.get("slots"):
+            continue
+        if not isinstance(model, Mapping) or not model.get("valid"):
+            fatal.append(f"TaskManager {tm_id}: no valid memory model to compare with "
+                         f"({(model or {}).get('error') if isinstance(model, Mapping) else model!r})")
+            continue
+        diffs = compare_expected(tm, model)
+        if diffs:
+            fatal.append(f"TaskManager {tm_id} runs with memory its file does not give: {describe_differences(diffs)}")
+    for tm_id in conditions.get("absent") or []:
+        if tm_id in by_id:
+            unmet.append(f"TaskManager {tm_id} is still registered")
+    min_slots = conditions.get("min_slots")
+    if min_slots is not None and (snap.get("slots_total") or 0) < int(min_slots):
+        unmet.append(f"the cluster has {snap.get('slots_total')} slots, expected at least {min_slots}")
+    jobs_running = conditions.get("jobs_running")
+    if jobs_running:
+        jobs = {j["id"]: j for j in snap["jobs"]}
+        wanted = list(jobs_running) if isinstance(jobs_running, (list, tuple)) else \
+            [j["id"] for j in snap["jobs"] if j["state"] not in TERMINAL_JOB_STATES]
+        for jid in wanted:
+            job = jobs.get(jid)
+            if job is None:
+                fatal.append(f"job {jid} is gone from the JobManager")
+            elif job["state"] in TERMINAL_JOB_STATES:
+                fatal.append(f"job {job['name']} ({jid}) is {job['state']}")
+            elif job["state"] != "RUNNING" or job["tasks_running"] != job["tasks_total"]:
+                unmet.append(f"job {job['name']} ({jid}) is {job['state']} with {job['tasks_running']} of "
+                             f"{job['tasks_total']} tasks running")
+    return unmet, fatal
+
+
+def taskmanager_checks(snap: Mapping, conditions: Mapping) -> dict:
+    """Per TaskManager id named in ``conditions``: {registered, slots, matches, differences}."""
+    by_id = {t["id"]: t for t in (snap or {}).get("taskmanagers") or []}
+    expect = conditions.get("expect") or {}
+    ids = list(dict.fromkeys([*(conditions.get("registered") or []), *expect, *(conditions.get("absent") or [])]))
+    out = {}
+    for tm_id in ids:
+        tm = by_id.get(tm_id)
+        model = expect.get(tm_id)
+        diffs = compare_expected(tm, model) if tm is not None and isinstance(model, Mapping) else []
+        out[tm_id] = {
+            "registered": tm is not None and bool(tm.get("slots")),
+            "slots": tm.get("slots") if tm else None,
+            "matches": (not diffs) if tm is not None and isinstance(model, Mapping) and model.get("valid") else None,
+            "differences": diffs,
+        }
+    return out
+
+
+def validate_conditions(conditions) -> dict:
+    if conditions is None:
+        return {}
+    if not isinstance(conditions, Mapping):
+        raise LiveError(f"wait_for must be a mapping with keys among {', '.join(CONDITION_KEYS)}")
+    unknown = sorted(set(conditions) - set(CONDITION_KEYS))
+    if unknown:
+        raise LiveError(f"wait_for has unknown key(s) {', '.join(unknown)}; accepted: {', '.join(CONDITION_KEYS)}")
+    out = dict(conditions)
+    for key in ("registered", "absent"):
+        value = out.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise LiveError(f"wait_for.{key} must be a list of TaskManager ids (resource ids), got {value!r}")
+        out[key] = [str(v) for v in value]
+    if out.get("expect") is not None and not isinstance(out["expect"], Mapping):
+        raise LiveError("wait_for.expect must map TaskManager ids to memory model results "
+                        "(flink_config_info's memory.taskmanager)")
+    if out.get("min_slots") is not None:
+        try:
+            out["min_slots"] = int(out["min_slots"])
+        except (TypeError, ValueError):
+            raise LiveError(f"wait_for.min_slots must be a number, got {out['min_slots']!r}") from None
+    jobs = out.get("jobs_running")
+    if jobs is not None and not isinstance(jobs, bool) and not isinstance(jobs, (list, tuple)):
+        raise LiveError("wait_for.jobs_running must be true (every job not finished) or a list of job ids, "
+                        f"got {jobs!r}")
+    return out
+
+
+def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0, request_timeout: float = 10,
+         validate_certs: bool = True, headers: Mapping | None = None,
+         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Poll until ``conditions`` hold, one fails for good, or ``timeout`` seconds pass.
+
+    Returns {ok, snapshot, unmet, fatal, waited}. An unreachable REST API counts as unmet (a
+    JobManager may be restarting) until the timeout.
+    """
+    start = clock()
+    snap, unmet, fatal = None, [], []
+    while True:
+        try:
+            snap = snapshot(url, timeout=request_timeout, validate_certs=validate_certs, headers=headers)
+            unmet, fatal = check_conditions(snap, conditions)
+        except LiveError as exc:
+            unmet, fatal = [str(exc)], []
+        waited = clock() - start
+        if fatal or not unmet or waited >= timeout:
+            return {"ok": not fatal and not unmet, "snapshot": snap, "unmet": unmet, "fatal": fatal,
+                    "waited": round(waited, 1), "checks": taskmanager_checks(snap, conditions)}
+        sleep(min(interval, max(0.0, timeout - waited)))
+
+
+# --- the live audit --------------------------------------------------------------------------------------
+
+# The probe that tells the two apart runs on each TaskManager host: roles/audit/files/live_probe.sh.
+# It prints "now <epoch>", "mtime <epoch>" (the config file) and "tm <pid> <start epoch>" lines.
+
+
+def parse_probe(stdout) -> dict:
+    """live_probe.sh output -> {now, mtime, processes: [{pid, started}]}; missing numbers are None."""
+    out = {"now": None, "mtime": None, "processes": []}
+    for line in str(stdout or "").splitlines():
+        parts = line.strip().split()
+        if not parts:
+            continue
+        nums = [int(p) if p.isdigit() else None for p in parts[1:]]
+        if parts[0] in ("now", "mtime") and nums:
+            out[parts[0]] = nums[0]
+        elif parts[0] == "tm" and len(nums) == 2 and None not in nums:
+            out["processes"].append({"pid": nums[0], "started": nums[1]})
+    return out
+
+
+def resource_id(host: str, result: Mapping) -> str:
+    """The id a TaskManager registers under: its taskmanager.resource-id, else the inventory name."""
+    config = result.get("config") if isinstance(result, Mapping) else None
+    value = (config or {}).get("taskmanager.resource-id")
+    return str(value) if value not in (None, "", "******") else str(host)
+
+
+def _finding(severity, code, message, fix, key=None) -> dict:
+    return {"severity": severity, "code": code, "key": key, "line": None, "message": message, "fix": fix,
+            "process": "taskmanager"}
+
+
+def live_findings(results: Mapping, cluster: Mapping, probes: Mapping | None = None) -> dict:
+    """Per host, what the running cluster says against each TaskManager's file on disk.
+
+    ``results``: host -> flink_config_info result; ``cluster``: a ``snapshot`` (or the
+    flink_cluster_info result); ``probes``: host -> ``parse_probe`` result (optional).
+    Codes: ``live-restart-pending`` (the file changed after the TaskManager started and gives other
+    memory), ``live-memory-mismatch`` (the running memory is not what the file gives, and the file is
+    not newer than the process), ``live-memory-differs`` (either; the start time is unknown),
+    ``live-file-changed`` (info: the file changed after start, same memory), ``live-not-registered``,
+    ``live-unknown-taskmanagers`` (info, on the first JobManager host).
+    """
+    probes = probes or {}
+    by_id = {t["id"]: t for t in cluster.get("taskmanagers") or []}
+    findings: dict = {}
+    claimed = set()
+    jm_hosts = []
+    for host, result in results.items():
+        if not isinstance(result, Mapping) or result.get("failed") or result.get("unreachable"):
+            continue
+        processes = result.get("processes") or []
+        if "jobmanager" in processes:
+            jm_hosts.append(host)
+        if "taskmanager" not in processes:
+            continue
+        tm_id = resource_id(host, result)
+        claimed.add(tm_id)
+        model = (result.get("memory") or {}).get("taskmanager") or {}
+        tm = by_id.get(tm_id)
+        items = findings.setdefault(host, [])
+        if tm is None:
+            items.append(_finding(
+                "warning", "live-not-registered",
+                f"No TaskManager with id {tm_id!r} is registered with the JobManager at {cluster.get('url')}; "
+                f"registered: {', '.join(sorted(by_id)) or 'none'}.",
+                "Start the TaskManager, or set taskmanager.resource-id to the inventory hostname so its REST id "
+                "maps to this host.", key="taskmanager.resource-id"))
+            continue
+        if not model.get("valid"):
+            continue  # the lint reports a file Flink refuses; nothing to compare with
+        diffs = compare_expected(tm, model)
+        probe = probes.get(host)
+        changed_after_start = None
+        if isinstance(probe, Mapping) and probe.get("mtime") is not None and len(probe.get("processes") or []) == 1:
+            changed_after_start = probe["mtime"] > probe["processes"][0]["started"]
+        file = result.get("config_file") or "its config file"
+        if diffs and changed_after_start:
+            items.append(_finding(
+                "warning", "live-restart-pending",
+                f"Changed on disk but not restarted: {file} was modified after TaskManager {tm_id} started, and "
+                f"gives other memory than it runs with: {describe_differences(diffs)}.",
+                "Restart the TaskManager (flinkops.flink.rolling_restart) to run with the file's memory."))
+        elif diffs and changed_after_start is False:
+            items.append(_finding(
+                "warning", "live-memory-mismatch",
+                f"Running with memory the file does not give: TaskManager {tm_id} started after {file} was last "
+                f"changed, yet runs with {describe_differences(diffs)}. Something else sizes it: dynamic "
+                "properties (-D) on its command line, another conf dir (FLINK_CONF_DIR), or another host "
+                "registering under this id.",
+                "Find what starts the TaskManager with other settings (its unit or start script, FLINK_CONF_DIR, "
+                "-D arguments) and make the file the only source of its memory."))
+        elif diffs:
+            items.append(_finding(
+                "warning", "live-memory-differs",
+                f"TaskManager {tm_id} runs with other memory than {file} gives: {describe_differences(diffs)}. "
+                "Whether the file changed after it started is unknown (its process was not found on the host).",
+                "Restart the TaskManager if the file changed since it started; otherwise find what starts it "
+                "with other settings."))
+        elif changed_after_start:
+            items.append(_finding(
+                "info", "live-file-changed",
+                f"{file} was modified after TaskManager {tm_id} started; its memory is unaffected, other keys may "
+                "not be in effect yet.",
+                "Restart the TaskManager when those keys must take effect."))
+    unknown = sorted(set(by_id) - claimed)
+    if unknown and jm_hosts:
+        findings.setdefault(sorted(jm_hosts)[0], []).append({
+            "severity": "info", "code": "live-unknown-taskmanagers", "key": None, "line": None,
+            "message": f"TaskManagers registered with the JobManager but matching no audited host: "
+                       f"{', '.join(unknown)}.",
+            "fix": "Add them to the inventory (group flink_taskmanager) with taskmanager.resource-id set to the "
+                   "inventory hostname, or stop them if they should not be part of the cluster.",
+            "process": "jobmanager"})
+    return {host: items for host, items in findings.items() if items}
+
+
+def live_section(cluster: Mapping | None, results: Mapping) -> dict | None:
+    """The report's ``live`` object: what the JobManager said, and which host each TaskManager is."""
+    if cluster is None:
+        return None
+    if cluster.get("failed") or "taskmanagers" not in cluster:
+        return {"url": cluster.get("url"), "ok": False, "msg": str(cluster.get("msg") or "no answer"),
+                "flink_version": None, "slots_total": None, "taskmanagers": [], "jobs": []}
+    hosts_by_id = {}
+    for host, result in results.items():
+        if isinstance(result, Mapping) and "taskmanager" in (result.get("processes") or []) \
+                and not result.get("failed") and not result.get("unreachable"):
+            hosts_by_id[resource_id(host, result)] = host
+    return {
+        "url": cluster.get("url"),
+        "ok": True,
+        "msg": None,
+        "flink_version": cluster.get("flink_version"),
+        "slots_total": cluster.get("slots_total"),
+        "taskmanagers": [{"id": t["id"], "host": hosts_by_id.get(t["id"]), "slots": t.get("slots"),
+                          "memory": t.get("memory")} for t in cluster.get("taskmanagers") or []],
+        "jobs": [{"id": j.get("id"), "name": j.get("name"), "state": j.get("state")}
+                 for j in cluster.get("jobs") or []],
+    }
+
+
+def live_audit(results: Mapping, cluster: Mapping | None, probes: Mapping | None = None) -> tuple:
+    """(findings by host, the report's live section) for the audit; ``cluster`` may be a failed result.
+
+    ``probes``: host -> the registered raw result of live_probe.sh (or its parsed form).
+    """
+    section = live_section(cluster, results)
+    if section is None:
+        return {}, None
+    if not section["ok"]:
+        hosts = sorted(h for h, r in results.items() if isinstance(r, Mapping) and not r.get("failed")
+                       and not r.get("unreachable") and "jobmanager" in (r.get("processes") or []))
+        hosts = hosts or sorted(h for h, r in results.items() if isinstance(r, Mapping)
+                                and "taskmanager" in (r.get("processes") or []))
+        if not hosts:
+            return {}, section
+        return {hosts[0]: [{
+            "severity": "error", "code": "live-unreachable", "key": None, "line": None,
+            "message": f"The live audit could not read the JobManager's REST API: {section['msg']}",
+            "fix": "Check audit_rest_url (the JobManager's REST address as the controller reaches it) and that the "
+                   "JobManager runs.", "process": "jobmanager"}]}, section
+    parsed = {}
+    for host, probe in (probes or {}).items():
+        if not isinstance(probe, Mapping) or probe.get("failed") or probe.get("skipped"):
+            continue
+        parsed[host] = probe if "processes" in probe else parse_probe(probe.get("stdout"))
+    return live_findings(results, cluster, parsed), section

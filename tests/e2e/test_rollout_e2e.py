@@ -1,0 +1,264 @@
+"""End to end on a real Flink 2.3.0 cluster: audit, plan, enforce, rolling restart, audit again.
+
+One JobManager and three TaskManagers from PyPI's apache-flink and apache-flink-libraries on
+loopback (Java 17), each TaskManager its own inventory host (ansible_connection=local) with its own
+conf dir, pid dir, ident string and ports; a streaming job of ours (tests/e2e/job/TickJob.java,
+compiled with javac against flink-dist, submitted with ``bin/flink run -d``) runs throughout.
+Everything goes through the real ``ansible-playbook`` and the collection's playbooks; nothing is
+faked. The cluster is torn down (every JVM killed) whatever happens.
+
+1. test_rollout: the audit finds the managed fraction we planted on tm2; playbooks/rollout.yml
+   plans, enforces and restarts one TaskManager at a time (a watcher polls REST throughout: never
+   more than one down); afterwards the audit is clean, REST shows on every TaskManager exactly the
+   memory Flink's derivation gives for its new file, and the job (the same one) is RUNNING.
+2. test_rollout_fault: a plan that gives tm2 a JVM that cannot start (a missing -javaagent jar):
+   tm1 is restarted, the rollout stops at tm2, rolls tm2 back to its backup, the cluster is back to
+   its three slots, and tm3 is not touched (same process, old memory; the live audit says its
+   changed file is not in effect yet).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
+import flink_install  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "tests" / "output"
+TMS = ("tm1", "tm2", "tm3")
+JOB = "flinkops-e2e-tick"
+BAD_AGENT = "-javaagent:/nonexistent/flinkops-e2e-agent.jar"
+TIMINGS: dict = {}
+
+
+def _timing(name: str, value) -> None:
+    TIMINGS[name] = {k: round(v, 1) for k, v in value.items()} if isinstance(value, dict) else round(value, 1)
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / "e2e-timing.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+@pytest.fixture(scope="module")
+def flink(tmp_path_factory):
+    home = flink_install.install("2.3.0")
+    root = tmp_path_factory.mktemp("flinkops-e2e")
+    c = flink_cluster.Cluster(home, root, TMS, slots=1, tm_process_size="1g", jm_process_size="1g")
+    # The planted drift: tm2's managed fraction differs from its peers'.
+    c.prepare({"tm1": {"taskmanager.memory.managed.fraction": "0.4"},
+               "tm2": {"taskmanager.memory.managed.fraction": "0.25"},
+               "tm3": {"taskmanager.memory.managed.fraction": "0.4"}})
+    started = time.monotonic()
+    try:
+        c.start()
+        _timing("cluster_start_s", time.monotonic() - started)
+        jar = c.build_job(root / "job")
+        started = time.monotonic()
+        c.job_id = c.submit_job(jar, JOB)
+        _timing("job_submit_s", time.monotonic() - started)
+        yield c
+    finally:
+        killed = c.teardown()
+        _timing("teardown_jvms_killed", len(killed))
+        assert not c._our_jvms(), "Java processes left behind"
+
+
+def playbook(flink, ansible_env, ansible_bin, name: str, inventory: Path, *extra: str, timeout=900):
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), f"flinkops.flink.{name}", *extra]
+    # The TaskManagers the role restarts get the test cluster's JVM flags, as the first ones did.
+    env = dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=flink.root)
+    return proc, time.monotonic() - started
+
+
+def audit(flink, ansible_env, ansible_bin, inventory: Path, report_dir: Path) -> dict:
+    proc, _ = playbook(flink, ansible_env, ansible_bin, "audit", inventory, "-e", f"audit_report_dir={report_dir}",
+                       "-e", "audit_fail_on=never", "-e", f"audit_rest_url={flink.url}")
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    return json.loads((report_dir / "flink-audit.json").read_text())
+
+
+def codes(report, host, severities=("error", "warning")) -> set:
+    entry = next(h for h in report["hosts"] if h["name"] == host)
+    return {f["code"] for f in entry["findings"] if f["severity"] in severities}
+
+
+def file_model(flink, name: str) -> dict:
+    """What Flink derives from the TaskManager's file on disk now (the collection's byte-exact model)."""
+    path = flink.conf_dir(name) / "config.yaml"
+    parsed = parse_config_yaml(path.read_bytes(), str(path))
+    return compute(parsed.config, "taskmanager", "2.3.0")
+
+
+def rest_memory(flink) -> dict:
+    return {tm["id"]: live.rest_memory(tm["memoryConfiguration"]) for tm in flink.rest("/taskmanagers")["taskmanagers"]}
+
+
+class Watcher:
+    """Polls REST while a rollout runs: the fewest TaskManagers registered with their slots at any time."""
+
+    def __init__(self, flink):
+        self.flink = flink
+        self.fewest = None
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                tms = self.flink.rest("/taskmanagers", timeout=5)["taskmanagers"]
+            except Exception:  # noqa: BLE001 -- a failed poll is no sample
+                tms = None
+            if tms is not None:
+                up = sum(1 for t in tms if t["slotsNumber"])
+                self.fewest = up if self.fewest is None else min(self.fewest, up)
+                self.samples += 1
+            self._stop.wait(0.3)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+
+def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
+    inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable)
+    before_pids = {name: flink.process_pid(name) for name in TMS}
+
+    # The live audit before: every TaskManager runs what its file gives; tm2's fraction drifts.
+    report = audit(flink, ansible_env, ansible_bin, inventory, tmp_path / "audit0")
+    tm_group = next(g for g in report["drift"]["groups"] if g["name"] == "taskmanager")
+    assert tm_group["drift"], tm_group
+    drifting = {k["key"]: k for k in tm_group["keys"]}
+    assert set(drifting) == {"taskmanager.memory.managed.fraction"}, drifting
+    assert {v["value"]: v["hosts"] for v in drifting["taskmanager.memory.managed.fraction"]["values"]} == \
+        {"0.4": ["tm1", "tm3"], "0.25": ["tm2"]}
+    assert report["live"]["ok"] and {t["host"] for t in report["live"]["taskmanagers"]} == set(TMS)
+    for name in TMS:
+        assert not {c for c in codes(report, name, ("error", "warning", "info")) if c.startswith("live-")}, name
+
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"enforce_policy": {
+        "taskmanager": {"process_size": "1g", "managed_fraction": 0.35, "slots": 1},
+        "jobmanager": {"process_size": "keep"},
+    }}))
+    with Watcher(flink) as watcher:
+        proc, elapsed = playbook(flink, ansible_env, ansible_bin, "rollout", inventory, "-e", f"@{policy}",
+                                 "-e", "enforce_confirm=true", "-e", f"rollout_report_dir={tmp_path / 'rollout'}")
+    _timing("rollout_playbook_s", elapsed)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-6000:] + proc.stderr[-3000:]
+    batches = re.search(r"Seconds per batch: ([^\"]*?)\.(?:\s|\")", out)
+    assert batches, out[-3000:]
+    per_tm = {h: float(s) for h, s in re.findall(r"(tm\d) ([\d.]+)", batches.group(1))}
+    assert set(per_tm) == set(TMS), batches.group(1)
+    _timing("restart_per_tm_s", per_tm)
+
+    # One at a time: never fewer than two of the three registered, and the watcher saw the whole run.
+    assert watcher.samples > 20 and watcher.fewest == len(TMS) - 1, (watcher.samples, watcher.fewest)
+
+    # The before report (in the playbook) saw the drift, the after report is clean.
+    before = json.loads((tmp_path / "rollout" / "before" / "flink-audit.json").read_text())
+    after = json.loads((tmp_path / "rollout" / "after" / "flink-audit.json").read_text())
+    assert before["summary"]["drift_groups"] == ["taskmanager"]
+    assert after["summary"]["drift"] is False, after["drift"]
+    assert after["summary"]["findings"]["error"] == 0 and after["summary"]["findings"]["warning"] == 0, \
+        [(h["name"], h["findings"]) for h in after["hosts"] if h["findings"]]
+    assert after["live"]["ok"] and after["summary"]["codes"].get("live-not-registered") is None
+
+    # Every TaskManager was restarted (a new JVM) and runs exactly what its new file gives, to the byte.
+    running = rest_memory(flink)
+    for name in TMS:
+        model = file_model(flink, name)
+        assert model["valid"], model["error"]
+        assert running[name] == {k: model["sizes"][k] for k in live.COMPONENTS}, name
+        assert flink.process_pid(name) not in (None, before_pids[name]), name
+    # The plan's fraction is what runs: managed = Total Flink Memory x 0.35 (Java float), on all three.
+    assert len({json.dumps(m, sort_keys=True) for m in running.values()}) == 1
+    # Flink: BigDecimal(total flink) x BigDecimal.valueOf((double) 0.35f), truncated.
+    fraction = Decimal(repr(struct.unpack("f", struct.pack("f", 0.35))[0]))
+    assert running["tm1"]["managed"] == int(Decimal(running["tm1"]["total_flink"]) * fraction)
+    # The JobManager's file did not change, so it was not restarted; the same job runs again.
+    assert "jm" not in re.findall(r"Restarted ([^;]*);", out)[-1]
+    assert flink.job_running(flink.job_id)
+    overview = flink.rest("/overview")
+    assert overview["taskmanagers"] == 3 and overview["slots-total"] == 3
+
+
+def test_rollout_fault(flink, ansible_env, ansible_bin, tmp_path):
+    """A TaskManager that cannot start: stop there, roll it back, leave the rest alone."""
+    inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable, groups={"e2e_bad_agent": ["tm2"]})
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 120, "job RUNNING before the fault test")
+    pids = {name: flink.process_pid(name) for name in TMS}
+    files = {name: (flink.conf_dir(name) / "config.yaml").read_bytes() for name in TMS}
+    memory_before = rest_memory(flink)
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({
+        "enforce_settings": {
+            "taskmanager": {"taskmanager.memory.managed.fraction": "0.3"},
+            "e2e_bad_agent": {"env.java.opts.taskmanager": BAD_AGENT},
+        },
+    }))
+    started = time.monotonic()
+    proc, elapsed = playbook(flink, ansible_env, ansible_bin, "rollout", inventory, "-e", f"@{settings}",
+                             "-e", "enforce_confirm=true", "-e", f"rollout_report_dir={tmp_path / 'rollout'}")
+    _timing("fault_rollout_playbook_s", elapsed)
+    out = proc.stdout
+    assert proc.returncode != 0, out[-4000:]
+    # The play says which host and why: the JVM's own words about the agent.
+    stop = re.search(r"Rolling restart stopped: (.*)", out)
+    assert stop, out[-5000:]
+    reason = stop.group(1)
+    assert "tm2 failed" in reason and "flinkops-e2e-agent.jar" in reason, reason
+    assert "restored " in reason and "cluster back to 3 slots" in reason, reason
+    assert re.search(r"Restarted tm1; failed tm2; not touched tm3", out), out[-4000:]
+
+    # tm1: restarted with its new file (fraction 0.3).
+    running = rest_memory(flink)
+    model1 = file_model(flink, "tm1")
+    assert b"0.3" in (flink.conf_dir("tm1") / "config.yaml").read_bytes()
+    assert running["tm1"] == {k: model1["sizes"][k] for k in live.COMPONENTS}
+    assert running["tm1"] != memory_before["tm1"]
+    assert flink.process_pid("tm1") != pids["tm1"]
+    # tm2: its backup restored byte for byte, restarted, and running what that file gives.
+    assert (flink.conf_dir("tm2") / "config.yaml").read_bytes() == files["tm2"]
+    assert running["tm2"] == memory_before["tm2"]
+    assert flink.process_pid("tm2") not in (None, pids["tm2"])
+    # tm3: not touched - the same JVM with the old memory; only enforce changed its file.
+    assert flink.process_pid("tm3") == pids["tm3"]
+    assert running["tm3"] == memory_before["tm3"]
+    assert (flink.conf_dir("tm3") / "config.yaml").read_bytes() != files["tm3"]
+    # The cluster has its three slots and the job runs.
+    overview = flink.rest("/overview")
+    assert overview["taskmanagers"] == 3 and overview["slots-total"] == 3
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 120, "job RUNNING after the fault")
+    _timing("fault_test_s", time.monotonic() - started)
+
+    # The live audit tells tm3's state apart: changed on disk, not restarted; tm1 and tm2 are consistent.
+    report = audit(flink, ansible_env, ansible_bin, inventory, tmp_path / "audit-after-fault")
+    assert "live-restart-pending" in codes(report, "tm3")
+    tm3 = next(f for h in report["hosts"] if h["name"] == "tm3" for f in h["findings"]
+               if f["code"] == "live-restart-pending")
+    assert "Managed Memory" in tm3["message"], tm3
+    for name in ("tm1", "tm2"):
+        assert not {c for c in codes(report, name, ("error", "warning", "info")) if c.startswith("live-")}, name
