@@ -95,6 +95,7 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
     fi
     if [ ! -e "$n" ]; then printf '@@file %s broken\n%s\000' "$n" "$(cat "$n" 2>&1 >/dev/null)"
     elif [ -d "$n" ]; then printf '@@file %s dir\n\000' "$n"
+    elif [ ! -f "$n" ]; then printf '@@file %s special\n\000' "$n"
     elif [ ! -r "$n" ]; then printf '@@file %s unreadable\n%s\000' "$n" "$(cat "$n" 2>&1 >/dev/null)"
     else ok="$ok $n"
     fi
@@ -210,7 +211,7 @@ class FileState:
     """One candidate config file as the host saw it."""
 
     name: str
-    state: str  # absent | broken | dir | unreadable | large | ok
+    state: str  # absent | broken | dir | special | unreadable | large | ok
     size: int | None = None
     resolved: str | None = None
     content: bytes | None = None
@@ -363,7 +364,7 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         raise GatherError(f"{host}: conf_dir {conf_dir} cannot be searched (permission denied); "
                           "use become or fix its permissions")
     files = got.files
-    present = {n for n, f in files.items() if f.state in ("ok", "large", "unreadable", "dir")}
+    present = {n for n, f in files.items() if f.state in ("ok", "large", "unreadable", "dir", "special")}
     broken = {n for n, f in files.items() if f.state == "broken"}
     # A symlink that cannot be followed is "no file" to Flink (File.exists() is false). Fail only
     # when it stands where Flink would otherwise find its file: that is almost surely a mistake.
@@ -387,6 +388,10 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     if chosen.state == "dir":
         raise GatherError(f"{host}: {path}{via}: is a directory, not a file; Flink {minor} would fail to read its "
                           "configuration")
+    if chosen.state == "special":
+        # never opened: a FIFO blocks until someone writes to it, /dev/zero never ends
+        raise GatherError(f"{host}: {path}{via}: is not a regular file (a FIFO, socket or device); it was not read, "
+                          f"and Flink {minor} would block or fail reading it; replace it with a regular file")
     if chosen.state == "unreadable":
         raise GatherError(f"{host}: {path}{via}: cannot be read ({_errno_reason(chosen.error)}); Flink running as "
                           "this user could not read it either and would fail to start; use become or fix permissions")

@@ -418,7 +418,10 @@ def write(module, path, content, expected, lock_timeout=LOCK_TIMEOUT):
     except OSError as exc:
         _fail(module, f"{path}: cannot write it ({exc.strerror or exc}); the file is unchanged")
     except Exception as exc:  # noqa: BLE001 -- atomic_move raises plain Exception; a message, not a traceback
-        reason = f"{exc} ({exc.__cause__.strerror})" if isinstance(exc.__cause__, OSError) else str(exc)
+        cause = exc
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__cause__
+        reason = cause.strerror if cause is not None and cause.strerror else str(exc)
         _fail(module, f"{path}: cannot write it ({reason}); the file is unchanged")
     finally:
         if tmp is not None and os.path.lexists(tmp):

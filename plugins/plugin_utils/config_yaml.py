@@ -704,8 +704,21 @@ def _emit(emitter, value, anchors, emitted):
 # ---------------------------------------------------------------------------
 # the whole file
 
+# Python's recursion limit, not Flink: snakeyaml-engine recurses too and overflows its JVM stack.
+MAX_DEPTH_NOTE = ("maps or lists nested more deeply than this reader follows (about 900 levels); Flink itself "
+                  "fails with java.lang.StackOverflowError from some depth on (1,000 levels loaded, 2,000 did "
+                  "not, with the JVM's default thread stack)")
+
+
 def parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
     """Read ``config.yaml`` bytes as Flink 1.19 to 2.3 do; ConfigFileError where Flink refuses the file."""
+    try:
+        return _parse_config_yaml(data, path)
+    except RecursionError:
+        raise _fail(path, MAX_DEPTH_NOTE, flink=None) from None
+
+
+def _parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
     text = _decode(data, path)
     checked = _check_text(text, path)
     restore = checked is not text

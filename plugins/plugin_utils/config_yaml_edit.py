@@ -122,6 +122,9 @@ class _Doc:
         except yaml.YAMLError as exc:
             raise EditError(f"this editor cannot follow the file's YAML ({exc.__class__.__name__}); "
                             "edit it by hand", path=path) from None
+        except RecursionError:
+            raise EditError("this editor cannot follow the file's YAML (nested too deeply); edit it by hand",
+                            path=path) from None
         finally:
             loader.dispose()
 
