@@ -581,6 +581,12 @@ class _JobManager(_Process):
 _PROCESSES = {"taskmanager": _TaskManager, "jobmanager": _JobManager}
 
 
+@lru_cache(maxsize=32)
+def _process(process: str, line: str) -> _Process:
+    """One immutable option set per process kind and line, shared by every call."""
+    return _PROCESSES[process](line)
+
+
 # --- Start-script behaviour (BashJavaUtils) ----------------------------------------------------
 
 
@@ -758,7 +764,7 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
     if bad_keys:
         return _invalid(line, process, [f"config keys must be strings; got {bad_keys[0]!r} "
                                         f"({type(bad_keys[0]).__name__})"], ["TypeError"])
-    proc = _PROCESSES[process](line)
+    proc = _process(process, line)
     conf = _Config(config, line, opts.catalog(process, line))
     builder = _taskmanager_spec if process == "taskmanager" else _jobmanager_spec
     try:
@@ -796,10 +802,7 @@ def _keys(conf: _Config, process: str, line: str, path, legacy) -> dict:
             if source != key:
                 fallback[source] = key
     prefix = process + "."
-    honoured = set()
-    for option in opts.PROCESSES[process].values():
-        if line in option.lines:
-            honoured.update(option.names())
+    honoured = opts.honoured_keys(process, line)
     ignored = sorted(
         k for k in conf.raw
         if isinstance(k, str) and k.startswith(prefix) and k not in honoured

@@ -13,6 +13,7 @@ Standard library only.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import java_trim
 
@@ -44,6 +45,7 @@ def _wrap_long(value: int) -> int:
     return value - (1 << 64) if value > LONG_MAX else value
 
 
+@lru_cache(maxsize=4096)  # fleets repeat the same few spellings
 def parse_bytes(text: str) -> int:
     """Bytes for a size string, or MemorySizeError with Flink's message."""
     trimmed = java_trim(text)

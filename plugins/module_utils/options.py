@@ -12,6 +12,7 @@ get wrong) are described here.  Standard library only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 SUPPORTED_LINES = ("1.17", "1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3")
 REDACTED = "******"
@@ -29,9 +30,12 @@ class Option:
     description: str = ""
     lines: tuple = SUPPORTED_LINES  # minor lines where Flink honours the key
 
+    def __post_init__(self):
+        object.__setattr__(self, "_names", (self.key,) + self.deprecated_keys)
+
     def names(self):
         """The key, then every fallback key Flink reads in that order."""
-        return (self.key,) + self.deprecated_keys
+        return self._names
 
 
 def _mem(key, default=None, deprecated=(), description="", lines=SUPPORTED_LINES):
@@ -133,6 +137,7 @@ for _line in SUPPORTED_LINES:
     SENSITIVE_PATTERNS[_line] = _SENSITIVE_BASE + _extra
 
 
+@lru_cache(maxsize=256)
 def minor_line(version) -> str:
     """``'2.3.0'`` or ``'2.3'`` -> ``'2.3'``; ValueError naming the supported lines."""
     text = str(version).strip()
@@ -151,9 +156,19 @@ def is_legacy_line(line: str) -> bool:
 
 
 def catalog(process: str, version) -> dict:
-    """The options that decide ``process`` memory on that Flink line, by key."""
-    line = minor_line(version)
+    """The options that decide ``process`` memory on that Flink line, by key (shared: do not modify)."""
+    return _catalog(process, minor_line(version))
+
+
+@lru_cache(maxsize=64)
+def _catalog(process: str, line: str) -> dict:
     return {k: o for k, o in PROCESSES[process].items() if line in o.lines}
+
+
+@lru_cache(maxsize=64)
+def honoured_keys(process: str, version) -> frozenset:
+    """Every key (new and deprecated spellings) that sizes ``process`` on that line."""
+    return frozenset(name for option in catalog(process, version).values() for name in option.names())
 
 
 def is_sensitive(key: str, version) -> bool:
