@@ -23,6 +23,7 @@ CLI (molecule's create and destroy can call it too; needs root)::
 
     python tests/sshfleet/fleet.py up 10 --dir /tmp/fleet [--jobmanagers 1]
     python tests/sshfleet/fleet.py down --dir /tmp/fleet
+    python tests/sshfleet/fleet.py sweep     # every fleet of this tool, after a run killed with SIGKILL
 
 Standard library only, so any Python 3.11 runs it.
 """
@@ -34,6 +35,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -499,6 +501,29 @@ def down(directory: str | os.PathLike) -> list[str]:
     return removed
 
 
+_OUR_NETNS = re.compile(r"^flinkops-([0-9a-f]{6})-h\d{3,}$")
+
+
+def sweep() -> list[str]:
+    """Remove every fleet of this tool on the machine, recorded or not (after a run killed with SIGKILL).
+
+    Only names this tool makes are touched: namespaces ``flinkops-<6 hex>-hNNN`` (their processes are
+    ended by pid first) and links ``fo<same 6 hex>...``. Other fleets still in use go too: run it by hand.
+    """
+    listed = _run(["ip", "netns", "list"], check=False).stdout.decode().split()
+    ours = sorted(n for n in listed if _OUR_NETNS.match(n))
+    tags = {_OUR_NETNS.match(n).group(1) for n in ours}
+    _kill_netns_processes(*ours)
+    links = {link["ifname"] for link in json.loads(_run(["ip", "-j", "link"], check=False).stdout or b"[]")}
+    theirs = sorted(n for n in links if any(n.startswith(f"fo{t}") for t in tags))
+    veths = [n for n in theirs if not n.endswith("br")]
+    bridges = [n for n in theirs if n.endswith("br")]
+    _ip_batch((f"link del {n}" for n in veths), force=True)
+    _ip_batch((f"netns del {n}" for n in ours), force=True)
+    _ip_batch((f"link del {n}" for n in bridges), force=True)
+    return ours + veths + bridges
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -508,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--jobmanagers", type=int, default=1)
     p_down = sub.add_parser("down", help="remove the fleet under --dir (idempotent)")
     p_down.add_argument("--dir", required=True)
+    sub.add_parser("sweep", help="remove every fleet of this tool on the machine (after a killed run)")
     opts = ap.parse_args(argv)
     try:
         if opts.cmd == "up":
@@ -516,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(fleet.hosts)} hosts on {fleet.network} in {time.monotonic() - t0:.1f} s; "
                   f"inventory: {fleet.inventory}")
         else:
-            removed = down(opts.dir)
+            removed = down(opts.dir) if opts.cmd == "down" else sweep()
             netns = [n for n in removed if n.startswith(NETNS_PREFIX)]
             print(f"removed {len(netns)} namespaces and {len(removed) - len(netns)} links (veths, bridge)" if removed
                   else "nothing to remove")
