@@ -67,6 +67,7 @@ PLAY = """- hosts: all
         remove: "{{ edit_remove | default([]) }}"
         backup: true
         allow_unknown_keys: "{{ allow_unknown | default(false) }}"
+        follow_symlinks_outside_conf_dir: "{{ follow_links | default(false) }}"
 """
 
 TM_PLAN = {"taskmanager.memory.process.size": "4g", "taskmanager.numberOfTaskSlots": "4",
@@ -105,7 +106,8 @@ def fleet():
     conf = home / "conf" / "config.yaml"
     os.chown(conf, 65534, 65534)  # nobody:nogroup, as a Flink user's file would be
     conf.chmod(0o640)
-    home = add("link21", "2.1.3", {}, {"taskmanager.memory.process.size": "3g"})
+    # a config.yaml shared through a link out of the conf dir: edited only when asked to
+    home = add("link21", "2.1.3", {}, {"taskmanager.memory.process.size": "3g"}, follow_links=True)
     target = base / "link21" / "shared-config.yaml"
     target.write_bytes(b"# shared\ntaskmanager.memory.process.size: 2g\n")
     (home / "conf" / "config.yaml").symlink_to(target)
