@@ -123,6 +123,7 @@ _LINE_BREAK = re.compile("\r\n|\r|\n")
 
 CODE_POINT_LIMIT = 3 * 1024 * 1024  # LoadSettings.codePointLimit default
 MAX_COLLECTION_ALIASES = 50  # LoadSettings.maxAliasesForCollections default
+MAX_NESTING = 800  # ours, not Flink's: see MAX_DEPTH_NOTE
 _BIG_WIDTH = 2 ** 31 - 1  # the dumper is built with setSplitLines(false)
 
 
@@ -400,6 +401,10 @@ class _Constructor:
                     self.attach(stack[-1], value, line)
                 else:
                     root = value
+                if len(stack) >= MAX_NESTING:
+                    # stop before libyaml's scanner, quadratic in the nesting depth, runs for hours on
+                    # a file of '[' (and before Python's recursion limit while flattening)
+                    raise self.error(line, MAX_DEPTH_NOTE, flink=None)
                 stack.append(_Frame(value, line))
                 continue
             elif kind is SequenceEndEvent or kind is MappingEndEvent:
@@ -704,10 +709,10 @@ def _emit(emitter, value, anchors, emitted):
 # ---------------------------------------------------------------------------
 # the whole file
 
-# Python's recursion limit, not Flink: snakeyaml-engine recurses too and overflows its JVM stack.
-MAX_DEPTH_NOTE = ("maps or lists nested more deeply than this reader follows (about 900 levels); Flink itself "
-                  "fails with java.lang.StackOverflowError from some depth on (1,000 levels loaded, 2,000 did "
-                  "not, with the JVM's default thread stack)")
+# This reader's limit, not Flink's: snakeyaml-engine recurses too and overflows its JVM stack.
+MAX_DEPTH_NOTE = (f"maps or lists nested more than {MAX_NESTING} levels deep (directly or through aliases), more "
+                  "than this reader follows; Flink itself fails with java.lang.StackOverflowError from some depth "
+                  "on (1,000 levels loaded, 2,000 did not, with the JVM's default thread stack)")
 
 
 def parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
