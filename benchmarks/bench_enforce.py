@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: an enforce run that changes nothing against ``ansible -m ping`` on the same inventory.
 
 Builds N local hosts (ansible_connection=local), each with its own Flink home (1.17 legacy, 1.20

@@ -59,7 +59,7 @@ class ActionModule(ActionBase):
         if given_internal:
             return self._fail(result, f"{host}: {', '.join(given_internal)} are set by the action plugin itself; "
                                       "give settings and remove")
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         flink_home, conf_dir, version = args["flink_home"], args["conf_dir"], args["flink_version"]
         for name in ("flink_home", "conf_dir"):
             if args[name] is not None and not posixpath.isabs(args[name]):

@@ -263,7 +263,7 @@ def edit_flink_conf(data: bytes, path: str, settings: Mapping | None = None, rem
                             "after": None})
             continue
         kept.append((number, line))
-    lines = [line for _, line in kept]
+    lines = [pair[1] for pair in kept]
     original_number = {id(line): number for number, line in kept}
 
     for key, value in settings.items():

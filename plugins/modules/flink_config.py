@@ -126,6 +126,7 @@ options:
     type: str
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - action_common_attributes.files
 attributes:
   action:
@@ -158,7 +159,7 @@ seealso:
     description: Flink's documentation of its configuration file.
     link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
 author:
-  - flinkops developers
+  - flinkops developers (@flinkops)
 """
 
 EXAMPLES = r"""

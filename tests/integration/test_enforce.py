@@ -57,8 +57,8 @@ PLAY = "- name: Enforce\n  ansible.builtin.import_playbook: flinkops.flink.enfor
 @pytest.fixture(scope="module")
 def fleet():
     base = Path(tempfile.mkdtemp(prefix="flinkops-enforce-"))
-    _, shipped17 = flink_home.shipped_config("1.17.2")
-    _, shipped23 = flink_home.shipped_config("2.3.0")
+    shipped17 = flink_home.shipped_config("1.17.2")[1]
+    shipped23 = flink_home.shipped_config("2.3.0")[1]
     files = {
         "jm": ("1.20.5", {"flink-conf.yaml": b"# JM\njobmanager.memory.process.size: 1600m\n"
                                              b"jobmanager.memory.managed.fraction: 0.2\n"}),
@@ -113,7 +113,7 @@ def config_of(hosts: dict, host: str) -> dict:
 
 @pytest.fixture(scope="module")
 def unconfirmed(fleet, ansible_env):
-    base, _ = fleet
+    base = fleet[0]
     before = files_of(base)
     proc, published = run(base, ansible_env, "unconfirmed", {"enforce_policy": POLICY})
     return proc, published, before, files_of(base)
@@ -134,12 +134,12 @@ def test_without_confirmation_only_a_diff_is_shown(unconfirmed):
 
 @pytest.fixture(scope="module")
 def confirmed(fleet, ansible_env, unconfirmed):
-    base, _ = fleet
+    base = fleet[0]
     return run(base, ansible_env, "confirmed", {"enforce_policy": POLICY, "enforce_confirm": True})
 
 
 def test_confirmed_run_applies_the_plan_uniformly_and_publishes_restarts(fleet, confirmed):
-    _, hosts = fleet
+    hosts = fleet[1]
     proc, published = confirmed
     assert proc.returncode == 0, proc.stdout[-3000:]
     for tm in ("tm1", "tm2"):
@@ -160,7 +160,7 @@ def test_confirmed_run_applies_the_plan_uniformly_and_publishes_restarts(fleet, 
 
 
 def test_second_confirmed_run_changes_nothing(fleet, ansible_env, confirmed):
-    base, _ = fleet
+    base = fleet[0]
     before = files_of(base)
     proc, published = run(base, ansible_env, "again", {"enforce_policy": POLICY, "enforce_confirm": True})
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -199,7 +199,7 @@ def test_explicit_settings_per_group_with_a_clash_and_a_refused_plan(fleet, ansi
 
 
 def test_role_needs_one_thing_to_enforce(fleet, ansible_env):
-    base, _ = fleet
-    proc, _ = run(base, ansible_env, "nothing", {"enforce_plan": {}, "enforce_settings": {}})
+    base = fleet[0]
+    proc = run(base, ansible_env, "nothing", {"enforce_plan": {}, "enforce_settings": {}})[0]
     assert proc.returncode != 0
     assert "needs either enforce_plan" in proc.stdout

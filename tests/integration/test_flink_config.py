@@ -98,8 +98,8 @@ def fleet():
         hosts[name] = {"flink_home": str(home), "edit_settings": settings, "edit_remove": list(remove), **hostvars}
         return home
 
-    _, shipped17 = flink_home.shipped_config("1.17.2")
-    _, shipped23 = flink_home.shipped_config("2.3.0")
+    shipped17 = flink_home.shipped_config("1.17.2")[1]
+    shipped23 = flink_home.shipped_config("2.3.0")[1]
     add("legacy117", "1.17.2", {"flink-conf.yaml": shipped17 + f"s3.secret-key: {SECRET}\n".encode()},
         {**TM_PLAN, "s3.secret-key": NEW_SECRET}, ["jobmanager.memory.process.size"])
     home = add("yaml23", "2.3.0", {"config.yaml": shipped23}, TM_PLAN, ["jobmanager.memory.process.size"])
@@ -174,7 +174,7 @@ BAD = ("racer23", "badplan119", "hashvalue118")
 
 @pytest.fixture(scope="module")
 def check_run(fleet, ansible_env):
-    base, _ = fleet
+    base = fleet[0]
     before = snapshot(base)
     proc, results = run(base, ansible_env, "--check", "--diff", name="check")
     return proc, results, before, snapshot(base)
@@ -202,7 +202,7 @@ def test_check_mode_writes_nothing_runs_no_python_and_shows_a_redacted_diff(flee
 
 @pytest.fixture(scope="module")
 def real_run(fleet, ansible_env, check_run):
-    base, _ = fleet
+    base = fleet[0]
     before = snapshot(base)
     stats = {p: p.stat() for p in before}
     proc, results = run(base, ansible_env, "-vvv", name="real")
@@ -247,7 +247,7 @@ def test_python_starts_only_where_the_file_changes(fleet, real_run):
 
 def test_a_file_changed_between_read_and_write_fails_and_writes_nothing(fleet, real_run):
     base, hosts = fleet
-    _, results, before, _ = real_run
+    results, before = real_run[1:3]
     r = results["racer23"]
     assert r["failed"] and "changed since it was read" in r["msg"] and r["msg"].startswith("racer23: ")
     conf = Path(hosts["racer23"]["flink_home"]) / "conf" / "config.yaml"
@@ -257,8 +257,8 @@ def test_a_file_changed_between_read_and_write_fails_and_writes_nothing(fleet, r
 
 
 def test_refused_hosts_keep_their_files(fleet, real_run):
-    _, hosts = fleet
-    _, results, before, _ = real_run
+    hosts = fleet[1]
+    results, before = real_run[1:3]
     for host in ("badplan119", "hashvalue118"):
         conf_dir = Path(hosts[host]["flink_home"]) / "conf"
         for p in conf_dir.iterdir():
@@ -269,7 +269,7 @@ def test_refused_hosts_keep_their_files(fleet, real_run):
 
 
 def test_unknown_key_warning_with_did_you_mean(real_run):
-    proc, results, _, _ = real_run
+    proc, results = real_run[:2]
     warnings = results["typo118"].get("warnings") or []
     assert any("taskmanager.memory.managed.fration" in w and "did you mean 'taskmanager.memory.managed.fraction'" in w
                for w in warnings), warnings
@@ -277,14 +277,14 @@ def test_unknown_key_warning_with_did_you_mean(real_run):
 
 
 def test_no_secrets_or_tracebacks_at_vvv(real_run):
-    proc, results, _, _ = real_run
+    proc, results = real_run[:2]
     text = proc.stdout + proc.stderr + json.dumps(results)
     assert SECRET not in text and NEW_SECRET not in text
     assert "Traceback" not in text and "internal error" not in text
 
 
 def test_second_run_changes_nothing_and_starts_no_python(fleet, ansible_env, real_run):
-    base, _ = fleet
+    base = fleet[0]
     counts = {h: starts(base, h) for h in GOOD}
     before = snapshot(base)
     proc, results = run(base, ansible_env, name="again", extra_vars={"allow_unknown": True})
@@ -298,7 +298,7 @@ def test_second_run_changes_nothing_and_starts_no_python(fleet, ansible_env, rea
 
 
 def test_bad_arguments_fail_like_a_module(fleet, ansible_env, tmp_path):
-    base, _ = fleet
+    base = fleet[0]
     play = tmp_path / "bad.yml"
     play.write_text("""- hosts: compliant20
   gather_facts: false
