@@ -5,10 +5,11 @@ mixed), each secret a unique canary string, plus secrets where people put them b
 '#', on a line Flink skips, in a comment, in a list, a block scalar, a set). One real
 ansible-playbook run at -vvv with --diff and a jsonfile fact cache: the audit role (every report
 format), the registered results cached as facts, flink_config in check mode and for real with new
-canary secrets, hosts that fail (syntax errors, a file too big, refused edits). Then no canary may
-appear -- as text, base64 or escaped -- in stdout, stderr, the Ansible log, the reports, the fact
-cache, the recorded task results, Ansible's temporary directories: anywhere but the config files
-and their backups on the "nodes". Backups keep the original's owner and mode.
+canary secrets, the enforce role in diff mode (its default) with another, hosts that fail (syntax
+errors, a file too big, refused edits). Then no canary may appear -- as text, base64 or escaped --
+in stdout, stderr, the Ansible log, the reports, the fact cache, the recorded task results,
+Ansible's temporary directories: anywhere but the config files and their backups on the "nodes".
+Backups keep the original's owner and mode.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ PLAY = """
       flinkops.flink.flink_config_info:
         flink_home: "{{ flink_home }}"
       ignore_errors: true
+
+    - name: enforce in diff mode
+      ansible.builtin.include_role:
+        name: flinkops.flink.enforce
+        apply:
+          ignore_errors: true
+      vars:
+        enforce_settings: {all: {s3.secret-key: "{{ enforce_secret }}", taskmanager.memory.process.size: 4g}}
+        enforce_allow_unknown_keys: true
 """
 
 
@@ -242,8 +252,8 @@ def leak_run(ansible_env):
     report_dir = base / "reports"
     cache_dir = base / "fact-cache"
     cache = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)}
-    run = run_playbook(base, PLAY, ansible_env, "-vvv", "--diff", "-e", f"report_dir={report_dir}", name="leak",
-                       env_extra=cache)
+    run = run_playbook(base, PLAY, ansible_env, "-vvv", "--diff", "-e", f"report_dir={report_dir}",
+                       "-e", f"enforce_secret={c('enforce')}", name="leak", env_extra=cache)
     yield base, hosts, originals, c.all, run, report_dir, cache_dir
     if not os.environ.get("FLINKOPS_KEEP_TMP"):
         shutil.rmtree(base)
@@ -276,6 +286,11 @@ def test_run_covered_every_case(leak_run):
         ["flink-audit-junit.xml", "flink-audit.html", "flink-audit.json", "flink-audit.md"]
     assert len(list(cache_dir.iterdir())) == len(hosts)
     assert "+taskmanager.memory.process.size: 3g" in run.proc.stdout  # --diff printed the patches
+    enforced = run.task("flinkops.flink.enforce_Set_and_remove_the_keys_in_the_file_Flink_reads")
+    assert {h for h, r in enforced.items() if r["status"] == "ok"} == \
+        {"l117", "l118", "l119", "y119", "y120", "y20", "y21", "y22", "y23", "hash118", "nl117", "refuse120"}
+    assert all(r["result"]["diff"]["after"] for r in enforced.values() if r["status"] == "ok")
+    assert "+taskmanager.memory.process.size: 4g" in run.proc.stdout
     # and the secrets really were read: a fleet whose canaries never reached Flink's map proves nothing
     l117 = parse_flink_conf(Path(hosts["l117"]["flink_home"], "conf", "flink-conf.yaml").read_bytes(), "x").config
     assert l117[PATTERN_KEYS["secret"]].startswith("CNRYl117new")
