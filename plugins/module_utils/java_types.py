@@ -154,8 +154,8 @@ def double_to_string(value: float) -> str:
 
 def _shortest_digits(value: float) -> tuple[str, int]:
     text = repr(value)
-    mantissa, _, exp = text.partition("e")
-    whole, _, frac = mantissa.partition(".")
+    mantissa, _unused, exp = text.partition("e")
+    whole, _unused, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0")
     exponent = len(whole) + (int(exp) if exp else 0)
     if whole == "0":

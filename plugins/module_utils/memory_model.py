@@ -438,7 +438,7 @@ class _TaskManager(_Process):
                         f"Memory size ({hr(configured)})."
                     )
             else:
-                low, high, _ = self._network_range(conf)
+                low, high, _unused = self._network_range(conf)
                 if network > high or network < low:
                     raise IllegalConfiguration(
                         f"Derived Network Memory size ({hr(network)}) is not in configured Network Memory "

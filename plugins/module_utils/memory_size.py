@@ -28,7 +28,7 @@ UNITS = (
     (1 << 40, ("t", "tb", "tebibytes")),
 )
 _MULTIPLIER = {name: mult for mult, names in UNITS for name in names}
-ALL_UNITS = " / ".join("(" + " | ".join(names) + ")" for _, names in UNITS)
+ALL_UNITS = " / ".join("(" + " | ".join(names) + ")" for _unused, names in UNITS)
 
 
 class MemorySizeError(ValueError):

@@ -278,7 +278,7 @@ def replacement(key: str, to_version) -> str | None:
     seen = {key}
     current = key
     # Follow renames across lines (akka.ask.timeout -> pekko.ask.timeout) until a key of to_line.
-    for _ in range(5):
+    for _unused in range(5):
         successor = None
         for line in reversed(load()["lines"]):
             new = _index(line)["names"].get(current)

@@ -610,7 +610,7 @@ def dump_flow(value, counter: list[int] | None = None) -> str:
     calls, so the second list that holds one object twice gets ``&id002``;
     pass one ``counter`` (``[0]`` at first) for all values of one load.
     """
-    if type(value) is list:
+    if type(value) is list:  # pylint: disable=unidiomatic-typecheck -- exact type first: ABC checks cost
         simple = _simple_flow_list(value)
         if simple is not None:
             return simple
@@ -790,7 +790,7 @@ def _flatten(mapping, prefix, config, lines, overridden, path, active, counter):
         if isinstance(value, _YamlMap):
             _flatten(value, full + ".", config, lines, overridden, path, active, counter)
             continue
-        if type(value) is list:  # lists are rendered while flattening, sets later by toMap()
+        if type(value) is list:  # pylint: disable=unidiomatic-typecheck
             value = dump_flow(value, counter)
         if full in lines:
             overridden.append({"key": full, "line": lines[full], "by_line": line})

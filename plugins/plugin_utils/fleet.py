@@ -165,7 +165,7 @@ def typed_default(option: opts.Option):
 
 def _failure(result) -> str | None:
     """Why a registered result cannot be analysed, or None when it can."""
-    if type(result) is not dict and not isinstance(result, Mapping):  # the exact type first: ABC checks cost
+    if type(result) is not dict and not isinstance(result, Mapping):  # pylint: disable=unidiomatic-typecheck
         return f"no flink_config_info result (got {type(result).__name__})"
     if result.get("unreachable"):
         return "unreachable: " + str(result.get("msg") or "no message")
@@ -174,6 +174,7 @@ def _failure(result) -> str | None:
     if result.get("skipped"):
         return "the gather task was skipped" + (f": {result['skip_reason']}" if result.get("skip_reason") else "")
     config = result.get("config")
+    # pylint: disable-next=unidiomatic-typecheck
     if (type(config) is not dict and not isinstance(config, Mapping)) or not result.get("flink_version"):
         return "not a flink_config_info result (no config or flink_version)"
     try:
@@ -270,6 +271,7 @@ def host_memory(result: Mapping, process: str) -> dict:
     """The gathered memory model of ``process``; computed from the config when the result lacks it."""
     try:
         model = result["memory"][process]
+        # pylint: disable-next=unidiomatic-typecheck
         if (type(model) is dict or isinstance(model, Mapping)) and "valid" in model:
             return model
     except (KeyError, TypeError, IndexError):
@@ -306,6 +308,7 @@ def _compared(result: Mapping) -> dict:
     if set(map(type, config)) <= _STR_ONLY and set(map(type, config.values())) <= _STR_ONLY:
         compared = dict(config)  # what the gather returns: strings only
     else:
+        # pylint: disable-next=unidiomatic-typecheck
         compared = {str(k): (v if type(v) is str else str(v)) for k, v in config.items()}
     sensitive = _sensitive_among(frozenset(compared))
     if sensitive:
@@ -344,7 +347,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
             for item in compared.items():
                 pairs[item] += weight
                 present[item[0]] += weight
-    values_of = Counter(key for key, _ in pairs)
+    values_of = Counter(key for key, _unused in pairs)
     unchecked = sorted(k for k, n in present.items()
                        if n == n_hosts and values_of[k] == 1 and n_hosts > 1 and pairs[(k, _REDACTED_CMP)])
     drifting = {k for k, n in present.items() if n != n_hosts or values_of[k] > 1}
@@ -366,6 +369,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
     differ, partial = [], []
     for key in sorted(drifting):
         # Values in the order of their first host (units come in first-host order).
+        # pylint: disable-next=unidiomatic-typecheck
         values = [{"value": opts.REDACTED if type(value) is tuple else value, "hosts": hs}
                   for value, hs in slots[key].items()]
         complete = present[key] == n_hosts

@@ -769,7 +769,7 @@ def split_escaped(text: str, delimiter: str) -> list:
                 pos += 1
             tokens.append(("plain", "".join(buf).strip(), start))
     splits = []
-    for i, (kind, value, _) in enumerate(tokens):
+    for i, (kind, value, _unused) in enumerate(tokens):
         if kind == "quoted":
             if i + 1 < len(tokens) and tokens[i + 1][0] != "delim":
                 raise FlinkMapError(f"Could not split string. Illegal quoting at position: {tokens[i + 1][2] - 1}")

@@ -292,7 +292,7 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
         plan["set"][option.key] = given
         plan["reasons"][option.key] = f"set by {policy_path}"
         for name in names[1:]:
-            if any(name in cfg for cfg, _ in units):
+            if any(name in cfg for cfg, _unused in units):
                 plan["remove"].add(name)
                 plan["reasons"][name] = f"deprecated; replaced by {option.key}"
         return
@@ -319,7 +319,7 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
     if uniform and len(texts) == 1:
         return  # same key, same text everywhere: nothing to write
     value = next(iter(by_typed))
-    present = [n for n in names if any(n in cfg for cfg, _ in units)]
+    present = [n for n in names if any(n in cfg for cfg, _unused in units)]
     if value == default or value is None:
         for name in present:
             plan["remove"].add(name)
@@ -341,7 +341,7 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
 
 def _remove_present(keys, units, reason, plan):
     for key in keys:
-        if any(key in cfg for cfg, _ in units):
+        if any(key in cfg for cfg, _unused in units):
             plan["remove"].add(key)
             plan["reasons"][key] = reason(key) if callable(reason) else reason
 
@@ -411,7 +411,7 @@ def _planned_slots(template: dict, units: list, group: str) -> int:
         return 1
     kind, slots = typed_value(opts.TASKMANAGER[key], text)
     if kind != "number" or slots < 1:
-        hosts = [h for _, hs in units for h in hs]
+        hosts = [h for _unused, hs in units for h in hs]
         raise PlanError(f"group {group}: managed_per_slot needs a positive {key}, but {host_list(hosts, 4)} have "
                         f"{text!r}; set policy.taskmanager.slots", group=group, process=TM)
     return slots
@@ -489,7 +489,7 @@ def _memory_plan(results, policy, cache):
                         f"host {host} is in groups {other} and {name}, which would both plan its {process}; a "
                         f"plan sets one value per host: give policy.group_by groups that do not overlap")
     rank = ranks(ok)
-    planned_hosts = sorted({h for h, _ in owner}, key=rank.__getitem__)
+    planned_hosts = sorted({h for h, _unused in owner}, key=rank.__getitem__)
     budget_of = {}  # hosts of the same size share one computation (and one dict)
     budgets = {}
     for host in planned_hosts:
@@ -566,7 +566,7 @@ def _memory_plan(results, policy, cache):
         changes = [templates[(n, p)] for p, n in mine]
         if cache:
             line = _minor_line(str(result["flink_version"]))
-            combo = tuple(n for _, n in mine)
+            combo = tuple(n for _unused, n in mine)
         else:
             config = _apply(result["config"], changes)
         for process, name in mine:
@@ -635,14 +635,15 @@ def _check_budgets(owner, sizes, budgets, policy, warnings):
         per_host.setdefault(host, []).append((process, sizes[(name, process)], name))
     for host in per_host:
         planned = sorted(per_host[host])
-        total = sum(size for _, size, _ in planned)
+        total = sum(size for _unused, size, _unused in planned)
         budget = budgets[host]
         if budget["budget_bytes"] is None:
+            planned_text = " + ".join(f"{p} {human_bytes(s)}" for p, s, _unused in planned)
             warnings.append(f"{host}: neither RAM nor a cgroup limit is known; the planned "
-                            f"{' + '.join(f'{p} {human_bytes(s)}' for p, s, _ in planned)} was not checked against it")
+                            f"{planned_text} was not checked against it")
             continue
         if total > budget["budget_bytes"]:
-            parts = " + ".join(f"{p} {human_bytes(s)}" for p, s, _ in planned)
+            parts = " + ".join(f"{p} {human_bytes(s)}" for p, s, _unused in planned)
             if len(planned) > 1:
                 parts += f" = {human_bytes(total)}"
             raise PlanError(
@@ -730,7 +731,7 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
             set_.update(change[0])
             remove.update(change[1])
         hosts[host] = {
-            "groups": natural_sorted({n for n, _ in mine}) if len(mine) > 1 else [mine[0][0]],
+            "groups": natural_sorted({n for n, _unused in mine}) if len(mine) > 1 else [mine[0][0]],
             "set": dict(sorted(set_.items())) if len(set_) > 1 else set_,
             "remove": sorted(remove) if len(remove) > 1 else list(remove),
             "changed": bool(set_ or remove),

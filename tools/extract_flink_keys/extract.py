@@ -67,7 +67,7 @@ def _java() -> tuple[str, str]:
 
 def classes_dir() -> Path:
     """Compile ExtractKeys.java once per source version into the Flink cache; return the directory."""
-    _, javac = _java()
+    _unused, javac = _java()
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
     target = flink_dist.CACHE / "extract-keys-classes" / digest
     if (target / "ExtractKeys.class").is_file():
@@ -92,7 +92,7 @@ def classes_dir() -> Path:
 
 def extract_raw(lines=None) -> dict[str, list[dict]]:
     """Run the extractor over the cached jar of each line: ``{line: [option records]}``."""
-    java, _ = _java()
+    java, _unused = _java()
     lines = list(lines or flink_dist.VERSIONS)
     specs = [f"{line}={flink_dist.jars(line)[0]}" for line in lines]
     env = {k: v for k, v in os.environ.items()
