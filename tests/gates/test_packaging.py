@@ -16,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+SANITY_TARGETS = ("plugins", "roles", "playbooks", "meta", "changelogs", "extensions", "tools", "docs",
+                  "examples/demo-fleet/inventory.yml", "galaxy.yml", "README.md", "Makefile")
 
 
 def _run(cmd, cwd, env, timeout=900):
@@ -71,9 +73,13 @@ def test_ansible_test_sanity(collection_copy, ansible_env):
     cache.mkdir(parents=True, exist_ok=True)
     for version in ("24_2", "25_0", "25_1", "25_2", "25_3"):  # whichever pip ansible-test asks for
         shutil.copy2(ROOT / "tools" / "get_pip_offline.py", cache / f"get_pip_{version}.py")
+    # The collection's own content. tests/ is left out on purpose: its Flink config corpora are broken
+    # on purpose (non-UTF-8 bytes, BOMs, CR line endings: ansible-test's yamllint crashes on them), and
+    # the test code is held to ruff (test_ruff_clean) instead.
+    targets = [t for t in SANITY_TARGETS if (collection_copy / t).exists()]
     code, out = _run([str(BIN / "ansible-test"), "sanity", "--local", "--python",
-                      f"{sys.version_info.major}.{sys.version_info.minor}", "--color", "no"], collection_copy,
-                     ansible_env, timeout=1500)
+                      f"{sys.version_info.major}.{sys.version_info.minor}", "--color", "no", *targets],
+                     collection_copy, ansible_env, timeout=1500)
     errors = [line for line in out.splitlines() if line.startswith(("ERROR", "FATAL"))]
     assert code == 0, "\n".join(errors[:80]) or out[-4000:]
 
