@@ -92,6 +92,9 @@ YAML_21 = b"taskmanager.memory.process.size: 6g\ntaskmanager.memory.task.off-hea
 YAML_22 = b"jobmanager.memory.flink.size: 1g\njobmanager.memory.heap.size: 768m\n"
 YAML_23_INVALID = b"taskmanager:\n  memory:\n    process.size: 2g\n  numberOfTaskSlots: [1, 2\n"
 YAML_23_INVALID_SECRET = b"taskmanager.memory.process.size: 2g\ns3.secret-key: \"BrokenSecret777\n"
+YAML_23_LATIN1 = "taskmanager.memory.process.size: 2g\nenv.java.opts.all: -Duser.name=Jos\xe9\n".encode("latin-1")
+YAML_23_DUPLICATE = (b"taskmanager.memory.process.size: 2g\nparallelism.default: 2\n"
+                     b"taskmanager.memory.process.size: 3g\n")
 YAML_23_TOO_BIG = b"taskmanager.memory.process.size: 2g\n" + b"# padding\n" * 20
 
 
@@ -108,7 +111,7 @@ def flink_home(base: Path, name: str, version: str | None, files: dict[str, byte
 
 @pytest.fixture(scope="module")
 def fleet():
-    """Inventory of 17 local hosts; the directory is world-traversable for the become-nobody hosts."""
+    """Inventory of 19 local hosts; the directory is world-traversable for the become-nobody hosts."""
     base = Path(tempfile.mkdtemp(prefix="flinkops-it-"))
     base.chmod(0o755)
     hosts: dict[str, dict] = {}
@@ -148,6 +151,8 @@ def fleet():
     add("broken23", "2.3.0", {"config.yaml": YAML_23_INVALID}, ["flink_taskmanager"])
     add("brokensecret23", "2.3.0", {"config.yaml": YAML_23_INVALID_SECRET}, ["flink_taskmanager"])
     add("missing20", "2.0.2", {"flink-conf.yaml": LEGACY_120}, ["flink_taskmanager"])
+    add("latin1_23", "2.3.0", {"config.yaml": YAML_23_LATIN1}, ["flink_taskmanager"])
+    add("dupkey23", "2.3.0", {"config.yaml": YAML_23_DUPLICATE}, ["flink_taskmanager"])
     add("nodist", None, {"config.yaml": YAML_21}, ["flink_taskmanager"])
     home = add("loop23", "2.3.0", {}, ["flink_taskmanager"])
     (home / "conf" / "config.yaml").symlink_to(home / "conf" / "config.yaml")
@@ -223,7 +228,8 @@ def run_playbook(base: Path, ansible_env: dict, *extra: str, tree: Path | None =
 
 GOOD = ("jm117", "tm117", "tm118crlf", "both120", "yaml120", "nested23", "secret119", "symlink21", "given22",
         "become23")
-BAD = ("broken23", "brokensecret23", "missing20", "nodist", "loop23", "large23", "unreadable23")
+BAD = ("broken23", "brokensecret23", "missing20", "latin1_23", "dupkey23", "nodist", "loop23", "large23",
+       "unreadable23")
 
 
 @pytest.fixture(scope="module")
@@ -380,6 +386,10 @@ def test_failure_messages_name_host_file_and_reason(verbose_run, fleet):
     assert f"{conf['brokensecret23']}/config.yaml" in m and "line" in m
     m = msg("missing20")
     assert "config.yaml" in m and "does not exist" in m and "flink-conf.yaml" in m
+    m = msg("latin1_23")
+    assert f"{conf['latin1_23']}/config.yaml line 2" in m and "UTF-8" in m
+    m = msg("dupkey23")
+    assert f"{conf['dupkey23']}/config.yaml line 3" in m and "taskmanager.memory.process.size" in m
     m = msg("nodist")
     assert "cannot detect the Flink version" in m and "flink-dist-*.jar" in m
     m = msg("loop23")
