@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SANITY_TARGETS = ("plugins", "roles", "playbooks", "meta", "changelogs", "extensions", "tools", "docs",
+SANITY_TARGETS = ("plugins/", "roles/", "playbooks/", "meta/", "changelogs/", "extensions/", "tools/", "docs/",
                   "examples/demo-fleet/inventory.yml", "galaxy.yml", "README.md", "Makefile")
 
 
