@@ -458,7 +458,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         host = task_vars.get("inventory_hostname", "?")
         flink_home, conf_dir, version = args["flink_home"], args["conf_dir"], args["flink_version"]
         for name in ("flink_home", "conf_dir"):
