@@ -104,10 +104,13 @@ extends_documentation_fragment:
   - action_common_attributes.flow
 attributes:
   action:
+    description: Runs mostly on the controller through an action plugin of the same name.
     support: full
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   bypass_host_loop:
+    description: Runs once per host, not once for the whole play.
     support: none
   check_mode:
     support: full
@@ -124,7 +127,7 @@ seealso:
     description: C(docs/reports.md) in the collection.
     link: https://example.invalid/flinkops/flink/docs/reports.md
 author:
-  - flinkops developers
+  - flinkops developers (@flinkops)
 """
 
 EXAMPLES = r"""

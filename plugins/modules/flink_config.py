@@ -130,10 +130,13 @@ extends_documentation_fragment:
   - action_common_attributes.files
 attributes:
   action:
+    description: Runs mostly on the controller through an action plugin of the same name.
     support: full
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   bypass_host_loop:
+    description: Runs once per host, not once for the whole play.
     support: none
   check_mode:
     support: full
