@@ -78,10 +78,13 @@ extends_documentation_fragment:
   - action_common_attributes.flow
 attributes:
   action:
+    description: Runs mostly on the controller through an action plugin of the same name.
     support: full
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   bypass_host_loop:
+    description: Runs once per host, not once for the whole play.
     support: none
   check_mode:
     support: full
@@ -102,7 +105,7 @@ seealso:
     description: The JobManager's REST endpoints.
     link: https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/rest_api/
 author:
-  - flinkops developers
+  - flinkops developers (@flinkops)
 """
 
 EXAMPLES = r"""

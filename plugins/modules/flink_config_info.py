@@ -60,12 +60,16 @@ extends_documentation_fragment:
   - action_common_attributes.flow
 attributes:
   action:
+    description: Runs mostly on the controller through an action plugin of the same name.
     support: full
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   become:
+    description: Supports privilege escalation (C(become)) to read files the connecting user cannot.
     support: full
   bypass_host_loop:
+    description: Runs once per host, not once for the whole play.
     support: none
   check_mode:
     support: full
@@ -86,7 +90,7 @@ seealso:
     description: Flink's documentation of its configuration file.
     link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
 author:
-  - flinkops developers
+  - flinkops developers (@flinkops)
 """
 
 EXAMPLES = r"""
