@@ -17,6 +17,8 @@ fi
 missing=
 command -v javac >/dev/null 2>&1 || missing="$missing openjdk-17-jdk-headless"
 command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
+# Other POSIX shells the gather's one-command script is tested under.
+for sh in busybox mksh yash posh; do command -v $sh >/dev/null 2>&1 || missing="$missing $sh"; done
 if [ -n "$missing" ]; then
     echo "bootstrap: installing$missing" >&2
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
