@@ -38,7 +38,6 @@ from ansible_collections.flinkops.flink.plugins.module_utils.config_files import
 _JAVA_BLANKS = "".join(chr(c) for c in range(0x21))
 
 
-
 def _java_replace(exc):
     """Replace undecodable bytes as Java's UTF-8 decoder does.
 

@@ -610,7 +610,8 @@ def dump_flow(value, counter: list[int] | None = None) -> str:
     calls, so the second list that holds one object twice gets ``&id002``;
     pass one ``counter`` (``[0]`` at first) for all values of one load.
     """
-    if type(value) is list:  # pylint: disable=unidiomatic-typecheck -- exact type first: ABC checks cost
+    # The exact type first: ABC checks cost.
+    if type(value) is list:  # pylint: disable=unidiomatic-typecheck
         simple = _simple_flow_list(value)
         if simple is not None:
             return simple

@@ -63,7 +63,7 @@ COMPONENTS = {
     ),
 }
 PROCESS_LABELS = {"jobmanager": "JobManager", "taskmanager": "TaskManager"}
-COMPONENT_LABELS = {key: label for parts in COMPONENTS.values() for key, label, _ in parts}
+COMPONENT_LABELS = {key: label for parts in COMPONENTS.values() for key, label, _color in parts}
 COMPONENT_LABELS.update({
     "total_flink": "Total Flink Memory",
     "total_process": "Total Process Memory",
@@ -979,7 +979,7 @@ def render_html(report: Mapping) -> str:
     legend = []
     seen = set()
     for process in ("taskmanager", "jobmanager"):
-        for _, name, color in COMPONENTS[process]:
+        for _key, name, color in COMPONENTS[process]:
             if name not in seen:
                 seen.add(name)
                 legend.append(f'<span><i style="background:{color}"></i>{_e(name)}</span>')

@@ -197,7 +197,7 @@ def build() -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="compare with the committed file instead")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
