@@ -19,8 +19,13 @@ unit: bootstrap
 demo: bootstrap
 	@VENV=$(VENV) sh tools/demo.sh
 
+## Benchmarks, each side by side with its baseline in the same run (docs/benchmarks.md).
 bench: bootstrap
 	$(PY) benchmarks/bench_memory_model.py
+	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_gather.py
+	$(PY) benchmarks/bench_enforce.py
+	$(PY) benchmarks/bench_fleet.py
 
 lint: bootstrap
 	$(VENV)/bin/ruff check plugins tests benchmarks
