@@ -39,7 +39,7 @@ def free_ports(count: int) -> list[int]:
     """Distinct ports free on 127.0.0.1 right now (all held open until all are chosen)."""
     socks = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             socks.append(s)
@@ -54,7 +54,7 @@ def free_port_range(count: int, low: int = 20000, high: int = 60000) -> tuple[in
     import random
 
     rng = random.Random()
-    for _ in range(200):
+    for _attempt in range(200):
         base = rng.randrange(low, high - count)
         socks = []
         try:
@@ -188,7 +188,7 @@ class Cluster:
 
     def _script(self, script: str, action: str, name: str, timeout: int = 120) -> None:
         proc = subprocess.run([str(self.home / "bin" / script), action], env=self.env(name),
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{script} {action} for {name} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
 
@@ -198,17 +198,39 @@ class Cluster:
     def start_taskmanager(self, name: str) -> None:
         self._script("taskmanager.sh", "start", name)
 
-    def start(self, timeout: float = 300) -> None:
-        """The JobManager, once its REST API answers the TaskManagers (their start scripts in parallel)."""
+    def start(self, timeout: float = 420, retries: int = 2) -> None:
+        """The JobManager, once its REST API answers the TaskManagers (their start scripts in parallel).
+
+        On a starved machine a JVM can die at start: Pekko's remoting gives itself 10 s
+        (pekko.remote.classic.startup-timeout, which Flink's pekko.startup-timeout does not reach).
+        Bringing the test cluster up, such a process is started again, at most ``retries`` times.
+        """
         from concurrent.futures import ThreadPoolExecutor
 
+        deadline = time.monotonic() + timeout
+        self.start_retries = {}
         self.start_jobmanager()
-        self.wait(lambda: self._rest_up(), timeout, "the JobManager's REST API")
+        self._wait_or_restart(["jm"], self._rest_up, self.start_jobmanager, deadline, retries)
         with ThreadPoolExecutor(len(self.tm_names)) as pool:
             for future in [pool.submit(self.start_taskmanager, name) for name in self.tm_names]:
                 future.result()
-        self.wait(lambda: len([t for t in self.taskmanagers().values() if t["slotsNumber"]]) == len(self.tm_names),
-                  timeout, "all TaskManagers registered with their slots")
+
+        def registered():
+            return len([t for t in self.taskmanagers().values() if t["slotsNumber"]]) == len(self.tm_names)
+
+        self._wait_or_restart(self.tm_names, registered, self.start_taskmanager, deadline, retries)
+
+    def _wait_or_restart(self, names, done, start, deadline, retries) -> None:
+        while not done():
+            for name in names:
+                if self.process_pid(name) is None:
+                    if self.start_retries.get(name, 0) >= retries:
+                        raise RuntimeError(f"{name} died at start {retries + 1} times; see {self.log_dir(name)}")
+                    self.start_retries[name] = self.start_retries.get(name, 0) + 1
+                    start(*([] if name == "jm" else [name]))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the cluster did not come up; see the logs under {self.root}")
+            time.sleep(1)
 
     def inventory(self, path: Path, python: str, groups: dict | None = None) -> Path:
         """An Ansible inventory: jm in flink_jobmanager, each TaskManager its own host in flink_taskmanager."""
@@ -331,7 +353,7 @@ class Cluster:
     def submit_job(self, jar: Path, name: str = "flinkops-e2e-tick", timeout: float = 120) -> str:
         """``bin/flink run -d`` with the JobManager's conf dir; returns the job id once it is RUNNING."""
         proc = subprocess.run([str(self.home / "bin" / "flink"), "run", "-d", str(jar), name],
-                              env=self.env("jm"), capture_output=True, text=True, timeout=timeout)
+                              env=self.env("jm"), capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"flink run failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
         job = self.wait(lambda: next((j for j in self.jobs() if j["name"] == name), None), 60, f"job {name} listed")

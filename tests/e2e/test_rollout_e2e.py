@@ -66,6 +66,7 @@ def flink(tmp_path_factory):
     try:
         c.start()
         _timing("cluster_start_s", time.monotonic() - started)
+        _timing("cluster_start_retries", sum(c.start_retries.values()))
         jar = c.build_job(root / "job")
         started = time.monotonic()
         c.job_id = c.submit_job(jar, JOB)
@@ -82,13 +83,16 @@ def playbook(flink, ansible_env, ansible_bin, name: str, inventory: Path, *extra
     # The TaskManagers the role restarts get the test cluster's JVM flags, as the first ones did.
     env = dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS)
     started = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=flink.root)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=flink.root,
+                          check=False)
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / f"e2e-{flink.log_tag}-{name}.log").write_text(proc.stdout + proc.stderr)
     return proc, time.monotonic() - started
 
 
 def audit(flink, ansible_env, ansible_bin, inventory: Path, report_dir: Path) -> dict:
-    proc, _ = playbook(flink, ansible_env, ansible_bin, "audit", inventory, "-e", f"audit_report_dir={report_dir}",
-                       "-e", "audit_fail_on=never", "-e", f"audit_rest_url={flink.url}")
+    proc = playbook(flink, ansible_env, ansible_bin, "audit", inventory, "-e", f"audit_report_dir={report_dir}",
+                    "-e", "audit_fail_on=never", "-e", f"audit_rest_url={flink.url}")[0]
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     return json.loads((report_dir / "flink-audit.json").read_text())
 
@@ -141,20 +145,9 @@ class Watcher:
 
 
 def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
+    flink.log_tag = "main"
     inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable)
     before_pids = {name: flink.process_pid(name) for name in TMS}
-
-    # The live audit before: every TaskManager runs what its file gives; tm2's fraction drifts.
-    report = audit(flink, ansible_env, ansible_bin, inventory, tmp_path / "audit0")
-    tm_group = next(g for g in report["drift"]["groups"] if g["name"] == "taskmanager")
-    assert tm_group["drift"], tm_group
-    drifting = {k["key"]: k for k in tm_group["keys"]}
-    assert set(drifting) == {"taskmanager.memory.managed.fraction"}, drifting
-    assert {v["value"]: v["hosts"] for v in drifting["taskmanager.memory.managed.fraction"]["values"]} == \
-        {"0.4": ["tm1", "tm3"], "0.25": ["tm2"]}
-    assert report["live"]["ok"] and {t["host"] for t in report["live"]["taskmanagers"]} == set(TMS)
-    for name in TMS:
-        assert not {c for c in codes(report, name, ("error", "warning", "info")) if c.startswith("live-")}, name
 
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"enforce_policy": {
@@ -176,10 +169,21 @@ def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
     # One at a time: never fewer than two of the three registered, and the watcher saw the whole run.
     assert watcher.samples > 20 and watcher.fewest == len(TMS) - 1, (watcher.samples, watcher.fewest)
 
-    # The before report (in the playbook) saw the drift, the after report is clean.
+    # The audit before (the playbook's first play) found the drift we planted, and only that; the live
+    # audit saw every TaskManager running what its file gives.
     before = json.loads((tmp_path / "rollout" / "before" / "flink-audit.json").read_text())
-    after = json.loads((tmp_path / "rollout" / "after" / "flink-audit.json").read_text())
     assert before["summary"]["drift_groups"] == ["taskmanager"]
+    tm_group = next(g for g in before["drift"]["groups"] if g["name"] == "taskmanager")
+    drifting = {k["key"]: k for k in tm_group["keys"]}
+    assert set(drifting) == {"taskmanager.memory.managed.fraction"}, drifting
+    assert {v["value"]: v["hosts"] for v in drifting["taskmanager.memory.managed.fraction"]["values"]} == \
+        {"0.4": ["tm1", "tm3"], "0.25": ["tm2"]}
+    assert before["live"]["ok"] and {t["host"] for t in before["live"]["taskmanagers"]} == set(TMS)
+    for name in TMS:
+        assert not {c for c in codes(before, name, ("error", "warning", "info")) if c.startswith("live-")}, name
+
+    # The audit after is clean.
+    after = json.loads((tmp_path / "rollout" / "after" / "flink-audit.json").read_text())
     assert after["summary"]["drift"] is False, after["drift"]
     assert after["summary"]["findings"]["error"] == 0 and after["summary"]["findings"]["warning"] == 0, \
         [(h["name"], h["findings"]) for h in after["hosts"] if h["findings"]]
@@ -206,6 +210,7 @@ def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
 
 def test_rollout_fault(flink, ansible_env, ansible_bin, tmp_path):
     """A TaskManager that cannot start: stop there, roll it back, leave the rest alone."""
+    flink.log_tag = "fault"
     inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable, groups={"e2e_bad_agent": ["tm2"]})
     assert flink.wait(lambda: flink.job_running(flink.job_id), 120, "job RUNNING before the fault test")
     pids = {name: flink.process_pid(name) for name in TMS}

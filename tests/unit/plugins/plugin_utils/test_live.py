@@ -52,11 +52,12 @@ def snap(*tms, jobs=(), slots_total=None):
             "slots_total": sum(t["slots"] for t in tms) if slots_total is None else slots_total}
 
 
-def model(config=CONFIG):
-    return compute(config, "taskmanager", "2.3.0")
+def model(config=None):
+    return compute(config or CONFIG, "taskmanager", "2.3.0")
 
 
-def result(config=CONFIG, processes=("taskmanager",), path="/opt/flink/conf/config.yaml"):
+def result(config=None, processes=("taskmanager",), path="/opt/flink/conf/config.yaml"):
+    config = config or CONFIG
     return {"config": dict(config), "config_file": path, "processes": list(processes),
             "memory": {p: compute(config, p, "2.3.0") for p in processes}, "flink_version": "2.3.0"}
 
