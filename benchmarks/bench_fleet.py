@@ -247,6 +247,12 @@ def wait_reaped(fleet, timeout: float = 30.0) -> None:
 
 def run_command(name: str, argv: list[str], env: dict, base: Path, n: int, fleet=None) -> dict:
     env = dict(env)
+    timing = None
+    if Path(argv[0]).name == "ansible-playbook":
+        # bench_gather's per-task timing callback (task start to next task start): where the time goes.
+        timing = base / f"timing-{name}.json"
+        env.update(ANSIBLE_CALLBACK_PLUGINS=str(base / "callbacks"), ANSIBLE_CALLBACKS_ENABLED="bench_timing",
+                   BENCH_TIMING_OUT=str(timing))
     control = None
     if fleet is not None:
         control = Path(tempfile.mkdtemp(prefix="cp", dir="/tmp"))  # short: socket paths are limited
@@ -266,7 +272,8 @@ def run_command(name: str, argv: list[str], env: dict, base: Path, n: int, fleet
         host_cpu = fleet_cpu(fleet) - host_before
     check(name, proc, base, n)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "host_cpu": host_cpu}
+    tasks = {k: v["seconds"] for k, v in json.loads(timing.read_text()).items()} if timing else {}
+    return {"wall": wall, "cpu": cpu, "host_cpu": host_cpu, "tasks": tasks}
 
 
 def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]) -> list[dict]:
@@ -278,6 +285,8 @@ def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]
         built = build_local(base, n) if mode == "local" else build_ssh(base, n)
         build_seconds = time.perf_counter() - t0
         with_enforce = (ROOT / "playbooks" / "enforce.yml").exists()
+        (base / "callbacks").mkdir(exist_ok=True)
+        (base / "callbacks" / "bench_timing.py").write_text(bench_gather.CALLBACK)
         envs = {}
         for pipelining in pipelinings:
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_FORKS=str(forks),
@@ -354,6 +363,27 @@ def table(rows: list[dict]) -> list[str]:
                                          / (r["naive"]["cpu"] + r["naive"]["host_cpu"]) for r in row["rounds"])
             lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | "
                          f"*ours / naive*: audit playbook / naive audit | | {ours:.3f} | | | {ours_cpu:.3f} |")
+    return lines
+
+
+def breakdown(rows: list[dict]) -> list[str]:
+    """Median seconds per task of the playbooks, per fleet and pipelining setting."""
+    lines = []
+    for name in ("audit", "enforce", "nochange", "naive"):
+        present = [row for row in rows if name in row["rounds"][0]]
+        if not present:
+            continue
+        tasks = list(dict.fromkeys(t for row in present for r in row["rounds"] for t in r[name]["tasks"]))
+        heads = [f"{row['mode']} x{row['hosts']}, pipelining {'on' if row['pipelining'] else 'off'}" for row in present]
+        lines += [f"**{LABELS[name]}**, median seconds per task (task start to the next task's start):", "",
+                  "| task | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(present)]
+        for task in tasks:
+            cells = []
+            for row in present:
+                got = [r[name]["tasks"][task] for r in row["rounds"] if task in r[name]["tasks"]]
+                cells.append(f"{statistics.median(got):.1f}" if got else "")
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
+        lines.append("")
     return lines
 
 
@@ -452,6 +482,9 @@ def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str) -> 
         "",
         *lines,
         "",
+        "## Where the time goes",
+        "",
+        *breakdown(rows),
         "## Machine",
         "",
         *notes,
