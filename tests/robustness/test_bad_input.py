@@ -1,7 +1,8 @@
 """The bad-input corpus (tests/robustness/bad_inputs/): one host per case, one real ansible-playbook run.
 
-Each case directory holds ``case.yml`` (Flink version, how to build the host, what to expect) and
-``conf/`` (the files as they are; binary ones included). Things a file cannot carry -- symlinks, a
+Each case directory holds ``case`` (YAML: Flink version, how to build the host, what to expect) and
+``conf/`` (the files as they are, binary ones included, each name with ``.in`` appended: YAML tools
+such as ansible-lint must not pick up files that are broken on purpose). Things a file cannot carry -- symlinks, a
 FIFO, a directory, huge generated files, modes, ``chattr +i``, a task run as ``nobody`` -- are
 described under ``setup`` and made here. Every host gets the gather (flinkops.flink.flink_config_info)
 and then flinkops.flink.flink_config with one setting, in the same run as two good hosts.
@@ -64,7 +65,7 @@ def load_cases() -> dict:
     cases = {}
     for d in sorted(CORPUS.iterdir()):
         if d.is_dir():
-            spec = yaml.safe_load((d / "case.yml").read_text()) or {}
+            spec = yaml.safe_load((d / "case").read_text()) or {}
             spec["dir"] = d
             cases[d.name] = spec
     return cases
@@ -90,10 +91,12 @@ def build(base: Path, name: str, spec: dict, immutable: list) -> dict:
     if not setup.get("no_jar"):
         (home / "lib" / f"flink-dist-{spec['version']}.jar").write_bytes(b"")
     src = spec["dir"] / "conf" if "dir" in spec else None
+    conf.mkdir()
     if src is not None and src.is_dir():
-        shutil.copytree(src, conf, symlinks=True)
-    else:
-        conf.mkdir()
+        for path in src.rglob("*.in"):
+            target = conf / path.relative_to(src).with_suffix("")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
     for fname, data in (spec.get("files") or {}).items():
         (conf / fname).write_bytes(data)
     for fname, text in (setup.get("files") or {}).items():
