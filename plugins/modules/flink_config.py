@@ -341,7 +341,9 @@ def _open_locked(module, path, timeout):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return fd
         except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                return fd  # a file system without locks (ENOLCK on some NFS): compare-and-swap alone
+            if time.monotonic() > deadline:
                 os.close(fd)
                 _fail(module, f"{path}: another process kept the file locked for {timeout} s (another flink_config "
                               "run?); nothing was written: run the task again")
@@ -387,13 +389,13 @@ def _backup(module, path, fd, data):
     return dest
 
 
-def write(module, path, content, expected, lock_timeout=LOCK_TIMEOUT):
+def write(module, path, content, expected):
     """Compare-and-swap: write ``content`` to ``path`` only if the file still has sha256 ``expected``.
 
     Every step leaves ``path`` either the old file or the new one (a temporary file in the same
     directory, renamed over it), and a backup file only once it is complete.
     """
-    fd = _open_locked(module, path, lock_timeout)
+    fd = _open_locked(module, path, LOCK_TIMEOUT)
     tmp = None
     try:
         if not _same_file(fd, path):

@@ -265,3 +265,17 @@ def test_gather_script_never_opens_a_fifo_or_device(tmp_path):
         with pytest.raises(GatherError, match=f"{name}.*is not a regular file"):
             build_result(got, "h", flink_home=None, conf_dir=str(tmp_path), flink_version=version, processes=[],
                          max_file_size=1 << 20)
+
+
+@pytest.mark.parametrize(("path", "conf_dir", "outside"), [
+    ("/opt/flink/conf/config.yaml", "/opt/flink/conf", False),
+    ("/opt/flink/conf/envs/prod/config.yaml", "/opt/flink/conf", False),  # a directory under it
+    ("/opt/flink/conf/config.yaml", "/opt/flink/conf/", False),
+    ("/opt/flink/conf2/config.yaml", "/opt/flink/conf", True),  # a sibling sharing the prefix
+    ("/etc/flink/config.yaml", "/opt/flink/conf", True),
+    ("/opt/flink/conf/../shared.yaml", "/opt/flink/conf", True),
+    ("/config.yaml", "/", False),
+])
+def test_which_links_leave_the_conf_dir(path, conf_dir, outside):
+    from ansible_collections.flinkops.flink.plugins.action.flink_config import _outside_conf_dir
+    assert _outside_conf_dir(path, conf_dir) is outside

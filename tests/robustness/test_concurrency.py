@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -88,6 +90,31 @@ def test_without_the_lock_the_same_interleaving_loses_an_edit(driver, tmp_path):
     assert b["finished_while_a_waited"] and b["exit"] == 0 and b["result"]["changed"] is True, b
     assert a["exit"] == 0 and a["result"]["changed"] is True, a
     assert conf.read_bytes() == new_a  # B's edit is gone although B reported it written
+
+
+def test_a_lock_held_too_long_fails_cleanly(driver, tmp_path):
+    conf = tmp_path / "flink-conf.yaml"
+    conf.write_bytes(OLD)
+    new = edit_flink_conf(OLD, "x", {"a.key": "1"}).content
+    args = {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
+            "content_checksum": sha(new), "backup": True}
+    with open(conf, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another writer that never lets go
+        r = driver({"args": args, "lock_timeout": 1})
+    assert r["exit"] == 1 and "another process kept the file locked for 1 s" in r["result"]["msg"], r
+    assert conf.read_bytes() == OLD and sorted(p.name for p in tmp_path.iterdir()) == ["flink-conf.yaml"]
+
+
+def test_a_file_system_without_locks_still_gets_compare_and_swap(driver, tmp_path):
+    conf = tmp_path / "flink-conf.yaml"
+    conf.write_bytes(OLD)
+    new = edit_flink_conf(OLD, "x", {"a.key": "1"}).content
+    args = {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
+            "content_checksum": sha(new), "backup": False}
+    r = driver({"args": args, "flock_errno": errno.ENOLCK})  # NFS without lockd
+    assert r["exit"] == 0 and r["result"]["changed"] is True and conf.read_bytes() == new, r
+    r = driver({"args": args, "flock_errno": errno.ENOLCK})  # the old checksum no longer matches
+    assert r["exit"] == 1 and "changed since it was read" in r["result"]["msg"], r
 
 
 TASKS = """

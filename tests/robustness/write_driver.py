@@ -8,6 +8,8 @@ Requests:
   {"args": {...}, "kill_at": n}        the child kills itself (SIGKILL) at the n-th line of the write
   {"args": {...}, "kill_after": s}     the parent sends SIGKILL s seconds after write() began
   {"args": {...}, "count": true}       run to the end and report how many lines the write ran
+  {"args": {...}, "lock_timeout": s}   the module waits at most s seconds for the file's lock
+  {"args": {...}, "flock_errno": n}    flock fails with errno n (a file system without locks)
   {"race": [argsA, argsB], "no_lock": false}
       A runs until it calls atomic_move and waits there; B runs then; A is released once B has
       finished or 1 s has passed (B waiting for the lock). ``no_lock`` turns flock into a no-op in
@@ -38,7 +40,7 @@ from ansible_collections.flinkops.flink.plugins.modules import flink_config  # n
 
 
 def _child(args: dict, out_w: int, count_w: int, kill_at=None, pause_on=None, pause_fds=None, no_lock=False,
-           notify_fd=None):
+           notify_fd=None, lock_timeout=None, flock_errno=None):
     os.dup2(out_w, 1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -46,6 +48,12 @@ def _child(args: dict, out_w: int, count_w: int, kill_at=None, pause_on=None, pa
     basic._ANSIBLE_PROFILE = "legacy"
     if no_lock:
         flink_config.fcntl.flock = lambda fd, op: None
+    if flock_errno is not None:
+        def refuse(fd, op):
+            raise OSError(flock_errno, os.strerror(flock_errno))
+        flink_config.fcntl.flock = refuse
+    if lock_timeout is not None:
+        flink_config.LOCK_TIMEOUT = lock_timeout
     state = kill_hook.install(kill_at=kill_at, pause_on=pause_on, pause_fds=pause_fds, notify_fd=notify_fd)
     code = 0
     try:
@@ -160,7 +168,8 @@ def main():
             notify_r = notify_w = None
             if request.get("kill_after") is not None:
                 notify_r, notify_w = os.pipe()
-            child = _spawn(request["args"], kill_at=request.get("kill_at"), notify_fd=notify_w)
+            child = _spawn(request["args"], kill_at=request.get("kill_at"), notify_fd=notify_w,
+                           lock_timeout=request.get("lock_timeout"), flock_errno=request.get("flock_errno"))
             if notify_r is not None:
                 os.close(notify_w)
                 os.read(notify_r, 1)  # write() has begun (or the child ended: then this reads b"")
