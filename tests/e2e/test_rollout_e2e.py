@@ -267,3 +267,41 @@ def test_rollout_fault(flink, ansible_env, ansible_bin, tmp_path):
     assert "Managed Memory" in tm3["message"], tm3
     for name in ("tm1", "tm2"):
         assert not {c for c in codes(report, name, ("error", "warning", "info")) if c.startswith("live-")}, name
+
+
+def test_rollout_stops_at_a_taskmanager_it_cannot_stop(flink, ansible_env, ansible_bin, tmp_path):
+    """A host whose pid file the role cannot find (wrong ident string): nothing is started twice.
+
+    The stop finds no pid file, the TaskManager stays registered, the batch fails on that, the
+    file goes back to its backup, and the TaskManager is the same process, running what its file
+    says again.
+    """
+    flink.log_tag = "unstoppable"
+    inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable, groups={"e2e_target": ["tm1"]})
+    text = inventory.read_text().replace("flink_ident_string: tm1", "flink_ident_string: not-tm1")
+    assert text != inventory.read_text()
+    inventory.write_text(text)
+    pid = flink.process_pid("tm1")
+    before = (flink.conf_dir("tm1") / "config.yaml").read_bytes()
+    memory_before = rest_memory(flink)["tm1"]
+    playbook_file = tmp_path / "enforce-and-restart.yml"
+    playbook_file.write_text(
+        "- ansible.builtin.import_playbook: flinkops.flink.enforce\n"
+        "- hosts: flink_taskmanager\n  gather_facts: false\n  roles: [flinkops.flink.rolling_restart]\n")
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"enforce_settings": {"e2e_target": {"taskmanager.memory.managed.fraction": "0.2"}},
+                                    "enforce_confirm": True, "rolling_restart_stop_timeout": 15}))
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook_file), "-e", f"@{settings}"]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS), capture_output=True,
+                          text=True, timeout=600, cwd=flink.root, check=False)
+    _timing("unstoppable_playbook_s", time.monotonic() - started)
+    (OUTPUT / "e2e-unstoppable.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    reason = re.search(r"Rolling restart stopped: (.*)", proc.stdout).group(1)
+    assert "tm1 failed (Wait until they have left the JobManager" in reason, reason
+    assert "TaskManager tm1 is still registered" in reason and "already running with it" in reason, reason
+    assert flink.process_pid("tm1") == pid
+    assert (flink.conf_dir("tm1") / "config.yaml").read_bytes() == before
+    assert rest_memory(flink)["tm1"] == memory_before
+    assert flink.rest("/overview")["slots-total"] == 3

@@ -297,3 +297,31 @@ def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path):
         for p in procs:
             p.kill()
             p.wait()
+
+
+# --- the live audit in the report ----------------------------------------------------------------------
+
+
+def test_report_carries_the_live_section_and_names_live_checks():
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import report as rp
+
+    newer = {**CONFIG, "taskmanager.memory.managed.fraction": "0.3"}
+    results = {"tm1": result(), "tm2": result(newer)}
+    cluster = snap(tm("tm1"), tm("tm2"), tm("stray"))
+    probes = {"tm2": {"now": 200, "mtime": 150, "processes": [{"pid": 7, "started": 100}]}}
+    findings, section = live.live_audit(results, cluster, probes)
+    built = rp.build_report(results, findings, None, fail_on="warning", live=section)
+    assert built["live"]["taskmanagers"][2] == {"id": "stray", "host": None, "slots": 2,
+                                                "memory": tm("stray")["memory"]}
+    assert built["gate"]["failed"] and "tm2" in built["gate"]["reason"]
+    markdown = rp.render_markdown(built)
+    assert "Live cluster at http://jm:8081 (Flink 2.3.0): 3 TaskManagers, 6 slots" in markdown
+    assert "not in the inventory: stray" in markdown and "live-restart-pending" in markdown
+    junit = rp.render_junit(built)
+    assert 'name="live.live-restart-pending"><failure' in junit
+    assert "lint.live-" not in junit
+    html = rp.render_html(built)
+    assert "Live cluster at http://jm:8081" in html
+    # Without the live audit the report says nothing about it.
+    plain = rp.build_report(results)
+    assert plain["live"] is None and "Live cluster" not in rp.render_markdown(plain)
