@@ -301,6 +301,9 @@ def test_rollout_stops_at_a_taskmanager_it_cannot_stop(flink, ansible_env, ansib
     reason = re.search(r"Rolling restart stopped: (.*)", proc.stdout).group(1)
     assert "tm1 failed (Wait until they have left the JobManager" in reason, reason
     assert "TaskManager tm1 is still registered" in reason and "already running with it" in reason, reason
+    # ... and says where it looked: the pid file of the ident string it was given.
+    assert "no running taskexecutor in " + str(flink.pid_dir("tm1") / "flink-not-tm1-taskexecutor.pid") in reason
+    assert "check flink_pid_dir and flink_ident_string" in reason, reason
     assert flink.process_pid("tm1") == pid
     assert (flink.conf_dir("tm1") / "config.yaml").read_bytes() == before
     assert rest_memory(flink)["tm1"] == memory_before

@@ -84,8 +84,12 @@ case $action in
     p=$(current_pid)
     if ! alive "$p"; then
       # Nothing to stop; let the script tidy a stale pid file.
-      [ -z "$unit" ] && [ -f "$pid_file" ] && "$home/bin/$process.sh" stop >/dev/null 2>&1
-      echo "was-stopped"
+      if [ -n "$unit" ]; then
+        echo "was-stopped: unit $unit has no main process"
+      else
+        [ -f "$pid_file" ] && "$home/bin/$process.sh" stop >/dev/null 2>&1
+        echo "was-stopped: no running $daemon in $pid_file"
+      fi
       exit 0
     fi
     if [ -n "$unit" ]; then
