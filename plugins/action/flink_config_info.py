@@ -126,7 +126,10 @@ def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root
     """The one shell command run on the host (``root`` re-roots /proc and /sys, for tests)."""
     quote = shlex.quote
     assigns = f"h={quote(flink_home or '')}; c={quote(conf_dir)}; m={int(max_file_size)}; r={quote(root)}"
-    return assigns + "\n" + _SCRIPT_BODY
+    # No final newline: Ansible appends " && sleep 0" to the command, which must join the last
+    # line (a line starting with "&&" is a syntax error, rc 2, and over a pty its message lands
+    # after '@@end').
+    return assigns + "\n" + _SCRIPT_BODY.rstrip("\n")
 
 
 class FramingError(Exception):

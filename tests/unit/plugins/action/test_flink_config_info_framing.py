@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ansible.plugins.loader import shell_loader
 
 from ansible_collections.flinkops.flink.plugins.action import flink_config_info as act
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
@@ -24,8 +25,13 @@ ALL_BYTES = bytes(range(256)) * 3 + b"\r\n\n\x00tail"
 MIB = 1024 * 1024
 
 
+def as_ansible_runs_it(script: str) -> str:
+    """The command line Ansible really runs: _low_level_execute_command appends "&& sleep 0"."""
+    return shell_loader.get("sh").append_command(script, "sleep 0")
+
+
 def run_script(conf_dir, home=None, max_size=MIB, path_env=None, as_nobody=False) -> str:
-    script = act.build_script(str(home) if home else None, str(conf_dir), max_size)
+    script = as_ansible_runs_it(act.build_script(str(home) if home else None, str(conf_dir), max_size))
     env = {"PATH": path_env or os.environ["PATH"]}
     argv = ["/bin/sh", "-c", script]
     if as_nobody:
@@ -53,7 +59,7 @@ def no_base64_path(tmp_path: Path) -> str:
     """A PATH with every tool the script uses except base64, so it must fall back to od."""
     bindir = tmp_path / "bin-no-b64"
     bindir.mkdir()
-    for tool in ("od", "wc", "cat", "realpath", "readlink", "nproc", "getconf"):
+    for tool in ("od", "wc", "cat", "realpath", "readlink", "nproc", "getconf", "sleep"):
         found = shutil.which(tool)
         assert found, tool
         (bindir / tool).symlink_to(found)
@@ -101,7 +107,8 @@ def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
         bindir = tmp_path / "bin"
         bindir.mkdir()
         # printf too: mksh and posh have no printf builtin
-        for tool in ("wc", "cat", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf"):
+        # sleep: Ansible appends "&& sleep 0" to every command
+        for tool in ("wc", "cat", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep"):
             if tool != "base64" or tools == "busybox":
                 (bindir / tool).symlink_to("/usr/bin/busybox")
         env["PATH"] = str(bindir)
@@ -111,7 +118,7 @@ def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
     (home / "lib" / "flink-dist-1.20.5.jar").write_bytes(b"")
     (home / "conf" / "flink-conf.yaml").write_bytes(ALL_BYTES)
     (home / "conf" / "config.yaml").symlink_to(home / "conf" / "config.yaml")
-    script = act.build_script(str(home), str(home / "conf"), MIB)
+    script = as_ansible_runs_it(act.build_script(str(home), str(home / "conf"), MIB))
     out = subprocess.run([*argv, script], capture_output=True, env=env, timeout=30, check=False)
     assert (out.returncode, out.stderr) == (0, b"")
     text = out.stdout.decode("ascii")
