@@ -418,7 +418,19 @@ def main(argv=None) -> int:
     ap.add_argument("--pipelining", nargs="+", choices=["on", "off"], default=["on", "off"])
     ap.add_argument("--doc", default=str(ROOT / "docs" / "benchmarks_fleet.md"))
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--from-json", help="write the doc from the raw numbers of an earlier run (runs nothing)")
     opts = ap.parse_args(argv)
+    if opts.from_json:
+        raw = Path(opts.from_json).resolve()
+        data = json.loads(raw.read_text())
+        rows = data["rows"]
+        opts.forks, opts.runs = rows[0]["forks"], len(rows[0]["rounds"])
+        lines = table(rows)
+        print("\n".join(lines))
+        write_doc(Path(opts.doc), lines, rows, opts, machine_notes(*data["load"]), raw, data["started"],
+                  data["argv"])
+        print(f"written to {opts.doc}")
+        return 0
     if "ssh" in opts.modes and os.geteuid() != 0:
         print("bench_fleet.py: the SSH fleet needs root (network namespaces); run with --modes local", file=sys.stderr)
         return 2
@@ -441,19 +453,42 @@ def main(argv=None) -> int:
                                "rows": rows}, indent=1))
     print(f"raw numbers: {raw.relative_to(ROOT)}")
     if not opts.no_doc:
-        write_doc(Path(opts.doc), lines, rows, opts, machine_notes(load_before, load_after), raw, started)
+        write_doc(Path(opts.doc), lines, rows, opts, machine_notes(load_before, load_after), raw, started,
+                  sys.argv[1:])
         print(f"written to {opts.doc}")
     return 0
 
 
-def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str) -> None:
+def reading_share(rows: list[dict]) -> list[str]:
+    """The one task that reads the hosts against everything else in the playbook, both over ping."""
+    reading = {"audit": "flinkops.flink.audit : Gather", "enforce": "flinkops.flink.enforce : Set and remove",
+               "nochange": "Enforce what is already there"}
+    lines = ["| fleet | pipelining | playbook | whole playbook / ping | its reading task / ping | "
+             "everything else / ping |", "|---|---|---|---:|---:|---:|"]
+    for row in rows:
+        for name, prefix in reading.items():
+            if name not in row["rounds"][0]:
+                continue
+            whole, task, rest = [], [], []
+            for r in row["rounds"]:
+                ping = r["ping"]["wall"]
+                seconds = sum(v for k, v in r[name]["tasks"].items() if k.startswith(prefix))
+                whole.append(r[name]["wall"] / ping)
+                task.append(seconds / ping)
+                rest.append((r[name]["wall"] - seconds) / ping)
+            lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | {LABELS[name]} | "
+                         f"{statistics.median(whole):.3f} | {statistics.median(task):.3f} | "
+                         f"{statistics.median(rest):.3f} |")
+    return lines
+
+
+def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str, argv: list[str]) -> None:
     enforce = any("enforce" in row["rounds"][0] for row in rows)
     text = "\n".join([
         "# Fleet benchmarks: whole playbooks against `ansible -m ping`",
         "",
-        f"`benchmarks/bench_fleet.py {' '.join(sys.argv[1:])}`".replace("`benchmarks/bench_fleet.py `",
-                                                                       "`benchmarks/bench_fleet.py`")
-        + f" (started {started}; raw numbers in `{raw.relative_to(ROOT)}`).",
+        f"`{' '.join(['benchmarks/bench_fleet.py', *argv])}` (started {started}; raw numbers in "
+        f"`benchmarks/results/{raw.name}`, not committed).",
         "",
         "## What is measured",
         "",
@@ -483,6 +518,12 @@ def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str) -> 
         *lines,
         "",
         "## Where the time goes",
+        "",
+        "Each playbook reads the hosts in one task (the gather; flink_config inside the enforce role). That "
+        "task, and everything else in the playbook (Ansible start-up, the per-host tasks around it, the "
+        "controller's work), each over the same round's ping (medians):",
+        "",
+        *reading_share(rows),
         "",
         *breakdown(rows),
         "## Machine",
