@@ -12,7 +12,7 @@ Side by side, in the same run, over the same results:
 
 * **ours**: ``config_lint`` per host, ``fleet_drift``, ``memory_plan``, as the filters call them
   (their caches emptied before every run, so each run starts cold);
-* **naive**: the straightforward per-host loop: lint with its memo emptied before each host,
+* **naive**: the straightforward per-host loop: lint with its per-line key cache emptied before each host,
   ``fleet_drift(dedupe=False)`` (every host analysed on its own) and ``memory_plan(cache=False)``
   (Flink's derivation run for every host).
 
@@ -190,8 +190,8 @@ def clear_caches():
     for cached in (fleet._compute_cached, plan._compute_cached, fleet.natural_key, fleet.minor_line,
                    fleet._sensitive_among, fleet.is_sensitive_anywhere, plan._minor_line):
         cached.cache_clear()
-    if lint is not None and hasattr(lint, "_MEMO"):
-        lint._MEMO.clear()
+    if lint is not None:
+        lint._QUIET_KEYS.clear()
 
 
 def lint_all(results, naive: bool) -> dict:
@@ -199,8 +199,8 @@ def lint_all(results, naive: bool) -> dict:
     for host, result in results.items():
         if result.get("failed"):
             continue
-        if naive and hasattr(lint, "_MEMO"):
-            lint._MEMO.clear()  # no reuse between identical hosts: each host linted from scratch
+        if naive:
+            lint._QUIET_KEYS.clear()  # nothing decided once for the fleet: each host linted from scratch
         out[host] = lint.config_lint(result["config"], result["flink_version"], facts=result)
     return out
 
@@ -333,8 +333,9 @@ def main(argv=None) -> int:
         "Where the sharing comes from: fleet_drift analyses each distinct config once (keys that name the host, "
         "such as taskmanager.host, set aside, so hosts differing only in those share the work); memory_plan "
         "decides keys once per distinct memory config and runs Flink's derivation once per distinct (memory "
-        "config, Flink line, groups); config_lint (plugins/plugin_utils/lint.py) reuses its findings for "
-        "identical hosts only, which per-host keys defeat.",
+        "config, Flink line, groups); config_lint (plugins/plugin_utils/lint.py) decides once per Flink line "
+        "which keys need no finding of their own (most keys, the same on every host), and reuses the memory model "
+        "the gather computed for the same file.",
         "",
     ])
     print(text)

@@ -167,11 +167,20 @@ class _Lint:
 _LEGACY_MEMORY = frozenset(k for p in opts.PROCESSES.values() for k, o in p.items() if o.lines != opts.SUPPORTED_LINES)
 
 
+# Per Flink line, keys seen to need no finding of their own (a plain, current option, a pattern key,
+# a fallback): most keys of a fleet's files, and the same on every host, so they are decided once.
+_QUIET_KEYS: dict = {}
+_QUIET_MAX = 1 << 16
+
+
 def _check_keys(lint: _Lint):
     line = lint.line
     all_lines = catalog.lines()
     legacy_memory = _LEGACY_MEMORY
+    quiet = _QUIET_KEYS.setdefault(line, set())
     for key in lint.config:
+        if key in quiet:
+            continue
         if key.startswith(BOM):
             real = key[len(BOM):]
             bom_file = lint.file if lint.file != "the config file" else "flink-conf.yaml"
@@ -197,7 +206,10 @@ def _check_keys(lint: _Lint):
             _unknown_key(lint, key, all_lines, legacy_memory)
         elif known[0] == "deprecated":
             _deprecated_key(lint, key, known[1])
-        elif known[0] == "option" and key not in lint.reported_keys and catalog.is_deprecated_option(key, line):
+        elif known[0] != "option" or not catalog.is_deprecated_option(key, line):
+            if len(quiet) < _QUIET_MAX:
+                quiet.add(key)
+        elif key not in lint.reported_keys:
             later = [ln for ln in all_lines[all_lines.index(line) + 1:] if not catalog.is_known(key, ln)]
             gone = f"; Flink {later[0]} no longer reads it" if later else ""
             successor = catalog.replacement(key, all_lines[-1]) if later else None
@@ -990,32 +1002,6 @@ def _threshold(text: str) -> int:
         raise LintCallError(f"min_managed_per_slot {text!r} is not a Flink memory size: {exc}") from None
 
 
-_FACT_KEYS = ("config_file", "config_format", "mem_total_bytes", "cgroup_memory_limit_bytes")
-_FACT_LISTS = ("skipped_lines", "ignored_files", "hash_cut_keys")
-_MEMO: dict = {}
-_MEMO_MAX = 4096
-
-
-def _freeze(value):
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
-
-
-def _memo_key(config, line, facts, processes, threshold):
-    """Everything the findings depend on, hashable: identical hosts are linted once."""
-    try:
-        return (line, tuple(processes), threshold,
-                tuple(sorted((k, as_flink_text(v)) for k, v in config.items())),
-                tuple(sorted((facts.get("config_lines") or {}).items())),
-                tuple(facts.get(k) for k in _FACT_KEYS),
-                tuple(_freeze(facts.get(k) or ()) for k in _FACT_LISTS))
-    except TypeError:  # unorderable or unhashable odds and ends: just lint
-        return None
-
-
 def config_lint(config, flink_version, facts=None, processes=None,
                 min_managed_per_slot=DEFAULT_MIN_MANAGED_PER_SLOT) -> list:
     """Findings for one config on one Flink version, most severe first (see the module docstring).
@@ -1027,15 +1013,7 @@ def config_lint(config, flink_version, facts=None, processes=None,
     Managed Memory each slot should get.  Raises LintCallError for a bad call.
     """
     line, facts, processes, threshold = check_call(config, flink_version, facts, processes, min_managed_per_slot)
-    memo = _memo_key(config, line, facts, processes, threshold)
-    if memo is not None and memo in _MEMO:
-        return [dict(f) for f in _MEMO[memo]]
-    findings = _lint(config, line, facts, processes, threshold)
-    if memo is not None:
-        if len(_MEMO) >= _MEMO_MAX:
-            _MEMO.pop(next(iter(_MEMO)))  # oldest first: dicts keep insertion order
-        _MEMO[memo] = tuple(dict(f) for f in findings)
-    return findings
+    return _lint(config, line, facts, processes, threshold)
 
 
 def _lint(config, line, facts, processes, threshold) -> list:

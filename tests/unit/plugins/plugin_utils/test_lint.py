@@ -515,3 +515,37 @@ def test_misuse(args, kwargs, words):
     with pytest.raises(LintCallError) as err:
         config_lint(*args, **kwargs)
     assert words in str(err.value)
+
+
+# Keys that need no finding are decided once per Flink line and remembered (lint._QUIET_KEYS); what a
+# key means differs per line (state.backend.type, taskmanager.heap.size), so a warm cache must give
+# exactly what a cold one gives, in any order of lines and hosts.
+_ACROSS_LINES = {
+    "state.backend.type": "rocksdb",
+    "state.checkpoints.dir": "s3://b/c",
+    "state.backend": "rocksdb",
+    "taskmanager.heap.size": "1g",
+    "taskmanager.memory.process.size": "4g",
+    "taskmanager.numberOfTaskSlots": "2",
+    "jobmanager.memory.process.size": "1600m",
+    "jobmanager.rpc.address": "jm",
+    "taskmanager.host": "tm1",
+    "metrics.reporter.prom.port": "9249",
+    "high-availability": "zookeeper",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(order=st.permutations(["1.17", "1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3"]),
+       drop=st.sets(st.sampled_from(sorted(_ACROSS_LINES))))
+def test_remembered_quiet_keys_change_no_finding(order, drop):
+    cfg = {k: v for k, v in _ACROSS_LINES.items() if k not in drop}
+    cold = {}
+    for line in order:
+        lint_mod._QUIET_KEYS.clear()
+        cold[line] = config_lint(cfg, line)
+    lint_mod._QUIET_KEYS.clear()
+    for line in order:
+        config_lint(_ACROSS_LINES, line)  # warms the cache with every key
+    assert {line: config_lint(cfg, line) for line in order} == cold
+    assert any(lint_mod._QUIET_KEYS.values())  # the cache was really in use
