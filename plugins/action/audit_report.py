@@ -32,7 +32,6 @@ ARGUMENT_SPEC = {
     "min_managed_per_slot": {"type": "str"},
     "title": {"type": "str", "default": "Flink fleet audit"},
     "cluster": {"type": "dict"},
-    "probe_var": {"type": "str", "default": "audit_live_probe"},
 }
 
 
@@ -103,7 +102,9 @@ class ActionModule(ActionBase):
                     raise rp.ReportError(f"min_managed_per_slot {args['min_managed_per_slot']!r} is not a size Flink "
                                          f"reads ({exc}); write it like 128m or 1g") from None
             cluster = _plain(args["cluster"]) if args["cluster"] is not None else None
-            probes = self._probes(results, args["probe_var"], task_vars) if cluster is not None else {}
+            # The gather's live probe (flink_config_info live: true): a restart pending or not.
+            probes = {h: r["live_probe"] for h, r in results.items()
+                      if isinstance(r, Mapping) and isinstance(r.get("live_probe"), Mapping)}
             findings, drift, live_section = analyse(
                 results, memory_limits=limits, group_by=args["group_by"],
                 min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster, probes=probes)
@@ -168,18 +169,6 @@ class ActionModule(ActionBase):
         if not results:
             raise rp.ReportError("no hosts to report on: give 'hosts' or 'results' (the play has no hosts)")
         return results, limits
-
-    @staticmethod
-    def _probes(results: Mapping, name: str, task_vars: dict) -> dict:
-        """host -> its registered live probe result (roles/audit/files/live_probe.sh), where there is one."""
-        hostvars = task_vars.get("hostvars") or {}
-        out = {}
-        for host in results:
-            host_vars = hostvars.get(host) if hasattr(hostvars, "get") else None
-            value = host_vars.get(name) if host_vars is not None else None
-            if value is not None:
-                out[host] = _plain(value)
-        return out
 
     @staticmethod
     def _limit(host: str, name: str, value) -> int:

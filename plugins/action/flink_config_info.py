@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.flinkops.flink.plugins.module_utils import host_facts
+from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import (
     LEGACY_NAME,
     YAML_NAME,
@@ -62,6 +62,7 @@ ARGUMENT_SPEC = {
     "flink_version": {"type": "str"},
     "max_file_size": {"type": "bytes", "default": DEFAULT_MAX_FILE_SIZE},
     "processes": {"type": "list", "elements": "str", "choices": list(PROCESSES)},
+    "live": {"type": "bool", "default": False},
 }
 
 # The script proper. Variables set in front of it: h (flink_home, may be empty), c (conf_dir),
@@ -113,7 +114,7 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
     done
   fi
   if [ -n "$data" ]; then printf '@@data%s\n' "$data"; cat $data; printf '\000'; fi
-elif [ -d "$c" ]; then printf '@@conf noaccess\n\000'
+@@LIVE@@elif [ -d "$c" ]; then printf '@@conf noaccess\n\000'
 elif [ -e "$c" ]; then printf '@@conf notdir\n\000'
 else printf '@@conf absent\n\000'
 fi
@@ -122,14 +123,19 @@ echo "@@end"
 """
 
 
-def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root: str = "") -> str:
-    """The one shell command run on the host (``root`` re-roots /proc and /sys, for tests)."""
+def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root: str = "",
+                 live: bool = False) -> str:
+    """The one shell command run on the host (``root`` re-roots /proc and /sys, for tests).
+
+    ``live`` adds the live probe (module_utils/live_probe.py), run in the conf dir.
+    """
     quote = shlex.quote
     assigns = f"h={quote(flink_home or '')}; c={quote(conf_dir)}; m={int(max_file_size)}; r={quote(root)}"
     # No final newline: Ansible appends " && sleep 0" to the command, which must join the last
     # line (a line starting with "&&" is a syntax error, rc 2, and over a pty its message lands
     # after '@@end').
-    return assigns + "\n" + _SCRIPT_BODY.rstrip("\n")
+    body = _SCRIPT_BODY.replace("@@LIVE@@", live_probe.LIVE_SH.lstrip("\n") if live else "")
+    return assigns + "\n" + body.rstrip("\n")
 
 
 class FramingError(Exception):
@@ -234,6 +240,7 @@ class Gathered:
     conf: str = "absent"  # dir | noaccess | notdir | absent
     conf_physical: str | None = None
     files: dict[str, FileState] = field(default_factory=dict)
+    live: str | None = None  # the live probe's lines, when it ran
 
 
 def _text(payload: bytes) -> str:
@@ -262,6 +269,8 @@ def interpret(records: list[Record]) -> Gathered:
         elif rec.kind == "conf" and len(args) == 1:
             got.conf = args[0]
             got.conf_physical = _text(rec.payload) or None
+        elif rec.kind == "live" and not args:
+            got.live = _text(rec.payload)
         elif rec.kind == "link" and len(args) == 1:
             links[args[0]] = _text(rec.payload)
         elif rec.kind == "file" and len(args) >= 2:
@@ -436,6 +445,8 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "cpu_count": got.cpu_count,
         "memory": memory,
     }
+    if got.live is not None:
+        result["live_probe"] = live_probe.parse_live(got.live, choice.name)
     return result, warnings
 
 
@@ -479,7 +490,9 @@ class ActionModule(ActionBase):
         processes = list(dict.fromkeys(processes))
 
         # Connection and become failures are Ansible's to report (unreachable vs failed).
-        out = self._low_level_execute_command(build_script(flink_home, conf_dir, args["max_file_size"]), sudoable=True)
+        live = args["live"] and "taskmanager" in processes
+        out = self._low_level_execute_command(build_script(flink_home, conf_dir, args["max_file_size"], live=live),
+                                              sudoable=True)
         try:
             try:
                 got = interpret(parse_frames(out["stdout"]))

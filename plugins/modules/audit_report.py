@@ -92,13 +92,6 @@ options:
         section.
       - Omitted - no live audit.
     type: dict
-  probe_var:
-    description:
-      - Name of the host variable holding each TaskManager host's registered run of the role's
-        C(files/live_probe.sh) (its file's modification time and its TaskManager's start), which tells
-        C(live-restart-pending) from C(live-memory-mismatch).
-    type: str
-    default: audit_live_probe
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

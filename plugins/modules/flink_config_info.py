@@ -55,6 +55,14 @@ options:
     type: list
     elements: str
     choices: [jobmanager, taskmanager]
+  live:
+    description:
+      - On a host running a TaskManager, also note in the same command when its config file last
+        changed and when each TaskManager JVM using this conf dir started (Linux C(/proc)), returned
+        as RV(live_probe). The audit role turns it on with C(audit_rest_url) to tell a restart still
+        pending from a process running with memory its file does not give.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -183,4 +191,13 @@ memory:
       filter's result, computed from the unredacted values).
   returned: success
   type: dict
+live_probe:
+  description:
+    - With O(live) on a TaskManager host, the host's clock (V(now), seconds since the epoch), the
+      config file's modification time (V(mtime)) and every TaskManager JVM whose C(--configDir) is
+      this conf dir (V(processes), each V(pid) and V(started) in seconds since the epoch).
+    - A file changed after its TaskManager started is a restart still pending.
+  returned: when O(live) is true and the host runs a TaskManager
+  type: dict
+  sample: {"now": 1764230400, "mtime": 1764226800, "processes": [{"pid": 4711, "started": 1764223200}]}
 """

@@ -11,8 +11,8 @@ Controller side, standard library only (``urllib``); never imports Ansible.
   differs from the expectation fails at once (waiting cannot fix it).
 - ``live_findings(results, cluster, probes)``: the live audit - per host, "changed on disk but not
   restarted" and "running with memory the file does not give", telling them apart by the file's
-  modification time against the TaskManager process's start (roles/audit/files/live_probe.sh, run
-  on the host).
+  modification time against the TaskManager process's start (measured on the host by the gather:
+  module_utils/live_probe.py).
 """
 
 from __future__ import annotations
@@ -324,23 +324,8 @@ def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0
 
 # --- the live audit --------------------------------------------------------------------------------------
 
-# The probe that tells the two apart runs on each TaskManager host: roles/audit/files/live_probe.sh.
-# It prints "now <epoch>", "mtime <epoch>" (the config file) and "tm <pid> <start epoch>" lines.
-
-
-def parse_probe(stdout) -> dict:
-    """live_probe.sh output -> {now, mtime, processes: [{pid, started}]}; missing numbers are None."""
-    out = {"now": None, "mtime": None, "processes": []}
-    for line in str(stdout or "").splitlines():
-        parts = line.strip().split()
-        if not parts:
-            continue
-        nums = [int(p) if p.isdigit() else None for p in parts[1:]]
-        if parts[0] in ("now", "mtime") and nums:
-            out[parts[0]] = nums[0]
-        elif parts[0] == "tm" and len(nums) == 2 and None not in nums:
-            out["processes"].append({"pid": nums[0], "started": nums[1]})
-    return out
+# What tells the two apart is measured on each TaskManager host by the gather itself (module_utils/
+# live_probe.py, flink_config_info with live: true): {now, mtime, processes: [{pid, started}]}.
 
 
 def resource_id(host: str, result: Mapping) -> str:
@@ -359,7 +344,7 @@ def live_findings(results: Mapping, cluster: Mapping, probes: Mapping | None = N
     """Per host, what the running cluster says against each TaskManager's file on disk.
 
     ``results``: host -> flink_config_info result; ``cluster``: a ``snapshot`` (or the
-    flink_cluster_info result); ``probes``: host -> ``parse_probe`` result (optional).
+    flink_cluster_info result); ``probes``: host -> the gather's ``live_probe`` (optional).
     Codes: ``live-restart-pending`` (the file changed after the TaskManager started and gives other
     memory), ``live-memory-mismatch`` (the running memory is not what the file gives, and the file is
     not newer than the process), ``live-memory-differs`` (either; the start time is unknown),
@@ -468,7 +453,7 @@ def live_section(cluster: Mapping | None, results: Mapping) -> dict | None:
 def live_audit(results: Mapping, cluster: Mapping | None, probes: Mapping | None = None) -> tuple:
     """(findings by host, the report's live section) for the audit; ``cluster`` may be a failed result.
 
-    ``probes``: host -> the registered raw result of live_probe.sh (or its parsed form).
+    ``probes``: host -> the ``live_probe`` of its gather (flink_config_info with ``live: true``).
     """
     section = live_section(cluster, results)
     if section is None:
@@ -485,9 +470,5 @@ def live_audit(results: Mapping, cluster: Mapping | None, probes: Mapping | None
             "message": f"The live audit could not read the JobManager's REST API: {section['msg']}",
             "fix": "Check audit_rest_url (the JobManager's REST address as the controller reaches it) and that the "
                    "JobManager runs.", "process": "jobmanager"}]}, section
-    parsed = {}
-    for host, probe in (probes or {}).items():
-        if not isinstance(probe, Mapping) or probe.get("failed") or probe.get("skipped"):
-            continue
-        parsed[host] = probe if "processes" in probe else parse_probe(probe.get("stdout"))
+    parsed = {h: p for h, p in (probes or {}).items() if isinstance(p, Mapping) and "processes" in p}
     return live_findings(results, cluster, parsed), section

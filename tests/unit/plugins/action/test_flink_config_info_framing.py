@@ -472,3 +472,22 @@ def test_documentation_matches_the_argument_spec():
     assert set(yaml.safe_load(stub.RETURN)) >= {
         "config", "config_file", "config_format", "config_lines", "ignored_files", "skipped_lines", "checksum",
         "flink_version", "mem_total_bytes", "cgroup_memory_limit_bytes", "cpu_count", "memory"}
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_live_probe_portable_across_shells(tmp_path, shell):
+    """With live on, the same command (probe included) stays clean in every shell: rc 0, no stderr."""
+    argv = SHELLS[shell]
+    if not Path(argv[0]).exists():
+        pytest.skip(f"{argv[0]} is not installed (apt-get install busybox mksh yash posh)")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_bytes(b"taskmanager.memory.process.size: 1g\n")
+    os.utime(conf / "config.yaml", (1_500_000_000, 1_500_000_000))
+    script = as_ansible_runs_it(act.build_script(None, str(conf), MIB, live=True))
+    out = subprocess.run([*argv, script], capture_output=True, env={"PATH": os.environ["PATH"]}, timeout=30,
+                         check=False)
+    assert (out.returncode, out.stderr) == (0, b"")
+    got = act.interpret(act.parse_frames(out.stdout.decode("ascii")))
+    assert "mtime config.yaml 1500000000" in got.live.splitlines()
+    assert got.files["config.yaml"].content == b"taskmanager.memory.process.size: 1g\n"

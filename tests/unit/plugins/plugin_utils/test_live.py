@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from ansible.plugins.loader import shell_loader
 
+from ansible_collections.flinkops.flink.plugins.action import flink_config_info as gather
+from ansible_collections.flinkops.flink.plugins.module_utils import live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
-
-ROOT = Path(__file__).resolve().parents[4]
-PROBE = ROOT / "roles" / "audit" / "files" / "live_probe.sh"
 
 # What Flink 2.3.0 reported for a TaskManager of taskmanager.memory.process.size: 1g, 2 slots.
 REST_TM = {
@@ -251,27 +251,33 @@ def test_live_audit_reports_an_unreachable_jobmanager_on_the_jobmanager_host():
     assert live.live_audit(results, None) == ({}, None)
 
 
-def test_live_audit_parses_raw_probe_results():
+def test_live_audit_uses_the_gathers_probe():
     results = {"tm2": result({**CONFIG, "taskmanager.memory.managed.fraction": "0.3"})}
-    raw = {"tm2": {"rc": 0, "stdout": "now 200\r\nmtime 150\r\ntm 7 100\r\n", "changed": False}}
-    findings, section = live.live_audit(results, snap(tm("tm2")), raw)
+    probes = {"tm2": {"now": 200, "mtime": 150, "processes": [{"pid": 7, "started": 100}]}}
+    findings, section = live.live_audit(results, snap(tm("tm2")), probes)
     assert [f["code"] for f in findings["tm2"]] == ["live-restart-pending"]
     assert section["taskmanagers"][0]["host"] == "tm2"
 
 
-def test_parse_probe_ignores_noise():
-    assert live.parse_probe("banner\nnow 5\nmtime \ntm x 3\ntm 4 9\n") == \
-        {"now": 5, "mtime": None, "processes": [{"pid": 4, "started": 9}]}
+def test_parse_live_ignores_noise_and_other_files():
+    text = "banner\nnow 5\nmtime flink-conf.yaml 3\nmtime config.yaml \ntm x 3\ntm 4 9\n"
+    assert live_probe.parse_live(text, "config.yaml") == {"now": 5, "mtime": None,
+                                                          "processes": [{"pid": 4, "started": 9}]}
+    assert live_probe.parse_live(text, "flink-conf.yaml")["mtime"] == 3
 
 
-# --- the probe, in a real sh against real processes ---------------------------------------------------
+# --- the probe, inside the real gather command in a real sh against real processes -------------------
 
 
-def _probe(*args):
-    proc = subprocess.run(["sh", "-c", PROBE.read_text(), "probe", *map(str, args)], capture_output=True,
-                          text=True, timeout=60, check=True)
+def _probe(conf_dir, processes=("taskmanager",), live=True):
+    """The gather's result for conf_dir (Flink 2.3 given), run exactly as Ansible runs the command."""
+    script = shell_loader.get("sh").append_command(gather.build_script(None, str(conf_dir), 1 << 20, live=live),
+                                                   "sleep 0")
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stderr == ""
-    return live.parse_probe(proc.stdout)
+    got = gather.interpret(gather.parse_frames(proc.stdout))
+    return gather.build_result(got, "h1", flink_home=None, conf_dir=str(conf_dir), flink_version="2.3.0",
+                               processes=list(processes), max_file_size=1 << 20)[0]
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the probe reads Linux /proc")
@@ -283,16 +289,22 @@ def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path):
     config = conf / "config.yaml"
     config.write_text("taskmanager.memory.process.size: 1g\n")
     os.utime(config, (1_000_000_000, 1_000_000_000))
+    (other / "config.yaml").write_text("taskmanager.memory.process.size: 1g\n")
     # Processes whose command lines look like a TaskManager's (the class, then --configDir <dir>).
     procs = [subprocess.Popen(["sh", "-c", "sleep 30; :", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                                "--configDir", str(d)]) for d in (tmp_path / "link", other)]
     try:
         time.sleep(0.2)
-        got = _probe(config, conf)
+        got = _probe(conf)["live_probe"]
         assert got["mtime"] == 1_000_000_000 and abs(got["now"] - time.time()) < 5
         assert [p["pid"] for p in got["processes"]] == [procs[0].pid]  # symlinked conf dir matched, other not
         assert abs(got["processes"][0]["started"] - time.time()) < 5
-        assert _probe(config, tmp_path / "missing")["processes"] == []
+        assert [p["pid"] for p in _probe(other)["live_probe"]["processes"]] == [procs[1].pid]
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        (empty / "config.yaml").write_text("taskmanager.memory.process.size: 1g\n")
+        assert _probe(empty)["live_probe"]["processes"] == []
+        assert "live_probe" not in _probe(conf, live=False)
     finally:
         for p in procs:
             p.kill()
