@@ -279,14 +279,20 @@ def _memory_context(lint: _Lint, key: str) -> str:
             f"{size_text(sizes['total_flink'])}, Total Process Memory {size_text(sizes['total_process'])}.")
 
 
-def _deprecated_key(lint: _Lint, key: str, new: str):
-    line = lint.line
+@lru_cache(maxsize=4096)
+def _deprecation(key: str, new: str, line: str) -> tuple:
+    """(" Flink X no longer reads it." or "", the names Flink reads for ``new`` in its order)."""
     all_lines = catalog.lines()
     later = [ln for ln in all_lines[all_lines.index(line) + 1:] if not catalog.is_known(key, ln)]
     gone = f" Flink {later[0]} no longer reads it." if later else ""
     option = catalog.option(new, line) or {}
     # Flink reads the key, then its fallback names in their declared order; the first one set wins.
-    order = [new, *option.get("deprecated_keys", ()), *option.get("fallback_keys", ())]
+    return gone, (new, *option.get("deprecated_keys", ()), *option.get("fallback_keys", ()))
+
+
+def _deprecated_key(lint: _Lint, key: str, new: str):
+    line = lint.line
+    gone, order = _deprecation(key, new, line)
     winner = next((k for k in order if k in lint.config), key)
     if winner != key:
         message = (f"'{key}' is a deprecated name of '{new}'; '{winner}' is also set and comes first, so Flink "
@@ -491,16 +497,27 @@ def _path_keys(process: str) -> dict:
             "total-process": ("jobmanager.memory.process.size",)}
 
 
+def _names_of(option_key: str) -> tuple:
+    option = opts.PROCESSES[option_key.split(".")[0]].get(option_key)
+    return tuple(option.names()) if option else (option_key,)
+
+
 def _set(lint: _Lint, option_key: str) -> str | None:
     """The key (or its deprecated alias) that supplies an option in this config."""
-    option = opts.PROCESSES[option_key.split(".")[0]].get(option_key)
-    for name in option.names() if option else (option_key,):
+    for name in _names_of(option_key):
         if name in lint.config:
             return name
     return None
 
 
+# Every name (the key and its fallbacks) that can supply each sizing path's keys, per process.
+_PATH_NAMES = {p: [[_names_of(k) for k in keys] for keys in _path_keys(p).values()] for p in PROCESS_KINDS}
+
+
 def _sizing_paths(lint: _Lint, process: str, result: dict):
+    config = lint.config
+    if sum(all(any(n in config for n in names) for names in path) for path in _PATH_NAMES[process]) < 2:
+        return  # one sizing path or none: the usual case, decided without building anything
     paths = {path: [_set(lint, k) for k in keys] for path, keys in _path_keys(process).items()}
     active = [path for path, found in paths.items() if all(found)]
     if len(active) < 2:
@@ -626,8 +643,6 @@ def _host_limits(lint: _Lint, valid: dict):
     if not valid:
         return
     total = sum(r["sizes"]["total_process"] for r in valid.values())
-    names = " and ".join(PROCESS_NAMES[p] for p in valid)
-    parts = " + ".join(f"{PROCESS_NAMES[p]} {size_text(r['sizes']['total_process'])}" for p, r in valid.items())
     limits = []
     cgroup = lint.facts.get("cgroup_memory_limit_bytes")
     ram = lint.facts.get("mem_total_bytes")
@@ -639,6 +654,8 @@ def _host_limits(lint: _Lint, valid: dict):
     if not exceeded:
         return
     what, limit, consequence = min(exceeded, key=lambda lim: lim[1])
+    names = " and ".join(PROCESS_NAMES[p] for p in valid)
+    parts = " + ".join(f"{PROCESS_NAMES[p]} {size_text(r['sizes']['total_process'])}" for p, r in valid.items())
     target = "taskmanager" if "taskmanager" in valid else "jobmanager"
     others = sum(r["sizes"]["total_process"] for p, r in valid.items() if p != target)
     room = (limit - others) // MIB * MIB
