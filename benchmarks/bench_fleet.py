@@ -276,7 +276,8 @@ def run_command(name: str, argv: list[str], env: dict, base: Path, n: int, fleet
     return {"wall": wall, "cpu": cpu, "host_cpu": host_cpu, "tasks": tasks}
 
 
-def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]) -> list[dict]:
+def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool],
+               only: list[str] | None = None) -> list[dict]:
     base = Path(tempfile.mkdtemp(prefix=f"flinkops-bench-fleet-{mode}-"))
     built = None
     rows = []
@@ -284,7 +285,7 @@ def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]
         t0 = time.perf_counter()
         built = build_local(base, n) if mode == "local" else build_ssh(base, n)
         build_seconds = time.perf_counter() - t0
-        with_enforce = (ROOT / "playbooks" / "enforce.yml").exists()
+        with_enforce = (ROOT / "playbooks" / "enforce.yml").exists() and (not only or "enforce" in only)
         (base / "callbacks").mkdir(exist_ok=True)
         (base / "callbacks" / "bench_timing.py").write_text(bench_gather.CALLBACK)
         envs = {}
@@ -300,6 +301,8 @@ def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]
             converge(base, built, envs[pipelinings[0]])
         extra = write_extra_vars(base, built)  # from the files as they are now
         cmds = commands(base, built, extra, with_enforce)
+        if only:  # ping, the baseline, always runs
+            cmds = {k: v for k, v in cmds.items() if k == "ping" or k in only}
         names = list(cmds)
         for pipelining in pipelinings:
             env = envs[pipelining]
@@ -418,6 +421,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pipelining", nargs="+", choices=["on", "off"], default=["on", "off"])
     ap.add_argument("--doc", default=str(ROOT / "docs" / "benchmarks_fleet.md"))
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--commands", nargs="+", choices=["audit", "naive", "nochange", "enforce"],
+                    help="run only these beside ping (default: all)")
     ap.add_argument("--from-json", help="write the doc from the raw numbers of an earlier run (runs nothing)")
     opts = ap.parse_args(argv)
     if opts.from_json:
@@ -441,7 +446,7 @@ def main(argv=None) -> int:
     rows = []
     for mode in opts.modes:
         n = opts.local_hosts if mode == "local" else opts.ssh_hosts
-        rows += bench_mode(mode, n, opts.runs, opts.forks, pipelinings)
+        rows += bench_mode(mode, n, opts.runs, opts.forks, pipelinings, opts.commands)
     load_after = os.getloadavg()[0]
 
     lines = table(rows)
