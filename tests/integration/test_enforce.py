@@ -8,6 +8,7 @@ what the role published (per-host facts, and the restart list on localhost) to a
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -86,11 +87,11 @@ def fleet():
     shutil.rmtree(base)
 
 
-def run(base: Path, env: dict, name: str, extra: dict, *args: str):
+def run(base: Path, env: dict, name: str, extra: dict, *args: str, play: str = "play.yml"):
     dump = base / f"dump-{name}"
     dump.mkdir()
     extra = dict(extra, dump_dir=str(dump))
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(base / "inventory.yml"), str(base / "play.yml"),
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(base / "inventory.yml"), str(base / play),
                            "-e", json.dumps(extra), *args], capture_output=True, text=True,
                           env=dict(env, ANSIBLE_LOCAL_TEMP=str(base / "ansible-tmp")), timeout=600, check=False)
     published = None
@@ -170,32 +171,129 @@ def test_second_confirmed_run_changes_nothing(fleet, ansible_env, confirmed):
     assert "changed:" not in task and task.count("ok: [") == 3, task
 
 
-def test_explicit_settings_per_group_with_a_clash_and_a_refused_plan(fleet, ansible_env, confirmed):
+def test_a_clash_fails_the_run_once_before_anything_is_written(fleet, ansible_env, confirmed):
     base, hosts = fleet
     extra = {
         "enforce_confirm": True,
         "enforce_settings": {
             "all": {"parallelism.default": 3},
             "taskmanager": {"taskmanager.memory.jvm-metaspace.size": "384m"},
-            "tm_extra": {"parallelism.default": 5},  # tm2 is also in tm_extra: a clash
+            "tm_extra": {"parallelism.default": 5, "taskmanager.memory.jvm-metaspace.size": "512m"},  # tm2 too
+        },
+    }
+    before = files_of(base)
+    proc, published = run(base, ansible_env, "clash", extra)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert files_of(base) == before  # not even the hosts without a clash
+    assert "Set and remove the keys in the file Flink reads" not in proc.stdout
+    out = " ".join(proc.stdout.split())
+    assert "Nothing written: give each key one value per host. tm2: the groups all, taskmanager, tm_extra give " \
+           "different values for parallelism.default, taskmanager.memory.jvm-metaspace.size." in out, out[-3000:]
+    assert proc.stdout.count("fatal: [") == 1  # failed once, for the play, not per host
+    for host in ("jm", "tm1", "broken"):
+        assert f"{host}: the groups" not in out
+    recap = dict(re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, flags=re.M))
+    assert set(recap.values()) == {"0"}, recap
+    assert published is None  # the run stopped there
+
+
+def test_explicit_settings_per_group_and_a_refused_plan(fleet, ansible_env, confirmed):
+    base, hosts = fleet
+    extra = {
+        "enforce_confirm": True,
+        "enforce_settings": {
+            "all": {"parallelism.default": 3},
+            "taskmanager": {"taskmanager.memory.jvm-metaspace.size": "384m"},
+            "tm_extra": {"parallelism.default": 3},  # tm2 is also in tm_extra: the same value, no clash
             "jobmanager": {"jobmanager.memory.process.size": "300m"},  # Flink refuses it
         },
         "enforce_remove": {"taskmanager": ["taskmanager.memory.managed.fraction"]},
     }
     jm_before = config_of(hosts, "jm")
-    tm2_before = config_of(hosts, "tm2")
     proc, published = run(base, ansible_env, "settings", extra)
     assert proc.returncode == 2  # some hosts failed
-    tm1 = config_of(hosts, "tm1")
-    assert tm1["parallelism.default"] == "3" and tm1["taskmanager.memory.jvm-metaspace.size"] == "384m"
-    assert "taskmanager.memory.managed.fraction" not in tm1
-    assert config_of(hosts, "tm2") == tm2_before and config_of(hosts, "jm") == jm_before
-    assert "tm2: the groups" in proc.stdout and "different values for parallelism.default" in proc.stdout
+    assert "TASK [Gather" not in proc.stdout  # explicit settings: the audit play ends at once, no task per host
+    for tm in ("tm1", "tm2"):
+        config = config_of(hosts, tm)
+        assert config["parallelism.default"] == "3" and config["taskmanager.memory.jvm-metaspace.size"] == "384m"
+        assert "taskmanager.memory.managed.fraction" not in config
+    assert config_of(hosts, "jm") == jm_before
     assert "would not start the jobmanager" in proc.stdout
-    assert published["restart_hosts"] == ["tm1"]
+    assert published["restart_hosts"] == ["tm1", "tm2"]
     # broken's file is one Flink refuses: there is nothing safe to edit
-    assert sorted(published["summary"]["failed"]) == ["broken", "jm", "tm2"]
+    assert sorted(published["summary"]["failed"]) == ["broken", "jm"]
     assert "broken: " in proc.stdout and "config.yaml line" in proc.stdout
+    # the hosts written have their facts and one report line each
+    for tm in ("tm1", "tm2"):
+        assert published["hosts"][tm]["flink_enforce_status"] == "changed"
+        assert published["hosts"][tm]["flink_restart_required"] is True
+        assert re.search(rf'"{tm}: changed \S+/{tm}/flink/conf/\S+: .*remove taskmanager.memory.managed.fraction',
+                         proc.stdout)
+    assert "Written: 2 changed, 0 would change, 0 compliant, 2 failed." in " ".join(proc.stdout.split())
+
+
+ROLE_PLAY = """
+- name: The role alone
+  hosts: flink_jobmanager:flink_taskmanager
+  gather_facts: false
+  roles:
+    - role: flinkops.flink.enforce
+      vars:
+        enforce_settings: ENFORCE_SETTINGS
+""" + DUMP
+
+
+def role_run(base: Path, env: dict, name: str, settings: dict, extra: dict | None = None):
+    (base / f"role-{name}.yml").write_text(ROLE_PLAY.replace("ENFORCE_SETTINGS", json.dumps(settings)))
+    return run(base, env, name, extra or {}, play=f"role-{name}.yml")
+
+
+def role_tasks_per_host(stdout: str) -> dict:
+    """How many of the role's tasks ran (ok, changed, skipped or failed) on each host."""
+    counts = {}
+    for section in stdout.split("TASK [")[1:]:
+        if not section.startswith("flinkops.flink.enforce : "):
+            continue
+        for host in set(re.findall(r"^(?:ok|changed|skipping|fatal): \[(\w+)", section, flags=re.M)):
+            counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
+def test_two_tasks_per_host_the_rest_once_for_the_play(fleet, ansible_env, confirmed):
+    base = fleet[0]
+    before = files_of(base)
+    proc, published = role_run(base, ansible_env, "pertask", {"taskmanager": {"parallelism.default": 4}})
+    assert proc.returncode == 2, proc.stdout[-3000:]  # broken: Flink refuses its file
+    assert files_of(base) == before  # no enforce_confirm: diff only
+    counts = role_tasks_per_host(proc.stdout)
+    first = "jm"  # the run_once host
+    assert {h: n for h, n in counts.items() if h != first} == {"tm1": 2, "tm2": 2, "broken": 2}, counts
+    # ... and yet every host that did not fail has its facts, one report line and a place in the summary
+    assert published["hosts"]["jm"]["flink_enforce_status"] == "not planned"
+    assert published["hosts"]["jm"]["flink_restart_required"] is False
+    assert published["hosts"]["tm1"]["flink_enforce_status"] == "would change"
+    assert published["hosts"]["tm1"]["flink_enforce_changes"][0]["key"] == "parallelism.default"
+    assert published["hosts"]["tm2"]["flink_enforce_status"] == "would change"
+    assert published["summary"]["would_change"] == ["tm1", "tm2"] and published["summary"]["failed"] == ["broken"]
+    assert '"jm: not planned (nothing to set)"' in proc.stdout
+    assert re.search(r'"tm1: would change \S+/flink-conf.yaml: update parallelism.default 3 -> 4"', proc.stdout)
+    assert "Check mode (enforce_confirm is false), nothing written: 0 changed, 2 would change, 0 compliant, " \
+           "1 failed. Restart needed on: none." in " ".join(proc.stdout.split())
+
+
+def test_settings_templated_per_host_are_decided_on_each_host(fleet, ansible_env, confirmed):
+    """Values that depend on the host: each host gets its own, and a clash only one host sees fails that host."""
+    base = fleet[0]
+    before = files_of(base)
+    settings = {"all": {"parallelism.default": "{{ 7 if inventory_hostname == 'tm1' else 4 }}"},
+                "taskmanager": {"parallelism.default": 4}}
+    proc, published = role_run(base, ansible_env, "perhost", settings)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert files_of(base) == before
+    assert "tm1: the groups all, taskmanager give different values for parallelism.default" in proc.stdout
+    assert sorted(published["summary"]["failed"]) == ["broken", "tm1"]
+    assert published["hosts"]["jm"]["flink_enforce_changes"][0]["after"] == "4"
+    assert published["hosts"]["tm2"]["flink_enforce_status"] == "would change"
 
 
 def test_role_needs_one_thing_to_enforce(fleet, ansible_env):
@@ -203,3 +301,15 @@ def test_role_needs_one_thing_to_enforce(fleet, ansible_env):
     proc = run(base, ansible_env, "nothing", {"enforce_plan": {}, "enforce_settings": {}})[0]
     assert proc.returncode != 0
     assert "needs either enforce_plan" in proc.stdout
+
+
+def test_role_refuses_groups_that_are_not_mappings_without_printing_them(fleet, ansible_env):
+    base = fleet[0]
+    before = files_of(base)
+    for name, extra in {"notmap": {"enforce_settings": {"all": "s3.secret-key: CNRYnotamapping"}},
+                        "notlist": {"enforce_remove": {"all": "CNRYnotalist"}}}.items():
+        proc = run(base, ansible_env, name, extra)[0]
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert "needs either enforce_plan" in proc.stdout and "to a list of keys" in proc.stdout
+        assert "CNRY" not in proc.stdout + proc.stderr
+    assert files_of(base) == before
