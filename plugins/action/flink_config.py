@@ -142,7 +142,9 @@ class ActionModule(ActionBase):
 
     def _read(self, host, flink_home, conf_dir, version, processes, max_file_size) -> dict:
         """The gathered facts and the raw bytes of the file Flink reads, or {"failed", "msg"}."""
-        out = self._low_level_execute_command(build_script(flink_home, conf_dir, max_file_size), sudoable=True)
+        # sudoable only with become (no pty otherwise: see flink_config_info)
+        out = self._low_level_execute_command(build_script(flink_home, conf_dir, max_file_size),
+                                              sudoable=self._connection.become is not None)
         try:
             got = interpret(parse_frames(out["stdout"]))
         except FileChangedError as exc:

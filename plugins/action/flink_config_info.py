@@ -491,8 +491,10 @@ class ActionModule(ActionBase):
 
         # Connection and become failures are Ansible's to report (unreachable vs failed).
         live = args["live"] and "taskmanager" in processes
+        # sudoable only with become: over SSH a sudoable command gets a pty (ssh -tt), which costs the
+        # host a pty and login records on every run and mixes stderr into the answer.
         out = self._low_level_execute_command(build_script(flink_home, conf_dir, args["max_file_size"], live=live),
-                                              sudoable=True)
+                                              sudoable=self._connection.become is not None)
         try:
             try:
                 got = interpret(parse_frames(out["stdout"]))

@@ -453,3 +453,36 @@ def test_cli_up_and_down(tmp_path):
         down = subprocess.run([*cli, "down", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
         assert down.returncode == 0 and expected in down.stdout, down.stdout + down.stderr
     assert _netns_of(state["tag"]) == [] and _links_of(state["tag"]) == []
+
+
+# -- a pty only where become may need one ------------------------------------------------------------------
+def _gather_adhoc(fleet, env, ansible_bin, host: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ansible_bin / "ansible"), host, "-i", str(fleet.inventory), "-m", "flinkops.flink.flink_config_info",
+         "-a", "flink_home=/opt/flink", "-vvv", *extra],
+        env=env, capture_output=True, text=True, timeout=120, cwd=fleet.dir)
+
+
+def _ssh_execs(stdout: str) -> list[str]:
+    """The first line of each ssh command Ansible ran (options and host; the script follows on more lines)."""
+    return [line for line in stdout.splitlines() if "SSH: EXEC" in line]
+
+
+def _result(stdout: str) -> dict:
+    return json.loads(stdout[stdout.index(" => {") + 4:].split("\n}\n")[0] + "\n}")
+
+
+def test_gather_asks_for_a_pty_only_with_become(fleet, env, ansible_bin):
+    """Without become the gather's command runs without a pty (no ssh -tt); with become (su to nobody) it
+    gets one, as a password prompt may need, and the answer is the same."""
+    plain = _gather_adhoc(fleet, env, ansible_bin, "h001")
+    assert plain.returncode == 0, plain.stdout[-2000:]
+    execs = _ssh_execs(plain.stdout)
+    assert len(execs) == 1 and " -tt " not in execs[0]
+    become = _gather_adhoc(fleet, env, ansible_bin, "h001", "-b", "--become-method", "su", "--become-user", "nobody",
+                           "-e", "ansible_become_flags='-s /bin/sh'")
+    assert become.returncode == 0, become.stdout[-2000:]
+    execs = _ssh_execs(become.stdout)
+    assert len(execs) == 1 and " -tt " in execs[0]
+    first, second = _result(plain.stdout), _result(become.stdout)
+    assert first["checksum"] == second["checksum"] and first["config"] == second["config"]
