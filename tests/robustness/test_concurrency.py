@@ -92,12 +92,18 @@ def test_without_the_lock_the_same_interleaving_loses_an_edit(driver, tmp_path):
     assert conf.read_bytes() == new_a  # B's edit is gone although B reported it written
 
 
-def test_a_lock_held_too_long_fails_cleanly(driver, tmp_path):
+def one_edit(tmp_path, backup: bool):
+    """OLD in a fresh flink-conf.yaml, and the write module's arguments for one edit of it."""
     conf = tmp_path / "flink-conf.yaml"
     conf.write_bytes(OLD)
     new = edit_flink_conf(OLD, "x", {"a.key": "1"}).content
     args = {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
-            "content_checksum": sha(new), "backup": True}
+            "content_checksum": sha(new), "backup": backup}
+    return conf, new, args
+
+
+def test_a_lock_held_too_long_fails_cleanly(driver, tmp_path):
+    conf, _new, args = one_edit(tmp_path, backup=True)
     with open(conf, "rb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # another writer that never lets go
         r = driver({"args": args, "lock_timeout": 1})
@@ -106,11 +112,7 @@ def test_a_lock_held_too_long_fails_cleanly(driver, tmp_path):
 
 
 def test_a_file_system_without_locks_still_gets_compare_and_swap(driver, tmp_path):
-    conf = tmp_path / "flink-conf.yaml"
-    conf.write_bytes(OLD)
-    new = edit_flink_conf(OLD, "x", {"a.key": "1"}).content
-    args = {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
-            "content_checksum": sha(new), "backup": False}
+    conf, new, args = one_edit(tmp_path, backup=False)
     r = driver({"args": args, "flock_errno": errno.ENOLCK})  # NFS without lockd
     assert r["exit"] == 0 and r["result"]["changed"] is True and conf.read_bytes() == new, r
     r = driver({"args": args, "flock_errno": errno.ENOLCK})  # the old checksum no longer matches
