@@ -58,7 +58,7 @@ def _collection_version() -> str | None:
 
 
 def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_per_slot=None,
-            cluster: Mapping | None = None, probes: Mapping | None = None) -> tuple:
+            cluster: Mapping | None = None) -> tuple:
     """(findings by host, drift, live section) with config_lint, fleet_drift and the live audit."""
     from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
     from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import config_lint
@@ -77,7 +77,7 @@ def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_p
             facts["cgroup_memory_limit_bytes"] = memory_limits[host]
         findings[host] = config_lint(result["config"], result["flink_version"], facts=facts, **lint_args)
     drift = fleet_drift(results, group_by=group_by)
-    live_findings, live_section = live.live_audit(results, cluster, probes)
+    live_findings, live_section = live.live_audit(results, cluster)
     for host, items in live_findings.items():
         findings[host] = list(findings.get(host) or []) + items
     return findings, drift, live_section
@@ -102,12 +102,9 @@ class ActionModule(ActionBase):
                     raise rp.ReportError(f"min_managed_per_slot {args['min_managed_per_slot']!r} is not a size Flink "
                                          f"reads ({exc}); write it like 128m or 1g") from None
             cluster = _plain(args["cluster"]) if args["cluster"] is not None else None
-            # The gather's live probe (flink_config_info live: true): a restart pending or not.
-            probes = {h: r["live_probe"] for h, r in results.items()
-                      if isinstance(r, Mapping) and isinstance(r.get("live_probe"), Mapping)}
             findings, drift, live_section = analyse(
                 results, memory_limits=limits, group_by=args["group_by"],
-                min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster, probes=probes)
+                min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster)
             report = rp.build_report(
                 results, findings, drift, fail_on=args["fail_on"], memory_limits=limits, title=args["title"],
                 live=live_section,

@@ -9,7 +9,7 @@ Controller side, standard library only (``urllib``); never imports Ansible.
 - ``wait(url, conditions)``: poll until TaskManagers are registered (with the slots and memory a file
   gives) or gone, jobs are RUNNING, the cluster has its slots; a registered TaskManager whose memory
   differs from the expectation fails at once (waiting cannot fix it).
-- ``live_findings(results, cluster, probes)``: the live audit - per host, "changed on disk but not
+- ``live_findings(results, cluster)``: the live audit - per host, "changed on disk but not
   restarted" and "running with memory the file does not give", telling them apart by the file's
   modification time against the TaskManager process's start (measured on the host by the gather:
   module_utils/live_probe.py).
@@ -340,18 +340,18 @@ def _finding(severity, code, message, fix, key=None) -> dict:
             "process": "taskmanager"}
 
 
-def live_findings(results: Mapping, cluster: Mapping, probes: Mapping | None = None) -> dict:
+def live_findings(results: Mapping, cluster: Mapping) -> dict:
     """Per host, what the running cluster says against each TaskManager's file on disk.
 
     ``results``: host -> flink_config_info result; ``cluster``: a ``snapshot`` (or the
-    flink_cluster_info result); ``probes``: host -> the gather's ``live_probe`` (optional).
+    flink_cluster_info result). A result's ``live_probe`` (the gather with ``live: true``) tells a
+    restart pending from a process running other memory.
     Codes: ``live-restart-pending`` (the file changed after the TaskManager started and gives other
     memory), ``live-memory-mismatch`` (the running memory is not what the file gives, and the file is
     not newer than the process), ``live-memory-differs`` (either; the start time is unknown),
     ``live-file-changed`` (info: the file changed after start, same memory), ``live-not-registered``,
     ``live-unknown-taskmanagers`` (info, on the first JobManager host).
     """
-    probes = probes or {}
     by_id = {t["id"]: t for t in cluster.get("taskmanagers") or []}
     findings: dict = {}
     claimed = set()
@@ -380,7 +380,7 @@ def live_findings(results: Mapping, cluster: Mapping, probes: Mapping | None = N
         if not model.get("valid"):
             continue  # the lint reports a file Flink refuses; nothing to compare with
         diffs = compare_expected(tm, model)
-        probe = probes.get(host)
+        probe = result.get("live_probe")
         changed_after_start = None
         if isinstance(probe, Mapping) and probe.get("mtime") is not None and len(probe.get("processes") or []) == 1:
             changed_after_start = probe["mtime"] > probe["processes"][0]["started"]
@@ -450,10 +450,10 @@ def live_section(cluster: Mapping | None, results: Mapping) -> dict | None:
     }
 
 
-def live_audit(results: Mapping, cluster: Mapping | None, probes: Mapping | None = None) -> tuple:
+def live_audit(results: Mapping, cluster: Mapping | None) -> tuple:
     """(findings by host, the report's live section) for the audit; ``cluster`` may be a failed result.
 
-    ``probes``: host -> the ``live_probe`` of its gather (flink_config_info with ``live: true``).
+    Each result's ``live_probe`` (flink_config_info with ``live: true``) is used where present.
     """
     section = live_section(cluster, results)
     if section is None:
@@ -470,5 +470,4 @@ def live_audit(results: Mapping, cluster: Mapping | None, probes: Mapping | None
             "message": f"The live audit could not read the JobManager's REST API: {section['msg']}",
             "fix": "Check audit_rest_url (the JobManager's REST address as the controller reaches it) and that the "
                    "JobManager runs.", "process": "jobmanager"}]}, section
-    parsed = {h: p for h, p in (probes or {}).items() if isinstance(p, Mapping) and "processes" in p}
-    return live_findings(results, cluster, parsed), section
+    return live_findings(results, cluster), section

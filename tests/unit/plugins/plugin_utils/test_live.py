@@ -208,6 +208,11 @@ def test_wait_gives_up_after_the_timeout_and_says_what_is_missing():
 # --- the live audit ----------------------------------------------------------------------------------
 
 
+def with_probes(results, probes):
+    """The results as the gather returns them with live: true (the probe inside each host's result)."""
+    return {h: dict(r, live_probe=probes[h]) if h in probes else r for h, r in results.items()}
+
+
 def test_live_findings_tell_the_cases_apart():
     newer = {**CONFIG, "taskmanager.memory.managed.fraction": "0.3"}
     results = {
@@ -226,7 +231,7 @@ def test_live_findings_tell_the_cases_apart():
         "tm1": {"now": 200, "mtime": 150, "processes": [{"pid": 9, "started": 100}]},
     }
     found = {h: [(f["severity"], f["code"]) for f in items]
-             for h, items in live.live_findings(results, cluster, probes).items()}
+             for h, items in live.live_findings(with_probes(results, probes), cluster).items()}
     assert found == {
         "tm1": [("info", "live-file-changed")],
         "tm2": [("warning", "live-restart-pending")],
@@ -254,7 +259,7 @@ def test_live_audit_reports_an_unreachable_jobmanager_on_the_jobmanager_host():
 def test_live_audit_uses_the_gathers_probe():
     results = {"tm2": result({**CONFIG, "taskmanager.memory.managed.fraction": "0.3"})}
     probes = {"tm2": {"now": 200, "mtime": 150, "processes": [{"pid": 7, "started": 100}]}}
-    findings, section = live.live_audit(results, snap(tm("tm2")), probes)
+    findings, section = live.live_audit(with_probes(results, probes), snap(tm("tm2")))
     assert [f["code"] for f in findings["tm2"]] == ["live-restart-pending"]
     assert section["taskmanagers"][0]["host"] == "tm2"
 
@@ -321,7 +326,8 @@ def test_report_carries_the_live_section_and_names_live_checks():
     results = {"tm1": result(), "tm2": result(newer)}
     cluster = snap(tm("tm1"), tm("tm2"), tm("stray"))
     probes = {"tm2": {"now": 200, "mtime": 150, "processes": [{"pid": 7, "started": 100}]}}
-    findings, section = live.live_audit(results, cluster, probes)
+    results = with_probes(results, probes)
+    findings, section = live.live_audit(results, cluster)
     built = rp.build_report(results, findings, None, fail_on="warning", live=section)
     assert built["live"]["taskmanagers"][2] == {"id": "stray", "host": None, "slots": 2,
                                                 "memory": tm("stray")["memory"]}
