@@ -138,8 +138,11 @@ def _edit_spec(data: bytes):
     spec = _json(data)
     if not isinstance(spec, dict) or spec.get("format") not in ("legacy", "yaml"):
         return None
+    encoded = spec.get("file_b64", "")
+    if not isinstance(encoded, str):  # the harness's own spec, not an editor input: skip it
+        return None
     try:
-        content = base64.b64decode(spec.get("file_b64", ""), validate=True)[:MAX_FILE_SIZE]
+        content = base64.b64decode(encoded, validate=True)[:MAX_FILE_SIZE]
     except ValueError:
         return None
     settings = spec.get("settings") if isinstance(spec.get("settings"), dict) else {}
