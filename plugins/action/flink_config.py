@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import posixpath
+import time
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
@@ -33,16 +34,52 @@ from ansible_collections.flinkops.flink.plugins.action.flink_config_info import 
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.modules.flink_config import ARGUMENT_SPEC as MODULE_SPEC
-from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import EditRefused, plan_edit
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import (
+    EditRefused,
+    already_holds,
+    infer_processes,
+    plan_edit,
+    unknown_key_warnings,
+)
 
 INTERNAL = ("path", "content", "expected_checksum", "content_checksum")
+GATHERED_KEYS = ("config", "config_file", "conf_dir", "config_format", "flink_version", "checksum", "read_at",
+                 "skipped_lines")
 ARGUMENT_SPEC = {k: v for k, v in MODULE_SPEC.items() if k not in INTERNAL}
 
 
 def _outside_conf_dir(path: str, conf_dir: str) -> bool:
     """Whether the resolved config file lies outside the (resolved) conf dir and the directories under it."""
     return not posixpath.normpath(path).startswith(posixpath.normpath(conf_dir).rstrip("/") + "/")
+
+
+def gathered_unusable(gathered, conf_dir: str, version: str | None, max_age: int, now: float) -> str | None:
+    """Why a flink_config_info result cannot stand in for reading the host now (None: it can).
+
+    It must be a successful read of the same conf dir (and version, when given), fresh, of a file
+    inside that dir whose every line Flink reads (the editor and Flink's map agree line for line).
+    """
+    if gathered.get("failed") or gathered.get("skipped") or gathered.get("unreachable"):
+        return "the gather failed on this host"
+    missing = [k for k in GATHERED_KEYS if k not in gathered]
+    if missing:
+        return f"it is not a flink_config_info result (no {', '.join(missing)})"
+    if not isinstance(gathered["config"], dict) or not isinstance(gathered["read_at"], (int, float)):
+        return "it is not a flink_config_info result (config or read_at of the wrong type)"
+    if gathered["conf_dir"] != conf_dir:
+        return f"it read {gathered['conf_dir']}, not {conf_dir}"
+    if version is not None and gathered["flink_version"] != version:
+        return f"it read as Flink {gathered['flink_version']}, not {version}"
+    age = now - gathered["read_at"]
+    if not 0 <= age <= max_age:
+        return f"it was read {age:.0f} seconds ago (gathered_max_age: {max_age})"
+    if gathered["skipped_lines"]:
+        return "the file has lines Flink skips"
+    if _outside_conf_dir(gathered["config_file"], conf_dir):
+        return f"the file it read, {gathered['config_file']}, is not inside {conf_dir}"
+    return None
 
 
 class ActionModule(ActionBase):
@@ -72,6 +109,14 @@ class ActionModule(ActionBase):
         if processes is None:
             processes = default_processes(task_vars.get("group_names"))
         processes = list(dict.fromkeys(processes))
+
+        gathered = args["gathered"]
+        if gathered is not None:
+            why = gathered_unusable(gathered, conf_dir, version, args["gathered_max_age"], time.time())
+            if why is None and already_holds(gathered["config"], args["settings"], args["remove"],
+                                             gathered["flink_version"]):
+                return self._as_gathered(result, host, gathered, args, processes)
+            result["gather_not_used"] = why or "it shows something to change, so the host is read to change it"
 
         try:
             read = self._read(host, flink_home, conf_dir, version, processes, args["max_file_size"])
@@ -106,6 +151,7 @@ class ActionModule(ActionBase):
             result.setdefault("warnings", []).append(warning)
         result.update(
             changed=plan.changed,
+            read_from="host",
             restart_required=False,
             config_file=path,
             config_format=fmt,
@@ -138,6 +184,30 @@ class ActionModule(ActionBase):
         result["restart_required"] = result["changed"]
         if written.get("backup_file"):
             result["backup_file"] = written["backup_file"]
+        return result
+
+    @staticmethod
+    def _as_gathered(result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
+        """The result for a host whose gathered read already holds everything: what reading it again would
+        give (its warnings included), without contacting it."""
+        config, path, version = gathered["config"], gathered["config_file"], gathered["flink_version"]
+        if not args["allow_unknown_keys"]:
+            for warning in unknown_key_warnings(args["settings"], version):
+                result.setdefault("warnings", []).append(f"{host}: {path}: {warning}")
+        # memory keys are never sensitive: the redacted map computes as the file does
+        procs = processes or infer_processes(config)
+        result.update(
+            changed=False,
+            read_from="gather",
+            restart_required=False,
+            config_file=path,
+            config_format=gathered["config_format"],
+            flink_version=version,
+            config=config,
+            changes=[],
+            checksum=gathered["checksum"],
+            memory={p: compute(config, p, version) for p in procs},
+        )
         return result
 
     def _read(self, host, flink_home, conf_dir, version, processes, max_file_size) -> dict:

@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import posixpath
 import shlex
+import time
 from dataclasses import dataclass, field
 
 from ansible.errors import AnsibleError
@@ -433,6 +434,7 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "changed": False,
         "config": redact_anywhere(parsed.config),
         "config_file": path,
+        "conf_dir": conf_dir,
         "config_format": parsed.format,
         "config_lines": dict(parsed.lines),
         "ignored_files": list(choice.ignored),
@@ -517,6 +519,8 @@ class ActionModule(ActionBase):
             return self._fail(result, f"{host}: internal error in flink_config_info ({type(exc).__name__}: {exc}); "
                                       "please report it")
         result.update(data)
+        # when it was read, by the controller's clock: flink_config trusts a gathered result only while fresh
+        result["read_at"] = round(time.time(), 3)
         if warnings:
             result.setdefault("warnings", []).extend(warnings)
         return result

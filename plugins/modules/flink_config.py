@@ -106,6 +106,24 @@ options:
         read as RV(flinkops.flink.flink_config_info#module:config_file).
     type: bool
     default: false
+  gathered:
+    description:
+      - The result of flinkops.flink.flink_config_info for this host from earlier in the run (a registered
+        variable), to skip reading the host again when that read shows the file already holds every setting
+        and none of the removed keys. Such a host is not contacted at all (RV(read_from) is V(gather)).
+      - Used only when it is a successful result for the same O(conf_dir) (and O(flink_version), when given),
+        read less than O(gathered_max_age) seconds ago, of a file inside O(conf_dir) with no line Flink skips,
+        and it shows nothing to change with certain (a sensitive setting's value is hidden in a gathered
+        result, so such a setting is always read). Otherwise the host is read as usual and
+        RV(gather_not_used) says why.
+      - A file edited on the host after the gather and before this task is not seen when the gathered read
+        shows nothing to change; keep O(gathered_max_age) short. A file that needs a change is always read
+        again, and written only if it has not changed since (its sha256).
+    type: dict
+  gathered_max_age:
+    description: How old, in seconds, a O(gathered) result may be to be used.
+    type: int
+    default: 300
   path:
     description:
       - Internal, set by the action plugin - the file to write (symlinks resolved). Not for playbooks.
@@ -256,6 +274,18 @@ memory:
   description: For each process validated, what Flink computes from the resulting file (the memory_model result).
   returned: success
   type: dict
+read_from:
+  description:
+    - V(host) when the file was read from the host by this task; V(gather) when the O(gathered) result showed
+      nothing to change and the host was not contacted.
+  returned: success
+  type: str
+  sample: gather
+gather_not_used:
+  description: Why a O(gathered) result that was given was not used (the host was read instead).
+  returned: when O(gathered) was given and not used
+  type: str
+  sample: "it was read 412 seconds ago (gathered_max_age: 300)"
 diff:
   description: Before and after text of the file with sensitive values hidden (shown with C(--diff)).
   returned: changed and diff mode
@@ -287,6 +317,8 @@ ARGUMENT_SPEC = dict(
     processes=dict(type="list", elements="str", choices=["jobmanager", "taskmanager"]),
     max_file_size=dict(type="bytes", default=1048576),
     follow_symlinks_outside_conf_dir=dict(type="bool", default=False),
+    gathered=dict(type="dict"),
+    gathered_max_age=dict(type="int", default=300),
     path=dict(type="str"),
     content=dict(type="str", no_log=True),  # the whole file, secrets included
     expected_checksum=dict(type="str"),

@@ -160,6 +160,19 @@ checksum:
   description: SHA-256 (hex) of the file's bytes.
   returned: success
   type: str
+conf_dir:
+  description: The configuration directory read (O(conf_dir), or C(<flink_home>/conf)), normalised.
+  returned: success
+  type: str
+  sample: /opt/flink/conf
+read_at:
+  description:
+    - When the host was read, in seconds since the epoch by the controller's clock.
+    - flinkops.flink.flink_config uses a result given as its O(flinkops.flink.flink_config#module:gathered)
+      only while it is younger than its O(flinkops.flink.flink_config#module:gathered_max_age).
+  returned: success
+  type: float
+  sample: 1795774800.123
 flink_version:
   description: The Flink version used, as given or as detected.
   returned: success

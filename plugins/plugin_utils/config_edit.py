@@ -105,6 +105,29 @@ def infer_processes(config: Mapping) -> list:
     return found
 
 
+def already_holds(config: Mapping, settings: Mapping | None, remove: Iterable | None, version) -> bool:
+    """Whether a file Flink reads as ``config`` (a gathered, redacted map) needs no edit at all: every
+    setting at its value and no name Flink reads for a removed key.
+
+    False whenever it cannot tell (a sensitive setting's value is hidden; a value the editor would
+    refuse): the caller then reads the file and lets the editor decide and explain. Never True where
+    the editor would change a byte of a file without skipped lines (property-tested).
+    """
+    try:
+        wanted = {str(k): as_flink_value(k, v) for k, v in (settings or {}).items()}
+    except EditError:
+        return False
+    for key, value in wanted.items():
+        if is_sensitive_anywhere(key) or config.get(key) != value:
+            return False
+    for key in remove or ():
+        if not isinstance(key, str) or key in wanted:
+            return False
+        if any(name in config for name in spellings(key, version)):
+            return False
+    return True
+
+
 @dataclass
 class Plan:
     """The decided edit of one file."""

@@ -40,7 +40,8 @@ DUMP = """
         content: >-
           {{ {'flink_restart_required': flink_restart_required | default(None),
               'flink_enforce_status': flink_enforce_status | default(None),
-              'flink_enforce_changes': flink_enforce_changes | default(None)} | to_json }}
+              'flink_enforce_changes': flink_enforce_changes | default(None),
+              'read_from': enforce_result.read_from | default(None)} | to_json }}
       delegate_to: localhost
     - name: On localhost
       ansible.builtin.copy:
@@ -156,6 +157,8 @@ def test_confirmed_run_applies_the_plan_uniformly_and_publishes_restarts(fleet, 
         assert facts["flink_restart_required"] is True and facts["flink_enforce_status"] == "changed", host
         assert facts["flink_enforce_changes"], host
     assert published["hosts"]["broken"]["flink_restart_required"] is False
+    # a host with something to change is read again by flink_config, whatever the gather showed
+    assert {published["hosts"][h]["read_from"] for h in ("jm", "tm1", "tm2")} == {"host"}
     assert "tm1: changed" in proc.stdout and "update taskmanager.memory.managed.fraction 0.1 -> 0.4" in proc.stdout
     assert "Restart needed on: jm, tm1, tm2" in proc.stdout
 
@@ -169,6 +172,9 @@ def test_second_confirmed_run_changes_nothing(fleet, ansible_env, confirmed):
     assert published["restart_hosts"] == [] and sorted(published["summary"]["compliant"]) == ["jm", "tm1", "tm2"]
     task = proc.stdout.split("Set and remove the keys in the file Flink reads", 1)[1].split("TASK [", 1)[0]
     assert "changed:" not in task and task.count("ok: [") == 3, task
+    # the playbook's own gather showed every host compliant: flink_config did not read them again
+    assert {h: published["hosts"][h]["read_from"] for h in ("jm", "tm1", "tm2")} == dict.fromkeys(
+        ("jm", "tm1", "tm2"), "gather")
 
 
 def test_a_clash_fails_the_run_once_before_anything_is_written(fleet, ansible_env, confirmed):
