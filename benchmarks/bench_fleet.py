@@ -14,6 +14,8 @@ Measured as whole commands (start-up, inventory and, for playbooks, every task),
 round every command runs once, in an order that rotates between rounds, so all see the same machine:
 
 * ``ping``: ``ansible all -m ansible.builtin.ping`` -- the baseline of every ratio;
+* ``floor``: ``ansible all -m ansible.builtin.raw -a true`` (no pty) -- one shell command per host,
+  the least any task touching every host costs; no target, it shows how close the gather comes;
 * ``audit``: ``ansible-playbook flinkops.flink.audit`` (gather, lint, drift, the four reports),
   checked: every host audited;
 * ``naive``: what one writes by hand -- slurp the file Flink reads, ``b64decode | from_yaml``, one
@@ -182,6 +184,10 @@ def commands(base: Path, built: dict, extra: Path, with_enforce: bool) -> dict:
     both = [*inv, "-i", str(extra)]
     cmds = {
         "ping": [str(BIN / "ansible"), "all", *inv, "-m", "ansible.builtin.ping"],
+        # one shell command per host and nothing else (no pty, like the gather): what any task that
+        # touches every host costs at least
+        "floor": [str(BIN / "ansible"), "all", *inv, "-m", "ansible.builtin.raw", "-a", "true",
+                  "-e", "ansible_ssh_use_tty=false"],
         "audit": [str(BIN / "ansible-playbook"), *inv, "flinkops.flink.audit", "-e", f"audit_report_dir={base}/audit",
                   "-e", "audit_fail_on=never", "-e", "audit_hosts=all"],
         "naive": [str(BIN / "ansible-playbook"), *both, str(base / "naive.yml"), "-e",
@@ -338,7 +344,9 @@ def summarize(row: dict) -> dict:
     return out
 
 
-LABELS = {"ping": "`ansible -m ping` (baseline)", "audit": "audit playbook (gather, lint, drift, 4 reports)",
+LABELS = {"ping": "`ansible -m ping` (baseline)",
+          "floor": "`ansible -m raw -a true` (one shell command per host: the floor)",
+          "audit": "audit playbook (gather, lint, drift, 4 reports)",
           "naive": "naive audit (slurp + from_yaml)", "nochange": "flink_config, nothing to change",
           "enforce": "enforce playbook, nothing to change"}
 
@@ -421,7 +429,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pipelining", nargs="+", choices=["on", "off"], default=["on", "off"])
     ap.add_argument("--doc", default=str(ROOT / "docs" / "benchmarks_fleet.md"))
     ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--commands", nargs="+", choices=["audit", "naive", "nochange", "enforce"],
+    ap.add_argument("--commands", nargs="+", choices=["floor", "audit", "naive", "nochange", "enforce"],
                     help="run only these beside ping (default: all)")
     ap.add_argument("--from-json", help="write the doc from the raw numbers of an earlier run (runs nothing)")
     opts = ap.parse_args(argv)
@@ -466,7 +474,8 @@ def main(argv=None) -> int:
 
 def reading_share(rows: list[dict]) -> list[str]:
     """The one task that reads the hosts against everything else in the playbook, both over ping."""
-    reading = {"audit": "flinkops.flink.audit : Gather", "enforce": "flinkops.flink.enforce : Set and remove",
+    # the enforce playbook reads in its first play; flink_config reuses that read where nothing changes
+    reading = {"audit": "flinkops.flink.audit : Gather", "enforce": "Gather the configuration each host",
                "nochange": "Enforce what is already there"}
     lines = ["| fleet | pipelining | playbook | whole playbook / ping | its reading task / ping | "
              "everything else / ping |", "|---|---|---|---:|---:|---:|"]
@@ -511,6 +520,9 @@ def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str, arg
         "subnet, its own sshd and its own /opt/flink, the same configs. Every command starts without SSH "
         "connections (a fresh ControlPath directory; the masters are closed after the command), so each "
         "pays one handshake per host, as ping does.",
+        "- **floor**: `ansible -m raw -a true` without a pty: one shell command per host and nothing else, "
+        "what any task that touches every host costs at least (no target; it shows how close the gather "
+        "comes).",
         "- **naive audit**: `slurp` of the file Flink reads (its name given per host), `b64decode | "
         "from_yaml`, and one JSON file on the controller: no lint, no drift, no memory model.",
         "- **flink_config, nothing to change**: the `flinkops.flink.flink_config` task with a setting every "
@@ -524,7 +536,8 @@ def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str, arg
         "",
         "## Where the time goes",
         "",
-        "Each playbook reads the hosts in one task (the gather; flink_config inside the enforce role). That "
+        "Each playbook reads the hosts in one task (the gather; in the enforce playbook the gather of its "
+        "first play, whose results flink_config reuses for every host with nothing to change). That "
         "task, and everything else in the playbook (Ansible start-up, the per-host tasks around it, the "
         "controller's work), each over the same round's ping (medians):",
         "",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import (
@@ -37,6 +38,7 @@ class EditRefused(Exception):
     """The edit was computed but must not be written (Flink would not start); the message says why."""
 
 
+@lru_cache(maxsize=4096)
 def spellings(key: str, version) -> tuple:
     """``key`` and every other name Flink reads as that option on ``version``: its deprecated and
     fallback keys, unless such a name is an option of its own (removing ``rest.bind-port`` must not

@@ -28,6 +28,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     MemorySizeError,
     parse_bytes,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import already_holds
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     PROCESSES,
     FleetError,
@@ -683,6 +684,17 @@ def _covered(hosts: list, planned: list) -> list:
     return [h for h in hosts if h in covered]
 
 
+def _holds(config: Mapping, groups: list, version) -> bool:
+    """Whether flink_config, given everything the host's groups set and remove (as the enforce role
+    gives it), would change nothing in this gathered file: no key two groups give different values."""
+    settings: dict = {}
+    for group in groups:
+        for key, value in group["set"].items():
+            if settings.setdefault(key, value) != value:
+                return False
+    return already_holds(config, settings, [k for g in groups for k in g["remove"]], version)
+
+
 def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, owner, budgets, failed, ungrouped,
             warnings, planned_hosts, sig_of):
     out_groups = {}
@@ -730,11 +742,13 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
                     seen[memo] = change
             set_.update(change[0])
             remove.update(change[1])
+        names = natural_sorted({n for n, _unused in mine}) if len(mine) > 1 else [mine[0][0]]
         hosts[host] = {
-            "groups": natural_sorted({n for n, _unused in mine}) if len(mine) > 1 else [mine[0][0]],
+            "groups": names,
             "set": dict(sorted(set_.items())) if len(set_) > 1 else set_,
             "remove": sorted(remove) if len(remove) > 1 else list(remove),
             "changed": bool(set_ or remove),
+            "holds": _holds(config, [out_groups[n] for n in names if n in out_groups], ok[host]["flink_version"]),
             "budget": budgets[host],
         }
     shown_policy = dict(policy)

@@ -170,11 +170,32 @@ def test_second_confirmed_run_changes_nothing(fleet, ansible_env, confirmed):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert files_of(base) == before
     assert published["restart_hosts"] == [] and sorted(published["summary"]["compliant"]) == ["jm", "tm1", "tm2"]
+    # The gather showed jm, tm1 and tm2 holding the plan: the role ran on the one host that failed its
+    # gather (reported, not planned) and on none of them; they are reported compliant all the same.
     task = proc.stdout.split("Set and remove the keys in the file Flink reads", 1)[1].split("TASK [", 1)[0]
-    assert "changed:" not in task and task.count("ok: [") == 3, task
-    # the playbook's own gather showed every host compliant: flink_config did not read them again
-    assert {h: published["hosts"][h]["read_from"] for h in ("jm", "tm1", "tm2")} == dict.fromkeys(
-        ("jm", "tm1", "tm2"), "gather")
+    assert task.strip() == "] ***\nskipping: [broken]", task
+    validation = proc.stdout.split("Validating arguments against arg spec", 1)[1].split("TASK [", 1)[0]
+    assert re.findall(r"^ok: \[(\w+)\]", validation, re.M) == ["broken"], validation
+    for host in ("jm", "tm1", "tm2"):
+        facts = published["hosts"][host]
+        assert facts["flink_enforce_status"] == "compliant" and facts["flink_restart_required"] is False, host
+        assert facts["flink_enforce_changes"] == [] and facts["read_from"] is None, host
+        assert f"{host}: compliant (its gather shows every key in place; not contacted)" in proc.stdout
+    assert "Written: 0 changed, 0 would change, 3 compliant, 0 failed. Restart needed on: none." in proc.stdout
+
+
+def test_when_every_host_holds_the_plan_one_host_still_reports_for_the_fleet(fleet, ansible_env, confirmed):
+    base = fleet[0]
+    before = files_of(base)
+    proc, published = run(base, ansible_env, "all-held", {"enforce_policy": POLICY, "enforce_confirm": True,
+                                                           "enforce_hosts": "jm:tm1:tm2"})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert files_of(base) == before
+    task = proc.stdout.split("Set and remove the keys in the file Flink reads", 1)[1].split("TASK [", 1)[0]
+    assert re.findall(r"^(?:ok|changed|skipping): \[(\w+)\]", task, re.M) == ["jm"], task
+    assert published["hosts"]["jm"]["read_from"] == "gather"  # and flink_config did not read it again
+    assert sorted(published["summary"]["compliant"]) == ["jm", "tm1", "tm2"] and published["restart_hosts"] == []
+    assert "Written: 0 changed, 0 would change, 3 compliant, 0 failed. Restart needed on: none." in proc.stdout
 
 
 def test_a_clash_fails_the_run_once_before_anything_is_written(fleet, ansible_env, confirmed):

@@ -357,7 +357,8 @@ def test_enforce_writes_the_plan_on_the_rest_of_the_fleet(fleet, enforce_runs):
         assert first["files"][name][file_name] != enforce_runs["before"][name][file_name]
         text = first["files"][name][file_name].decode()
         assert re.search(r"fraction: 0\.5\n", text), (name, text)
-    assert re.search(r'"h000: compliant /opt/flink/conf/config.yaml"', proc.stdout)
+    # the JobManager's gather already held its plan: reported compliant, no task of the role on it
+    assert '"h000: compliant (its gather shows every key in place; not contacted)"' in proc.stdout
     for name in (UNREACHABLE, READONLY, "h000"):
         assert first["files"][name] == enforce_runs["before"][name], name
     assert re.search(r"Restart needed on: " + ", ".join(changed) + r"\.", proc.stdout)
@@ -385,6 +386,11 @@ def test_enforce_again_changes_nothing(fleet, enforce_runs):
     assert enforce_summary(second["proc"]) == f"0 changed, 0 would change, {len(changed) + 1} compliant, 1 failed"
     assert second["files"] == first["files"]
     assert "Restart needed on: none." in second["proc"].stdout
+    # Every host that holds the plan was read once, by the gather: the role ran only on the two that failed.
+    for name in [*changed, "h000"]:
+        assert f'"{name}: compliant (its gather shows every key in place; not contacted)"' in second["proc"].stdout
+    task = second["proc"].stdout.split("Set and remove the keys in the file Flink reads", 1)[1].split("TASK [", 1)[0]
+    assert sorted(re.findall(r"^\w+: \[(h\d{3})\]", task, flags=re.M)) == sorted([UNREACHABLE, READONLY]), task
     # The audit after enforcing: no memory drift left among the TaskManagers that could be written.
     groups = {g["name"]: g for g in second["report"]["drift"]["groups"]}
     values = {k["key"]: k["values"] for k in groups["taskmanager"]["keys"]}

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import parse_bytes
 from ansible_collections.flinkops.flink.plugins.module_utils.options import redact
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import plan_edit
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import (
     PLAN_KEYS,
     PlanError,
@@ -449,3 +450,31 @@ def _random_case(rng):
         policy["taskmanager"] = {"managed_per_slot": rng.choice(["64m", "128m"]), "slots": rng.choice([1, 2])}
     policy["taskmanager"]["network_max"] = rng.choice(["256m", "1g"])
     return results, configs, policy
+
+
+def _role_edit_changes(config, plan, host, version="2.3.0"):
+    """What flink_config changes in a flink-conf.yaml holding ``config`` when the enforce role gives the
+    host every key of its plan groups (the real editor, on the real bytes)."""
+    groups = [plan["groups"][g] for g in plan["hosts"][host]["groups"]]
+    settings = {k: v for g in groups for k, v in g["set"].items()}
+    remove = [k for g in groups for k in g["remove"] if k not in settings]
+    content = "".join(f"{k}: {v}\n" for k, v in config.items()).encode()
+    return plan_edit(content, "legacy", "/conf/flink-conf.yaml", version, settings, remove, ["taskmanager"]).changed
+
+
+@pytest.mark.parametrize("group_by", ["process", "all"])
+def test_holds_says_whether_the_role_would_change_the_file(group_by):
+    policy = {"taskmanager": {"process_size": "2g", "managed_fraction": "0.4"}, "group_by": group_by}
+    planned = {**TM, "taskmanager.memory.process.size": "2g", "taskmanager.memory.managed.fraction": "0.4"}
+    configs = {
+        "done": planned,
+        # Flink reads taskmanager.memory.size as managed.size: the plan removes the sizing path it sets
+        "deprecated": {**planned, "taskmanager.memory.size": "512m"},
+        "other_value": {**planned, "taskmanager.memory.managed.fraction": "0.3"},
+        "missing": TM,
+    }
+    plan = memory_plan({h: gathered(c) for h, c in configs.items()}, policy)
+    holds = {h: plan["hosts"][h]["holds"] for h in configs}
+    assert holds == {"done": True, "deprecated": False, "other_value": False, "missing": False}
+    for host, config in configs.items():
+        assert holds[host] is not _role_edit_changes(config, plan, host), host
