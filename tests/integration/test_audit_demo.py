@@ -243,6 +243,17 @@ def test_fail_on_error_fails_the_play_with_a_clear_message(tmp_path, ansible_env
     assert "Traceback" not in text
 
 
+def test_bad_role_arguments_fail_once_before_any_host_is_read(tmp_path, ansible_env, ansible_bin):
+    out = tmp_path / "report"
+    proc = run_audit(ansible_env, ansible_bin, out, "-e", "audit_fail_on=sometimes")
+    assert proc.returncode != 0
+    # the playbook skips Ansible's per-host check; the role's own check fails once, naming the value's choices
+    failed = re.findall(r"^fatal: \[(\w+)\]: FAILED! => (.*)$", proc.stdout, re.M)
+    assert len(failed) == 1 and "audit_fail_on" in failed[0][1] and "drift" in failed[0][1], proc.stdout[-3000:]
+    assert "Validating arguments against arg spec" not in proc.stdout
+    assert "Gather the configuration" not in proc.stdout and not out.exists()
+
+
 def test_fail_on_drift_names_the_drift(tmp_path, ansible_env, ansible_bin):
     out = tmp_path / "report"
     proc = run_audit(ansible_env, ansible_bin, out, "-e", "audit_fail_on=drift",
