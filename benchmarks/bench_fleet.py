@@ -386,11 +386,30 @@ def against_floor(rows: list[dict]) -> list[str]:
     lines = ["| fleet | pipelining | floor / ping | " + " | ".join(f"{LABELS[n]} / floor" for n in names) + " |",
              "|---|---|---:|" + "---:|" * len(names)]
     for row in rows:
-        cells = [statistics.median(r["floor"]["wall"] / r["ping"]["wall"] for r in row["rounds"])]
+        cells = [cells_floor(row)]
         cells += [statistics.median(r[n]["wall"] / r["floor"]["wall"] for r in row["rounds"]) for n in names]
         lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | "
                      + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    missed = []
+    for row in rows:
+        summary, floor = summarize(row), cells_floor(row)
+        for name in names:
+            target = TARGETS.get((row["mode"], name))
+            if target is None or summary[name]["ratio"] <= target:
+                continue
+            verdict = ("below the floor: no command that reads each host once can meet it here" if floor > target
+                       else f"above the floor, by {summary[name]['ratio'] - target:.3f}x ping: a miss of ours")
+            missed.append(f"- {row['mode']} x{row['hosts']}, pipelining {'on' if row['pipelining'] else 'off'}: "
+                          f"{LABELS[name]} {summary[name]['ratio']:.3f}x ping against a target of {target}x; the "
+                          f"floor is {floor:.3f}x ping, so the target is {verdict}.")
+    if missed:
+        lines += ["", "Missed targets, against the floor of the same rounds:", "", *missed]
     return lines
+
+
+def cells_floor(row: dict) -> float:
+    """Median over the rounds of floor / ping."""
+    return statistics.median(r["floor"]["wall"] / r["ping"]["wall"] for r in row["rounds"])
 
 
 def breakdown(rows: list[dict]) -> list[str]:
