@@ -308,3 +308,37 @@ def test_rollout_stops_at_a_taskmanager_it_cannot_stop(flink, ansible_env, ansib
     assert (flink.conf_dir("tm1") / "config.yaml").read_bytes() == before
     assert rest_memory(flink)["tm1"] == memory_before
     assert flink.rest("/overview")["slots-total"] == 3
+
+
+def test_rollout_in_batches_of_two(flink, ansible_env, ansible_bin, tmp_path):
+    """rolling_restart_batch_size 2 over three TaskManagers: tm1 and tm2 together, then tm3; never all three down."""
+    flink.log_tag = "batches"
+    inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable)
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 120, "job RUNNING before the batch test")
+    pids = {name: flink.process_pid(name) for name in TMS}
+    playbook_file = tmp_path / "enforce-and-restart.yml"
+    playbook_file.write_text(
+        "- ansible.builtin.import_playbook: flinkops.flink.enforce\n"
+        "- hosts: flink_taskmanager\n  gather_facts: false\n  roles: [flinkops.flink.rolling_restart]\n")
+    settings = tmp_path / "settings.json"
+    fraction = {"taskmanager.memory.managed.fraction": "0.33"}  # new on all three (0.45 would not fit 1g)
+    settings.write_text(json.dumps({"enforce_settings": {"taskmanager": fraction}, "enforce_confirm": True,
+                                    "rolling_restart_batch_size": 2}))
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook_file), "-e", f"@{settings}"]
+    started = time.monotonic()
+    with Watcher(flink) as watcher:
+        proc = subprocess.run(cmd, env=dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS), capture_output=True,
+                              text=True, timeout=900, cwd=flink.root, check=False)
+    _timing("batches_playbook_s", time.monotonic() - started)
+    (OUTPUT / "e2e-batches.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert re.search(r"Seconds per batch: tm1\+tm2 [\d.]+, tm3 [\d.]+\.", proc.stdout), proc.stdout[-3000:]
+    # Two down at once, never three: the watcher saw exactly one TaskManager left at the low point.
+    assert watcher.samples > 20 and watcher.fewest == len(TMS) - 2, (watcher.samples, watcher.fewest)
+    running = rest_memory(flink)
+    for name in TMS:
+        model = file_model(flink, name)
+        assert running[name] == {k: model["sizes"][k] for k in live.COMPONENTS}, name
+        assert flink.process_pid(name) not in (None, pids[name]), name
+    assert flink.rest("/overview")["slots-total"] == 3
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 120, "job RUNNING after the batches")
