@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -66,6 +67,20 @@ def test_galaxy_build_install_and_demo_from_installed_copy(tmp_path, ansible_env
         assert f'"{host}"' in report
     # The play ran the installed copy, not this checkout.
     assert str(ROOT) not in out.replace(str(tmp_path), "")
+
+    # An execution environment: ansible-builder reads the installed copy's meta/execution-environment.yml
+    # (its CLI, then its introspection code for the raw list, which the CLI filters against what every EE
+    # already has) and finds exactly requirements.txt.
+    code, out = _run([str(BIN / "ansible-builder"), "introspect", str(installed)], ROOT, ansible_env)
+    assert code == 0 and "python:" in out, out
+    from ansible_builder._target_scripts import introspect  # noqa: PLC0415 -- only this gate needs it
+
+    meta = yaml.safe_load((home / "meta" / "execution-environment.yml").read_text())
+    assert meta == {"version": 1, "dependencies": {"python": "requirements.txt"}}  # not ansible-builder's guess
+    declared = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert declared and introspect.process(data_dir=str(installed)) == {"python": {"flinkops.flink": declared},
+                                                                        "system": {}}
 
 
 def test_ansible_test_sanity(collection_copy, ansible_env):
