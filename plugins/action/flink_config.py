@@ -147,20 +147,11 @@ class ActionModule(ActionBase):
             return self._fail(result, f"{host}: internal error in flink_config ({type(exc).__name__}: {exc}); "
                                       "please report it")
 
-        for warning in read["warnings"] + [f"{host}: {path}: {w}" for w in plan.warnings]:
-            result.setdefault("warnings", []).append(warning)
-        result.update(
-            changed=plan.changed,
-            read_from="host",
-            restart_required=False,
-            config_file=path,
-            config_format=fmt,
-            flink_version=version,
-            config=redact_anywhere(plan.after),
-            changes=plan.changes,
-            checksum=gathered["checksum"],
-            memory=plan.memory,
-        )
+        if read["warnings"]:
+            result.setdefault("warnings", []).extend(read["warnings"])
+        self._describe(result, host, gathered, read_from="host", changed=plan.changed,
+                       config=redact_anywhere(plan.after), changes=plan.changes, memory=plan.memory,
+                       warnings=plan.warnings)
         if plan.diff is not None:
             result["diff"] = plan.diff
         if not plan.changed or self._task.check_mode:
@@ -186,28 +177,30 @@ class ActionModule(ActionBase):
             result["backup_file"] = written["backup_file"]
         return result
 
-    @staticmethod
-    def _as_gathered(result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
+    @classmethod
+    def _as_gathered(cls, result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
         """The result for a host whose gathered read already holds everything: what reading it again would
         give (its warnings included), without contacting it."""
-        config, path, version = gathered["config"], gathered["config_file"], gathered["flink_version"]
-        if not args["allow_unknown_keys"]:
-            for warning in unknown_key_warnings(args["settings"], version):
-                result.setdefault("warnings", []).append(f"{host}: {path}: {warning}")
+        config, version = gathered["config"], gathered["flink_version"]
+        warnings = [] if args["allow_unknown_keys"] else unknown_key_warnings(args["settings"], version)
         # memory keys are never sensitive: the redacted map computes as the file does
         procs = processes or infer_processes(config)
-        result.update(
-            changed=False,
-            read_from="gather",
-            restart_required=False,
-            config_file=path,
-            config_format=gathered["config_format"],
-            flink_version=version,
-            config=config,
-            changes=[],
-            checksum=gathered["checksum"],
-            memory={p: compute(config, p, version) for p in procs},
-        )
+        return cls._describe(result, host, gathered, read_from="gather", changed=False, config=config, changes=[],
+                             memory={p: compute(config, p, version) for p in procs}, warnings=warnings)
+
+    @staticmethod
+    def _describe(result: dict, host: str, read: dict, *, read_from: str, changed: bool, config: dict,
+                  changes: list, memory: dict, warnings: list) -> dict:
+        """The result's account of the file, in one shape whether this task read it or a gather did.
+
+        ``read``: the flink_config_info result of that read; ``warnings``: about the file (prefixed here).
+        """
+        path = read["config_file"]
+        if warnings:
+            result.setdefault("warnings", []).extend(f"{host}: {path}: {w}" for w in warnings)
+        result.update(changed=changed, read_from=read_from, restart_required=False, config_file=path,
+                      config_format=read["config_format"], flink_version=read["flink_version"], config=config,
+                      changes=changes, checksum=read["checksum"], memory=memory)
         return result
 
     def _read(self, host, flink_home, conf_dir, version, processes, max_file_size) -> dict:
