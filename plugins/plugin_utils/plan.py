@@ -195,7 +195,7 @@ def normalize_policy(policy) -> dict:
             raise PolicyError(f"policy.{process} must be a mapping, got {type(given).__name__}")
         _check_keys(given, PROCESS_KEYS[process], f"policy.{process}")
         proc = {}
-        size = given.get("process_size", "fit")
+        size = given.get("process_size", "keep")
         if size in ("fit", "keep"):
             proc["process_size"] = size
         else:

@@ -61,7 +61,8 @@ def test_plan_passes_through(memory_plan):
     plan = memory_plan(RESULTS, {"taskmanager": {"process_size": "2g"}})
     assert plan["groups"]["taskmanager"]["set"] == {"taskmanager.memory.process.size": "2g"}
     assert plan["hosts"]["tm2"]["changed"] is False and plan["hosts"]["tm1"]["changed"] is True
-    assert memory_plan(RESULTS)["groups"]["taskmanager"]["sizing"]["taskmanager"]["source"] == "fit"
+    assert memory_plan(RESULTS, {"taskmanager": {"process_size": "fit"}})["groups"]["taskmanager"]["sizing"][
+        "taskmanager"]["source"] == "fit"
 
 
 @pytest.mark.parametrize("args, words", [
@@ -69,7 +70,7 @@ def test_plan_passes_through(memory_plan):
     ((RESULTS, "fit"), "policy must be a mapping"),
     ((RESULTS, {"taskmanger": {}}), "accepted are group_by, headroom"),
     ((RESULTS, {"taskmanager": {"process_size": "64g"}}), "host tm1"),
-    ((RESULTS, {"taskmanager": {"managed_per_slot": "16g"}}), "too small for this policy"),
+    ((RESULTS, {"taskmanager": {"process_size": "fit", "managed_per_slot": "16g"}}), "too small for this policy"),
 ])
 def test_plan_misuse_and_impossible_policies(memory_plan, args, words):
     with pytest.raises(AnsibleFilterError) as err:

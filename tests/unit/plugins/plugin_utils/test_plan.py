@@ -52,6 +52,8 @@ def applied(config, host_plan):
 
 TM = {"taskmanager.memory.process.size": "1728m", "taskmanager.numberOfTaskSlots": "2"}
 JM = {"jobmanager.memory.process.size": "1600m"}
+FIT = {"process_size": "fit"}
+BOTH_FIT = {"taskmanager": FIT, "jobmanager": FIT}
 
 
 def seed_story():
@@ -67,7 +69,8 @@ def seed_story():
 
 def test_seed_story_plan():
     results = seed_story()
-    plan = memory_plan(results, {"taskmanager": {"managed_fraction": "0.4"}, "jobmanager": {"process_size": "1600m"}})
+    plan = memory_plan(results, {"taskmanager": {"process_size": "fit", "managed_fraction": "0.4"},
+                                 "jobmanager": {"process_size": "1600m"}})
     tm = plan["groups"]["taskmanager"]
     fitted = budget(3 * GIB) // MIB  # tm10's cgroup limit is the tightest
     assert tm["set"] == {"taskmanager.memory.managed.fraction": "0.4",
@@ -103,7 +106,8 @@ def test_keep_refuses_when_hosts_disagree():
 
 def test_managed_per_slot_too_big_for_the_smallest_host():
     results = seed_story()
-    policy = {"taskmanager": {"managed_per_slot": "1g", "slots": 4}, "jobmanager": {"process_size": "1600m"}}
+    policy = {"taskmanager": {"process_size": "fit", "managed_per_slot": "1g", "slots": 4},
+              "jobmanager": {"process_size": "1600m"}}
     with pytest.raises(PlanError) as err:
         memory_plan(results, policy)
     e = err.value
@@ -124,7 +128,7 @@ def test_managed_per_slot_too_big_for_the_smallest_host():
 
 def test_managed_per_slot_that_fits():
     results = {"tm1": gathered(TM, ram=16 * GIB), "tm2": gathered({**TM, "taskmanager.memory.managed.size": "1g"})}
-    plan = memory_plan(results, {"taskmanager": {"managed_per_slot": "512m", "slots": 4}})
+    plan = memory_plan(results, {"taskmanager": {"process_size": "fit", "managed_per_slot": "512m", "slots": 4}})
     group = plan["groups"]["taskmanager"]
     assert group["set"]["taskmanager.memory.managed.size"] == "2g"
     assert group["set"]["taskmanager.numberOfTaskSlots"] == "4"
@@ -161,7 +165,7 @@ def test_removes_other_paths_legacy_deprecated_and_blog_keys():
         "state.backend.type": "rocksdb",
     }
     results = {"tm1": gathered(config, version="1.18.1"), "tm2": gathered(config, version="2.1.3")}
-    plan = memory_plan(results, {"headroom": "1g"})
+    plan = memory_plan(results, {"headroom": "1g", "taskmanager": FIT})
     group = plan["groups"]["taskmanager"]
     assert group["remove"] == sorted([
         "taskmanager.memory.flink.size", "taskmanager.memory.task.heap.size", "taskmanager.memory.managed.size",
@@ -214,7 +218,7 @@ def test_keep_process_size():
 def test_colocated_jobmanager_and_taskmanager_split_the_budget():
     both = ("jobmanager", "taskmanager")
     results = {"node1": gathered({**JM, **TM}, processes=both, ram=8 * GIB)}
-    plan = memory_plan(results)
+    plan = memory_plan(results, BOTH_FIT)
     b = budget(8 * GIB)
     jm = plan["groups"]["jobmanager"]["sizing"]["jobmanager"]["bytes"]
     tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]["bytes"]
@@ -222,7 +226,7 @@ def test_colocated_jobmanager_and_taskmanager_split_the_budget():
     assert jm + tm <= b
     # With two such hosts the smaller decides both sizes; the TaskManager fits into what the JobManager leaves.
     results["node2"] = gathered({**JM, **TM}, processes=both, ram=6 * GIB)
-    plan = memory_plan(results)
+    plan = memory_plan(results, BOTH_FIT)
     small = budget(6 * GIB)
     jm = plan["groups"]["jobmanager"]["sizing"]["jobmanager"]
     tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]
@@ -233,7 +237,7 @@ def test_colocated_jobmanager_and_taskmanager_split_the_budget():
     assert plan["hosts"]["node1"]["groups"] == ["jobmanager", "taskmanager"]
     assert set(plan["hosts"]["node1"]["set"]) == {"jobmanager.memory.process.size", "taskmanager.memory.process.size"}
     # A given JobManager size leaves the rest to the TaskManager.
-    plan = memory_plan(results, {"jobmanager": {"process_size": "1g"}})
+    plan = memory_plan(results, {"jobmanager": {"process_size": "1g"}, "taskmanager": FIT})
     assert plan["groups"]["taskmanager"]["sizing"]["taskmanager"]["bytes"] == (b - GIB) // MIB * MIB
     # Both given and too big together.
     with pytest.raises(PlanError, match="jobmanager 4 GiB \\+ taskmanager 4 GiB = 8 GiB does not fit"):
@@ -243,7 +247,7 @@ def test_colocated_jobmanager_and_taskmanager_split_the_budget():
 def test_unknown_memory_cannot_be_fitted_but_given_sizes_warn():
     results = {"tm1": gathered(TM, ram=None)}
     with pytest.raises(PlanError, match="neither RAM nor a cgroup limit is known"):
-        memory_plan(results)
+        memory_plan(results, {"taskmanager": FIT})
     plan = memory_plan(results, {"taskmanager": {"process_size": "2g"}})
     assert plan["warnings"] == ["tm1: neither RAM nor a cgroup limit is known; the planned taskmanager 2 GiB was not "
                                 "checked against it"]
@@ -251,10 +255,10 @@ def test_unknown_memory_cannot_be_fitted_but_given_sizes_warn():
 
 def test_failed_hosts_are_skipped_and_mapping_groups():
     results = {"tm1": gathered(TM), "tm2": gathered(TM, ram=4 * GIB), "tm3": {"failed": True, "msg": "no file"}}
-    plan = memory_plan(results)
+    plan = memory_plan(results, {"taskmanager": FIT})
     assert plan["skipped"] == [{"host": "tm3", "msg": "no file"}]
     assert plan["groups"]["taskmanager"]["hosts"] == ["tm1", "tm2"]
-    plan = memory_plan(results, {"group_by": {"big": ["tm1"], "small": ["tm2", "tm3"]}})
+    plan = memory_plan(results, {"group_by": {"big": ["tm1"], "small": ["tm2", "tm3"]}, "taskmanager": FIT})
     assert plan["groups"]["big"]["sizing"]["taskmanager"]["bytes"] == budget(8 * GIB) // MIB * MIB
     assert plan["groups"]["small"]["sizing"]["taskmanager"]["bytes"] == budget(4 * GIB) // MIB * MIB
     assert plan["groups"]["small"]["failed"] == [{"host": "tm3", "msg": "no file"}]
@@ -265,7 +269,7 @@ def test_failed_hosts_are_skipped_and_mapping_groups():
 def test_a_config_flink_rejects_at_any_size():
     config = {**TM, "taskmanager.memory.network.min": "2g", "taskmanager.memory.network.max": "1g"}
     with pytest.raises(PlanError) as err:
-        memory_plan({"tm1": gathered(config), "tm2": gathered(config)})
+        memory_plan({"tm1": gathered(config), "tm2": gathered(config)}, {"taskmanager": FIT})
     assert "at any process size" in str(err.value)
     assert "min value must be less or equal to max value" in str(err.value)
     assert err.value.needed_bytes is None
@@ -448,6 +452,7 @@ def _random_case(rng):
     policy = {"taskmanager": {"managed_fraction": rng.choice([0.1, 0.4])}, "jobmanager": {"process_size": "1g"}}
     if rng.random() < 0.5:
         policy["taskmanager"] = {"managed_per_slot": rng.choice(["64m", "128m"]), "slots": rng.choice([1, 2])}
+    policy["taskmanager"]["process_size"] = "fit"
     policy["taskmanager"]["network_max"] = rng.choice(["256m", "1g"])
     return results, configs, policy
 
@@ -478,3 +483,31 @@ def test_holds_says_whether_the_role_would_change_the_file(group_by):
     assert holds == {"done": True, "deprecated": False, "other_value": False, "missing": False}
     for host, config in configs.items():
         assert holds[host] is not _role_edit_changes(config, plan, host), host
+
+
+def test_no_policy_changes_no_size():
+    """Issue 15.1: no policy (or enforce with a misspelled policy variable) keeps every size; a
+    JobManager is never fitted to the whole host unless asked."""
+    results = {"jm1": gathered(JM, processes=("jobmanager",), ram=24 * GIB),
+               "tm1": gathered(TM, ram=24 * GIB), "tm2": gathered(TM, ram=24 * GIB)}
+    for policy in (None, {}, {"taskmanager": {}, "jobmanager": {}}):
+        plan = memory_plan(results, policy)
+        assert plan["summary"]["changed_hosts"] == 0
+        assert all(h["holds"] for h in plan["hosts"].values())
+        assert plan["groups"]["jobmanager"]["sizing"]["jobmanager"]["source"] == "keep"
+        assert plan["hosts"]["jm1"]["set"] == {}
+        assert plan["groups"]["taskmanager"]["sizing"]["taskmanager"]["bytes"] == 1728 * MIB
+    # Fitting is asked for by name; even then a JobManager is fitted only when its own policy says so.
+    plan = memory_plan(results, {"taskmanager": {"process_size": "fit"}})
+    assert plan["groups"]["jobmanager"]["sizing"]["jobmanager"]["bytes"] == 1600 * MIB
+    assert plan["groups"]["taskmanager"]["sizing"]["taskmanager"]["bytes"] == budget(24 * GIB) // MIB * MIB
+
+
+def test_kept_jobmanager_and_fitted_taskmanager_share_a_host():
+    """Issue 15.1: on a host running both, a fitted TaskManager gets only what the kept JobManager leaves."""
+    both = ("jobmanager", "taskmanager")
+    results = {"node1": gathered({**JM, **TM}, processes=both, ram=8 * GIB)}
+    plan = memory_plan(results, {"taskmanager": {"process_size": "fit"}})
+    tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]
+    assert tm["bytes"] == (budget(8 * GIB) - 1600 * MIB) // MIB * MIB
+    assert "less the co-located jobmanager's 1600 MiB" in tm["budget"]
