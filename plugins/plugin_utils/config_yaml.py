@@ -40,6 +40,9 @@ case found by running Flink's own loader, see tests/oracle):
   allowed``), the byte order marks it detects (UTF-8, UTF-16 and UTF-32; no
   BOM means UTF-8, and invalid UTF-8 is fatal) are checked here.
 * Flink's list dumper numbers anchors (``&id001``) across the whole load.
+* Of several errors, the one Flink reports: the whole document is parsed and composed first
+  (syntax, undefined aliases, a second document), then values are built, each map checking its
+  keys for duplicates before building its values (``a: 1\na: 2\nb\n`` is a syntax error).
 * Surprises kept on purpose because Flink has them: ``+.inf`` is fatal
   (``NumberFormatException``) while ``.inf`` and ``-.inf`` are floats;
   ``~: x`` gives the key ``null``; ``!!bool yes`` and ``!!null x`` are null
@@ -331,21 +334,47 @@ def _check_scalar_tabs(text, start, end, token, tab_error, path):
 # an alias then means the latest definition; PyYAML's composer refuses that)
 
 class _Frame:
-    __slots__ = ("obj", "line", "seen", "key", "key_line", "has_key")
+    __slots__ = ("obj", "line", "seen", "key", "key_line", "has_key", "order", "count")
 
-    def __init__(self, obj, line):
+    def __init__(self, obj, line, order):
         self.obj = obj
         self.line = line
         self.seen = set()
         self.key = None
         self.key_line = 0
         self.has_key = False
+        self.order = order  # where snakeyaml-engine's constructor reaches this node (see _child_order)
+        self.count = 0  # entries (maps, sets) or items (lists) attached so far
+
+    def child_order(self):
+        """Where the constructor reaches the next child: a map first builds all its keys, checking
+        each for a duplicate as it goes (StandardConstructor.processDuplicateKeys), then its values
+        in order; a list builds its items in order."""
+        if isinstance(self.obj, list) and not isinstance(self.obj, YamlSet):
+            return self.order + (1, self.count)
+        if self.has_key:
+            return self.order + (1, self.count)
+        return self.order + (0, self.count, 0)
+
+
+class _Failed:
+    """Stands in for a value the constructor could not build (its error is deferred)."""
+
+    __slots__ = ()
 
 
 class _Constructor:
     def __init__(self, path: str, restore: bool):
         self.path = path
         self.restore = restore
+        # snakeyaml-engine composes the whole document (every scanner, parser and composer error)
+        # before its constructor builds anything: errors of building values (duplicate keys, tags,
+        # numbers) wait here, and the one the constructor would meet first is raised at the end.
+        self.deferred = None  # (order, ConfigFileError)
+
+    def defer(self, order, error):
+        if self.deferred is None or order < self.deferred[0]:
+            self.deferred = (order, error)
 
     def error(self, line, message, flink=FLINK_PARSE_ERROR, key=None):
         return _fail(self.path, message, line=line, key=key, flink=flink)
@@ -368,8 +397,13 @@ class _Constructor:
             event = loader.get_event()
             kind = type(event)
             line = event.start_mark.line + 1
+            order = stack[-1].child_order() if stack else ()
             if kind is ScalarEvent:
-                value = self.scalar(event, line)
+                try:
+                    value = self.scalar(event, line)
+                except ConfigFileError as exc:
+                    self.defer(order, exc)
+                    value = _Failed()
                 if event.anchor is not None:
                     anchors[event.anchor] = value
             elif kind is AliasEvent:
@@ -387,14 +421,15 @@ class _Constructor:
                 tag = event.tag
                 if kind is SequenceStartEvent:
                     if tag not in (None, "!", SEQ):
-                        raise self.unknown_tag(line, tag)
+                        self.defer(order, self.unknown_tag(line, tag))
                     value = []
                 elif tag in (None, "!", MAP):
                     value = _YamlMap()
                 elif tag == SET:
                     value = YamlSet()
                 else:
-                    raise self.unknown_tag(line, tag)
+                    self.defer(order, self.unknown_tag(line, tag))
+                    value = _YamlMap()
                 if event.anchor is not None:
                     anchors[event.anchor] = value
                 if stack:
@@ -405,7 +440,7 @@ class _Constructor:
                     # stop before libyaml's scanner, quadratic in the nesting depth, runs for hours on
                     # a file of '[' (and before Python's recursion limit while flattening)
                     raise self.error(line, MAX_DEPTH_NOTE, flink=None)
-                stack.append(_Frame(value, line))
+                stack.append(_Frame(value, line, order))
                 continue
             elif kind is SequenceEndEvent or kind is MappingEndEvent:
                 stack.pop()
@@ -423,6 +458,8 @@ class _Constructor:
             raise self.error(event.start_mark.line + 1, "a second YAML document in the file",
                              flink=f"{FLINK_PARSE_ERROR} (expected a single document in the stream "
                                    "but found another document)")
+        if self.deferred is not None:
+            raise self.deferred[1]
         return root
 
     def attach(self, frame, value, line):
@@ -431,29 +468,34 @@ class _Constructor:
             if frame.has_key:
                 target.items.append((frame.key, value, frame.key_line))
                 frame.has_key = False
+                frame.count += 1
             else:
                 self.check_duplicate(frame, value, line)
                 frame.key, frame.key_line, frame.has_key = value, line, True
         elif isinstance(target, YamlSet):
             if frame.has_key:
                 frame.has_key = False  # a set member's value is ignored
+                frame.count += 1
             else:
                 self.check_duplicate(frame, value, line)
                 target.append(value)
                 frame.has_key = True
         else:
             target.append(value)
+            frame.count += 1
 
     def check_duplicate(self, frame, key, line):
         ident = _java_identity(key)
         if ident in frame.seen:
+            order = frame.order + (0, frame.count, 1)  # right after building that key
             if isinstance(frame.obj, YamlSet):  # a member is a value, maybe of a secret: never shown
-                raise self.error(line, f"duplicate member in the set that starts on line {frame.line}",
-                                 flink=f"{FLINK_PARSE_ERROR} (found duplicate key {REDACTED})")
+                self.defer(order, self.error(line, f"duplicate member in the set that starts on line {frame.line}",
+                                             flink=f"{FLINK_PARSE_ERROR} (found duplicate key {REDACTED})"))
+                return
             shown = key if isinstance(key, str) else _java_string(key)
-            raise self.error(
+            self.defer(order, self.error(
                 line, f"duplicate key '{shown}' in the mapping that starts on line {frame.line}",
-                flink=f"{FLINK_PARSE_ERROR} (found duplicate key {shown})")
+                flink=f"{FLINK_PARSE_ERROR} (found duplicate key {shown})"))
         frame.seen.add(ident)
 
     def scalar(self, event, line):
