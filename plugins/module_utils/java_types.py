@@ -175,3 +175,40 @@ def float_to_string(value: float) -> str:
         if struct.unpack(">f", struct.pack(">f", float(text)))[0] == value:
             return double_to_string(float(text))
     return double_to_string(value)
+
+
+def flink_text(value) -> str:
+    """The string Flink's Configuration holds for a scalar read from a file or given as a variable.
+
+    Flink's YAML loader keeps strings as they are and prints what YAML typed with Java's rules:
+    ``true``/``false``, integers in decimal, floating point numbers with ``Double.toString``
+    (``0.00001`` is ``1.0E-5``, ``12345678.9`` is ``1.23456789E7``).  This is the one home of that
+    rule: the memory model, the lint and the editor all ask it.  TypeError for anything else (null,
+    lists, maps), which each caller words for its own context.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return double_to_string(value)
+    raise TypeError(type(value).__name__)
+
+
+def same_number(a: str, b: str, kind: str) -> bool:
+    """Whether two texts are one value to an option Flink reads as ``kind`` (``Float``/``Double``).
+
+    Flink parses such options with ``Float.parseFloat`` / ``Double.parseDouble``, so ``0.00001``,
+    ``1e-05`` and ``1.0E-5`` are the same setting even though the texts differ.  False for any other
+    kind (a String option keeps its text) and for text Java would not parse.
+    """
+    parse = parse_float if kind == "Float" else parse_double if kind == "Double" else None
+    if parse is None:
+        return False
+    try:
+        x, y = parse(a), parse(b)
+    except JavaNumberFormatError:
+        return False
+    return x == y and math.copysign(1.0, x) == math.copysign(1.0, y)

@@ -23,6 +23,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils import options as o
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
     double_to_string,
+    flink_text,
     float_to_string,
     parse_double,
     parse_float,
@@ -136,19 +137,6 @@ def _option_str(option: opts.Option) -> str:
     return f"Key: '{option.key}' , default: {default} (fallback keys: [{fallbacks}])"
 
 
-def _as_flink_string(value) -> str:
-    """The string Flink's Configuration would hold for a value from a file or a variable."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return double_to_string(value)
-    raise TypeError(type(value).__name__)
-
-
 class _Config:
     """A read-only view of one config for one Flink line, recording what was read."""
 
@@ -180,7 +168,7 @@ class _Config:
         if option.key in self.overrides and source == option.key:
             return value
         try:
-            text = _as_flink_string(value)
+            text = flink_text(value)
         except TypeError as exc:
             raise IllegalArgument(
                 f"Could not parse value '{value}' for key '{option.key}'.",

@@ -176,6 +176,13 @@ def option(key: str, version) -> dict | None:
     return dict(info) if info else None
 
 
+def value_type(key: str, version) -> str | None:
+    """The type (``Float``, ``MemorySize``, ...) of the option Flink reads under ``key`` on that line, or None."""
+    index = _index(_line(version))
+    owner = index["names"].get(key)
+    return index["options"][owner]["type"] if owner in index["options"] else None
+
+
 def is_deprecated_option(key: str, version) -> bool:
     """True when ``key`` is an option on that line and every field defining it is @Deprecated."""
     return _is_deprecated_option(key, _line(version))

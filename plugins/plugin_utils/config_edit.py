@@ -23,6 +23,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit imp
     edit_flink_conf,
     redact_flink_conf_text,
 )
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import flink_text, same_number
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit import (
@@ -58,18 +59,22 @@ def spellings(key: str, version) -> tuple:
 
 
 def as_flink_value(key: str, value) -> str:
-    """A setting's value as the string to write: YAML booleans and numbers as Flink prints them."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return value
+    """A setting's value as the string to write: Flink's text for it (java_types.flink_text)."""
+    try:
+        return flink_text(value)
+    except TypeError:
+        pass
     kind = "nothing (null)" if value is None else f"a {type(value).__name__}"
     raise EditError(f"the value is {kind}; give it as a string as Flink shows it (use remove to delete a key)",
                     key=str(key))
+
+
+def holds(key: str, current, wanted: str, version) -> bool:
+    """Whether Flink reads the file's ``current`` text of ``key`` as ``wanted``: the same text, or, for an
+    option Flink parses as a Float or Double, the same number (``0.00001`` holds ``1.0E-5``)."""
+    if current == wanted:
+        return True
+    return isinstance(current, str) and same_number(current, wanted, catalog.value_type(key, version))
 
 
 def unknown_key_warnings(keys: Iterable, version) -> list:
@@ -120,7 +125,7 @@ def already_holds(config: Mapping, settings: Mapping | None, remove: Iterable | 
     except EditError:
         return False
     for key, value in wanted.items():
-        if is_sensitive_anywhere(key) or config.get(key) != value:
+        if is_sensitive_anywhere(key) or not holds(key, config.get(key), value, version):
             return False
     for key in remove or ():
         if not isinstance(key, str) or key in wanted:
@@ -169,11 +174,18 @@ def plan_edit(content: bytes, fmt: str, path: str, version: str, settings: Mappi
         return spellings(key, version)[1:]
 
     if fmt == "legacy":
-        result = edit_flink_conf(content, path, settings, remove, aliases=aliases)
+        edit = edit_flink_conf
     elif fmt == "yaml":
-        result = edit_config_yaml(content, path, settings, remove, aliases=aliases)
+        edit = edit_config_yaml
     else:
         raise ValueError(f"unknown config format {fmt!r}: expected legacy or yaml")
+    result = edit(content, path, settings, remove, aliases=aliases)
+    # The editors compare text; a number the file already holds in another spelling is no change.
+    held = {c["key"] for c in result.changes
+            if c["action"] == "update" and holds(c["key"], result.before.get(c["key"]), c["after"], version)}
+    if held:
+        settings = {k: v for k, v in settings.items() if k not in held}
+        result = edit(content, path, settings, remove, aliases=aliases)
 
     procs = list(processes) if processes else infer_processes(result.after)
     memory = {p: compute(result.after, p, version) for p in procs}

@@ -24,7 +24,7 @@ from functools import lru_cache
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
-    double_to_string,
+    flink_text,
     parse_int,
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
@@ -63,16 +63,11 @@ class LintCallError(ValueError):
 
 
 def as_flink_text(value) -> str:
-    """The string Flink's Configuration would hold for a value from a file or a variable."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
+    """Flink's text for a value (java_types.flink_text); anything else as Python prints it, for a message."""
+    try:
+        return flink_text(value)
+    except TypeError:
         return str(value)
-    if isinstance(value, float):
-        return double_to_string(value)
-    return str(value)
 
 
 @lru_cache(maxsize=4096)

@@ -91,3 +91,34 @@ def test_double_to_string(value, text):
 def test_float_to_string():
     assert float_to_string(f32(0.4)) == "0.4"
     assert float_to_string(0.1) == "0.1"
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [("0.00001", "0.00001"), (True, "true"), (False, "false"), (4, "4"), (1e-05, "1.0E-5"), (0.0003, "3.0E-4"),
+     (1e7, "1.0E7"), (12345678.9, "1.23456789E7"), (0.1, "0.1"), (1.0, "1.0"), (-0.0, "-0.0")],
+)
+def test_flink_text(value, text):
+    from ansible_collections.flinkops.flink.plugins.module_utils.java_types import flink_text
+
+    assert flink_text(value) == text
+
+
+@pytest.mark.parametrize("value", [None, [1], {"a": 1}])
+def test_flink_text_refuses_what_is_not_a_scalar(value):
+    from ansible_collections.flinkops.flink.plugins.module_utils.java_types import flink_text
+
+    with pytest.raises(TypeError):
+        flink_text(value)
+
+
+@pytest.mark.parametrize(
+    "a, b, kind, same",
+    [("0.00001", "1.0E-5", "Float", True), ("1e-05", "1.0E-5", "Double", True), ("0.1", "0.100000001", "Float", True),
+     ("0.1", "0.100000001", "Double", False), ("0.0", "-0.0", "Double", False), ("NaN", "NaN", "Double", False),
+     ("1", "1.0", "Integer", False), ("0.4", "0.4", "String", False), ("x", "x", "Float", False)],
+)
+def test_same_number(a, b, kind, same):
+    from ansible_collections.flinkops.flink.plugins.module_utils.java_types import same_number
+
+    assert same_number(a, b, kind) is same
