@@ -12,10 +12,10 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanErr
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan as _memory_plan
 
 
-def memory_plan(results, policy=None):
+def memory_plan(results, policy=None, memory_limits=None):
     """One consistent set of memory keys per group, valid for Flink on every host (see memory_plan.yml)."""
     try:
-        return _memory_plan(results, policy)
+        return _memory_plan(results, policy, memory_limits=memory_limits)
     except (FleetError, PolicyError, PlanError) as exc:
         raise AnsibleFilterError(f"flinkops.flink.memory_plan: {exc}") from None
 

@@ -250,23 +250,42 @@ def _options(process, given) -> dict:
 # --- Host budgets ----------------------------------------------------------------------------------
 
 
-def host_budget(result: Mapping, policy: dict) -> dict:
-    """The memory a host gives Flink: the tighter of RAM and cgroup limit, less headroom, times the fraction."""
+def host_budget(result: Mapping, policy: dict, inventory=None) -> dict:
+    """The memory a host gives Flink: the tightest of RAM, cgroup limit and the inventory's limit
+    (flink_memory_limit_bytes, as the audit reads it), less headroom, times the fraction."""
     ram = result.get("mem_total_bytes")
     cgroup = result.get("cgroup_memory_limit_bytes")
-    known = [(v, n) for v, n in ((cgroup, "cgroup"), (ram, "ram")) if isinstance(v, int) and not isinstance(v, bool)]
+    known = [(v, n) for v, n in ((inventory, "inventory"), (cgroup, "cgroup"), (ram, "ram"))
+             if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    out = {"ram_bytes": ram, "cgroup_bytes": cgroup, "inventory_bytes": inventory}
     if not known:
-        return {"ram_bytes": ram, "cgroup_bytes": cgroup, "limit_bytes": None, "limited_by": None,
-                "budget_bytes": None}
+        return {**out, "limit_bytes": None, "limited_by": None, "budget_bytes": None}
     limit, by = min(known)
     budget = max(0, int((limit - policy["headroom"]) * policy["host_fraction"]))
-    return {"ram_bytes": ram, "cgroup_bytes": cgroup, "limit_bytes": limit, "limited_by": by, "budget_bytes": budget}
+    return {**out, "limit_bytes": limit, "limited_by": by, "budget_bytes": budget}
+
+
+LIMIT_NAMES = {"cgroup": "cgroup limit", "inventory": "inventory limit flink_memory_limit_bytes", "ram": "RAM"}
+
+
+def _inventory_limits(memory_limits) -> dict:
+    """host -> bytes from the inventory (flink_memory_limit_bytes); None means none given."""
+    if memory_limits is None:
+        return {}
+    if not isinstance(memory_limits, Mapping):
+        raise PolicyError(f"memory_limits must map hostname to a size, got {type(memory_limits).__name__}")
+    out = {}
+    for host, value in memory_limits.items():
+        if value is None or value == "":
+            continue
+        out[host] = _size(value, f"host {host}: flink_memory_limit_bytes")
+    return out
 
 
 def _budget_text(budget: dict, policy: dict) -> str:
     fraction = policy["host_fraction"]
     frac = f" x {float(fraction):g}" if fraction != 1 else ""
-    source = "cgroup limit" if budget["limited_by"] == "cgroup" else "RAM"
+    source = LIMIT_NAMES.get(budget["limited_by"], "RAM")
     return (f"budget {human_bytes(budget['budget_bytes'])} = ({source} {human_bytes(budget['limit_bytes'])} - "
             f"headroom {human_bytes(policy['headroom'])}){frac}")
 
@@ -458,14 +477,18 @@ def _apply(config: Mapping, changes: list) -> dict:
     return out
 
 
-def memory_plan(results, policy=None, cache: bool = True) -> dict:
-    """Plan per group (see plugins/filter/memory_plan.yml for the contract)."""
+def memory_plan(results, policy=None, cache: bool = True, memory_limits=None) -> dict:
+    """Plan per group (see plugins/filter/memory_plan.yml for the contract).
+
+    ``memory_limits``: hostname -> the inventory's limit (flink_memory_limit_bytes), checked as the audit does.
+    """
     with no_gc():
-        return _memory_plan(results, policy, cache)
+        return _memory_plan(results, policy, cache, memory_limits)
 
 
-def _memory_plan(results, policy, cache):
+def _memory_plan(results, policy, cache, memory_limits=None):
     policy = normalize_policy(policy)
+    inventory = _inventory_limits(memory_limits)
     ok, failed = split_results(results)
     procs = {h: processes_of(r) for h, r in ok.items()}
     try:
@@ -494,9 +517,9 @@ def _memory_plan(results, policy, cache):
     budget_of = {}  # hosts of the same size share one computation (and one dict)
     budgets = {}
     for host in planned_hosts:
-        limits = (ok[host].get("mem_total_bytes"), ok[host].get("cgroup_memory_limit_bytes"))
+        limits = (ok[host].get("mem_total_bytes"), ok[host].get("cgroup_memory_limit_bytes"), inventory.get(host))
         if limits not in budget_of:
-            budget_of[limits] = host_budget(ok[host], policy)
+            budget_of[limits] = host_budget(ok[host], policy, inventory.get(host))
         budgets[host] = budget_of[limits]
     warnings = []
 
@@ -552,7 +575,7 @@ def _memory_plan(results, policy, cache):
                                                  f"{human_bytes(policy[TM]['managed_per_slot'])} x {slots} slots")
         template["remove"] -= set(template["set"])
 
-    _check_budgets(owner, sizes, budgets, policy, warnings)
+    _check_budgets(owner, sizes, sizing, budgets, policy, warnings)
 
     # Every host, its own version, the config the plan leaves (all its groups' changes).
     changes_of = {}
@@ -630,14 +653,26 @@ def _share(host, process, budget, procs, owner, sizes, policy):
     return part, f", x {float(share):g} (its share next to the {other}) = {human_bytes(part)}"
 
 
-def _check_budgets(owner, sizes, budgets, policy, warnings):
-    per_host = {}
+def _check_budgets(owner, sizes, sizing, budgets, policy, warnings):
+    """Every host's planned total against its budget; sizes that are all kept only against the limit itself
+    (the audit's exceeds-host-memory check): keeping what runs must not fail for want of headroom."""
+    per_host, kept = {}, {}
     for (host, process), name in owner.items():
         per_host.setdefault(host, []).append((process, sizes[(name, process)], name))
+        kept[host] = kept.get(host, True) and sizing[(name, process)]["source"] == "keep"
     for host in per_host:
         planned = sorted(per_host[host])
         total = sum(size for _unused, size, _unused in planned)
         budget = budgets[host]
+        if kept[host] and budget["limit_bytes"] is not None:
+            if total > budget["limit_bytes"]:
+                parts = " + ".join(f"{p} {human_bytes(s)}" for p, s, _unused in planned)
+                raise PlanError(
+                    f"group {planned[0][2]}, host {host}: the kept {parts} exceeds the host's "
+                    f"{LIMIT_NAMES[budget['limited_by']]} of {human_bytes(budget['limit_bytes'])}; give "
+                    f"policy.{planned[0][0]}.process_size (or raise the limit)", group=planned[0][2], host=host,
+                    process=planned[0][0], budget_bytes=budget["limit_bytes"], planned_bytes=total)
+            continue
         if budget["budget_bytes"] is None:
             planned_text = " + ".join(f"{p} {human_bytes(s)}" for p, s, _unused in planned)
             warnings.append(f"{host}: neither RAM nor a cgroup limit is known; the planned "

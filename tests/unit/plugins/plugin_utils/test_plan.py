@@ -511,3 +511,26 @@ def test_kept_jobmanager_and_fitted_taskmanager_share_a_host():
     tm = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]
     assert tm["bytes"] == (budget(8 * GIB) - 1600 * MIB) // MIB * MIB
     assert "less the co-located jobmanager's 1600 MiB" in tm["budget"]
+
+
+def test_the_inventory_limit_binds_as_in_the_audit():
+    """Issue 15.2: with flink_memory_limit_bytes=3g the plan never writes what the audit calls
+    exceeds-host-memory: it refuses, naming host, limit and size; fitted sizes fit the inventory's limit."""
+    results = {"tm1": gathered(TM, ram=16 * GIB), "tm2": gathered(TM, ram=16 * GIB)}
+    with pytest.raises(PlanError) as err:
+        memory_plan(results, {"taskmanager": {"process_size": "4g"}}, memory_limits={"tm2": "3g", "tm1": None})
+    text = str(err.value)
+    assert "host tm2" in text and "taskmanager 4 GiB" in text
+    assert "inventory limit flink_memory_limit_bytes 3 GiB" in text
+    plan = memory_plan(results, {"taskmanager": FIT}, memory_limits={"tm2": 3 * GIB})
+    sizing = plan["groups"]["taskmanager"]["sizing"]["taskmanager"]
+    assert sizing["bytes"] == budget(3 * GIB) // MIB * MIB and sizing["decided_by"] == "tm2"
+    assert plan["hosts"]["tm2"]["budget"]["limited_by"] == "inventory"
+    # Kept sizes are checked against the limit itself, as the audit does.
+    big = {"tm1": gathered({**TM, "taskmanager.memory.process.size": "4g"}, ram=16 * GIB)}
+    with pytest.raises(PlanError, match="the kept taskmanager 4 GiB exceeds the host's inventory limit "
+                                        "flink_memory_limit_bytes of 3 GiB"):
+        memory_plan(big, memory_limits={"tm1": "3g"})
+    assert memory_plan(big, memory_limits={"tm1": "4g"})["summary"]["changed_hosts"] == 0
+    with pytest.raises(PolicyError, match="host tm1: flink_memory_limit_bytes"):
+        memory_plan(big, memory_limits={"tm1": "lots"})
