@@ -24,8 +24,8 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from xml.sax.saxutils import escape as _xml_escape
-from xml.sax.saxutils import quoteattr as _xml_attr
+from xml.sax.saxutils import escape as _sax_escape
+from xml.sax.saxutils import quoteattr as _sax_quoteattr
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 
@@ -453,9 +453,24 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
 # --- Markdown -------------------------------------------------------------------------------------
 
 
+# Markdown's inline syntax and HTML: escaped in text so that a key or value from a file (they may hold
+# anything Flink reads, ``<script>`` included) is shown as it is and never becomes markup or a link.
+_MD_TEXT = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]",
+                          "<": "&lt;", ">": "&gt;", "&": "&amp;", "\n": " ", "\r": " "})
+_MD_CODE = str.maketrans({"|": "\\|", "\n": " ", "\r": " "})  # in a table a pipe ends the cell even in code
+
+
 def _md(text) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str("" if text is None else text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text safe anywhere in a Markdown line, a table cell included: shown literally."""
+    return str("" if text is None else text).translate(_MD_TEXT)
+
+
+def _md_code(text) -> str:
+    """A code span holding ``text`` literally, whatever backticks it holds (CommonMark: a longer fence)."""
+    text = str("" if text is None else text).translate(_MD_CODE)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _key_note(item: dict) -> str:
@@ -475,8 +490,9 @@ def _drift_value(value: dict) -> str:
     return human_bytes(value.get("bytes"))
 
 
-def _where(finding: dict) -> str:
-    key = f"`{finding['key']}`" if finding.get("key") else ""
+def _where(finding: dict, markdown: bool = False) -> str:
+    key = finding.get("key")
+    key = (_md_code(key) if markdown else f"`{key}`") if key else ""
     line = f"line {finding['line']}" if finding.get("line") else ""
     return " ".join(p for p in (key, line) if p)
 
@@ -506,7 +522,7 @@ def _live_md(live) -> list:
 def render_markdown(report: Mapping) -> str:
     summary = report["summary"]
     g = report["gate"]
-    out = [f"# {report['title']}", "",
+    out = [f"# {_md(report['title'])}", "",
            f"Generated {report['generated_at']} by {report['generator']['name']} "
            f"(report schema {report['schema_version']}). "
            f"Status: **{report['status'].upper()}**. "
@@ -531,7 +547,7 @@ def render_markdown(report: Mapping) -> str:
     if not report["drift"]["groups"]:
         out += ["No drift analysis.", ""]
     for group in report["drift"]["groups"]:
-        out.append(f"### {_md(group['name'])} ({', '.join(group['hosts'])}): "
+        out.append(f"### {_md(group['name'])} ({_md(', '.join(group['hosts']))}): "
                    + ("**drift**" if group["drift"] else "consistent"))
         out.append("")
         for process, status in group["memory_status"].items():
@@ -543,25 +559,27 @@ def render_markdown(report: Mapping) -> str:
             for item in group["keys"]:
                 note = _key_note(item)
                 for value in item["values"]:
-                    out.append(f"| `{_md(item['key'])}` | `{_md(value['value'])}` | {', '.join(value['hosts'])} | "
-                               f"{_md(note)} |")
+                    out.append(f"| {_md_code(item['key'])} | {_md_code(value['value'])} | "
+                               f"{_md(', '.join(value['hosts']))} | {_md(note)} |")
                 if item["missing_on"]:
-                    out.append(f"| `{_md(item['key'])}` | (not set) | {', '.join(item['missing_on'])} | {_md(note)} |")
+                    out.append(f"| {_md_code(item['key'])} | (not set) | {_md(', '.join(item['missing_on']))} | "
+                               f"{_md(note)} |")
             out.append("")
         if group["memory"]:
             out += ["| Process | Component | Value | Hosts |", "|---|---|---|---|"]
             for item in group["memory"]:
                 for value in item["values"]:
                     out.append(f"| {_md(PROCESS_LABELS.get(item['process'], item['process']))} | "
-                               f"{_md(item['label'])} | {_md(_drift_value(value))} | {', '.join(value['hosts'])} |")
+                               f"{_md(item['label'])} | {_md(_drift_value(value))} | "
+                               f"{_md(', '.join(value['hosts']))} |")
             out.append("")
         for bad in group["invalid_hosts"]:
-            out += [f"Flink would refuse the {PROCESS_LABELS.get(bad['process'], bad['process'])} of {bad['host']}: "
-                    f"{bad['error']}", ""]
+            out += [f"Flink would refuse the {PROCESS_LABELS.get(bad['process'], bad['process'])} of "
+                    f"{_md(bad['host'])}: {_md(bad['error'])}", ""]
         for bad in group["failed_hosts"]:
-            out += [f"Not gathered: {bad['host']}: {bad['msg']}", ""]
+            out += [f"Not gathered: {_md(bad['host'])}: {_md(bad['msg'])}", ""]
         for note in group["notes"]:
-            out += [f"Note: {note}", ""]
+            out += [f"Note: {_md(note)}", ""]
     out += ["## Findings", ""]
     for host in report["hosts"]:
         out.append(f"### {_md(host['name'])}: {host['status']}")
@@ -571,13 +589,32 @@ def render_markdown(report: Mapping) -> str:
             continue
         out += ["| Severity | Code | Where | Finding | Fix |", "|---|---|---|---|---|"]
         for f in host["findings"]:
-            out.append(f"| {f['severity']} | {_md(f['code'])} | {_md(_where(f))} | {_md(f['message'])} | "
+            out.append(f"| {f['severity']} | {_md(f['code'])} | {_where(f, markdown=True)} | {_md(f['message'])} | "
                        f"{_md(f['fix'] or '')} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
 # --- JUnit XML -------------------------------------------------------------------------------------
+
+
+# Characters XML 1.0 cannot carry at all, not even as a character reference (NUL, most C0 controls,
+# lone surrogates, U+FFFE/U+FFFF); Flink reads keys holding them. They are written as a visible \\xNN
+# or \\uNNNN, so the file stays XML that every JUnit reader parses and still shows which key it was.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_chars(text) -> str:
+    return _XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}",
+                              str(text))
+
+
+def _xml_escape(text) -> str:
+    return _sax_escape(_xml_chars(text))
+
+
+def _xml_attr(text) -> str:
+    return _sax_quoteattr(_xml_chars(text))
 
 
 def junit_checks(report: Mapping) -> list:

@@ -351,3 +351,44 @@ def test_a_key_sensitive_on_any_flink_line_is_redacted_on_every_host():
     assert report["hosts"][0]["config"]["metrics.reporter.x.api-key"] == "******"
     for fmt, text in _all_renders(report).items():
         assert SECRET not in text, fmt
+
+
+HOSTILE_KEYS = ("bad\x01key", "nul\x00key", "vt\x0bkey", "<script>alert(1)</script>", "tick`key|pipe",
+                "[click](javascript:alert(2))")
+
+
+def _hostile_report():
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import config_lint
+
+    base = {"taskmanager.memory.process.size": "2g"}
+    results = {
+        "tm1": gathered({**base, **{k: "v1" for k in HOSTILE_KEYS}}),
+        "tm2": gathered({**base, **{k: "<b>v2</b>" for k in HOSTILE_KEYS}}),
+    }
+    findings = {h: config_lint(r["config"], r["flink_version"], facts=r) for h, r in results.items()}
+    assert any(f["key"] == "<script>alert(1)</script>" for f in findings["tm1"])  # the lint names the key
+    return rp.build_report(results, findings, fleet_drift(results))
+
+
+def test_junit_is_xml_whatever_the_keys_hold():
+    text = rp.render_junit(_hostile_report())
+    root = ET.fromstring(text.encode("utf-8"))  # expat refuses any character XML forbids
+    shown = "".join(root.itertext()) + "".join(v for e in root.iter() for v in e.attrib.values())
+    assert "bad\\x01key" in shown and "nul\\x00key" in shown and "vt\\x0bkey" in shown
+    assert "<script>alert(1)</script>" in shown  # as text, escaped in the file
+
+
+def test_markdown_shows_keys_and_never_makes_markup_of_them():
+    from markdown_it import MarkdownIt
+
+    md = rp.render_markdown(_hostile_report())
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    assert "<script" not in html and "<b>" not in html and "javascript:" not in html.replace(
+        "(javascript:alert(2))", "")  # no link made of the key
+    assert "<a " not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # shown: drift table and findings
+    assert "tick`key|pipe" in html.replace("\\|", "|")
+    # Outside code spans the raw Markdown never holds the tag either.
+    outside = re.sub(r"(`+).*?\1", "", md)
+    assert "<script>" not in outside
