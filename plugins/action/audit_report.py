@@ -13,12 +13,12 @@ import json
 import os
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
 from ansible_collections.flinkops.flink.plugins.plugin_utils import report as rp
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
 
 ARGUMENT_SPEC = {
     "results": {"type": "dict"},
@@ -83,16 +83,13 @@ def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_p
     return findings, drift, live_section
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(FlinkAction, ActionBase):
+    NAME = "audit_report"
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    MESSAGE_PREFIX = "name"
     _supports_check_mode = True  # in check mode the report is built but no file is written
-    _supports_async = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+    def act(self, result, args, host, task_vars):
         try:
             results, limits = self._collect(args, task_vars)
             if args["min_managed_per_slot"] is not None:
@@ -115,14 +112,7 @@ class ActionModule(ActionBase):
             paths, changed = rp.write_reports(report, args["report_dir"], args["formats"],
                                               write=not self._task.check_mode)
         except (rp.ReportError, ValueError, OSError) as exc:
-            result.update(failed=True, changed=False, msg=f"audit_report: {exc}")
-            return result
-        except AnsibleError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
-            result.update(failed=True, changed=False,
-                          msg=f"audit_report: internal error ({type(exc).__name__}: {exc}); please report it")
-            return result
+            raise ActionFailed(f"audit_report: {exc}") from None
         lines = rp.summary_lines(report, paths)
         result.update(
             changed=changed,
@@ -133,7 +123,6 @@ class ActionModule(ActionBase):
             summary_lines=lines,
             msg="\n".join(lines),
         )
-        return result
 
     def _collect(self, args: dict, task_vars: dict) -> tuple:
         """(hostname -> result, hostname -> memory limit bytes) from the arguments or hostvars."""

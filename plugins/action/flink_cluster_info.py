@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 
-from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.flinkops.flink.plugins.module_utils.task_options import REST_OPTIONS
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
 
 ARGUMENT_SPEC = {
-    "url": {"type": "str", "required": True},
-    "timeout": {"type": "float", "default": 10},
-    "validate_certs": {"type": "bool", "default": True},
-    "headers": {"type": "dict", "default": {}},
+    **REST_OPTIONS,
     "wait_for": {"type": "dict"},
     "wait_timeout": {"type": "float", "default": 0},
     "wait_interval": {"type": "float", "default": 1},
@@ -32,17 +30,13 @@ def _plain(value):
     return json.loads(json.dumps(value, default=str))
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(FlinkAction, ActionBase):
+    NAME = "flink_cluster_info"
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    MESSAGE_PREFIX = "name"
     _supports_check_mode = True  # reads only
-    _supports_async = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        result["changed"] = False
+    def act(self, result, args, host, task_vars):
         try:
             url = live.normalize_url(args["url"])
             for name in ("timeout", "wait_interval"):
@@ -56,19 +50,12 @@ class ActionModule(ActionBase):
                 snap = live.snapshot(url, timeout=args["timeout"], validate_certs=args["validate_certs"],
                                      headers=headers)
                 result.update(snap)
-                return result
+                return
             outcome = live.wait(url, conditions, timeout=args["wait_timeout"], interval=args["wait_interval"],
                                 request_timeout=args["timeout"], validate_certs=args["validate_certs"],
                                 headers=headers)
         except live.LiveError as exc:
-            result.update(failed=True, url=args["url"], msg=f"flink_cluster_info: {exc}")
-            return result
-        except AnsibleError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
-            result.update(failed=True, msg=f"flink_cluster_info: internal error ({type(exc).__name__}: {exc}); "
-                                           "please report it")
-            return result
+            raise ActionFailed(f"flink_cluster_info: {exc}", url=args["url"]) from None
         if outcome["snapshot"] is not None:
             result.update(outcome["snapshot"])
         result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"],
@@ -79,5 +66,4 @@ class ActionModule(ActionBase):
             else:
                 why = (f"still not true after {outcome['waited']:.0f}s (wait_timeout {args['wait_timeout']:g}s): "
                        + "; ".join(outcome["unmet"]))
-            result.update(failed=True, msg=f"flink_cluster_info: {url}: {why}")
-        return result
+            raise ActionFailed(f"flink_cluster_info: {url}: {why}")

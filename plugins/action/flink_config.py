@@ -18,24 +18,17 @@ import base64
 import posixpath
 import time
 
-from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.flinkops.flink.plugins.action.flink_config_info import (
-    FileChangedError,
-    FramingError,
-    GatherError,
-    build_result,
-    build_script,
-    default_processes,
-    interpret,
-    parse_frames,
-    redact_anywhere,
-)
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
-from ansible_collections.flinkops.flink.plugins.modules.flink_config import ARGUMENT_SPEC as MODULE_SPEC
+from ansible_collections.flinkops.flink.plugins.module_utils.task_options import (
+    CONFIG_OPTIONS,
+    CONFIG_WRITE_OLD_NAMES,
+    CONFIG_WRITE_OPTIONS,
+)
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import (
     EditRefused,
     already_holds,
@@ -43,11 +36,17 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import 
     plan_edit,
     unknown_key_warnings,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import build_script
+from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import (
+    GatherError,
+    build_result,
+    read_answer,
+    redact_anywhere,
+    resolve_target,
+)
 
-INTERNAL = ("path", "content", "expected_checksum", "content_checksum")
 GATHERED_KEYS = ("config", "config_file", "conf_dir", "config_format", "flink_version", "checksum", "read_at",
                  "skipped_lines")
-ARGUMENT_SPEC = {k: v for k, v in MODULE_SPEC.items() if k not in INTERNAL}
 
 
 def _outside_conf_dir(path: str, conf_dir: str) -> bool:
@@ -82,70 +81,47 @@ def gathered_unusable(gathered, conf_dir: str, version: str | None, max_age: int
     return None
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(FlinkAction, ActionBase):
+    NAME = "flink_config"
+    ARGUMENT_SPEC = CONFIG_OPTIONS
+    INTERNAL = (*CONFIG_WRITE_OPTIONS, *CONFIG_WRITE_OLD_NAMES)
     _supports_check_mode = True  # decided here; the module runs only to write
-    _supports_async = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        del tmp
-        host = task_vars.get("inventory_hostname", "?")
-        given_internal = [k for k in INTERNAL if k in self._task.args]
-        if given_internal:
-            return self._fail(result, f"{host}: {', '.join(given_internal)} are set by the action plugin itself; "
-                                      "give settings and remove")
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        flink_home, conf_dir, version = args["flink_home"], args["conf_dir"], args["flink_version"]
-        for name in ("flink_home", "conf_dir"):
-            if args[name] is not None and not posixpath.isabs(args[name]):
-                return self._fail(result, f"{host}: {name} must be an absolute path on the host, got {args[name]!r}")
-        if not flink_home and not (conf_dir and version):
-            return self._fail(result, f"{host}: flink_home is required unless both conf_dir and flink_version "
-                                      "are given")
-        conf_dir = posixpath.normpath(conf_dir or posixpath.join(flink_home, "conf"))
-        processes = args["processes"]
-        if processes is None:
-            processes = default_processes(task_vars.get("group_names"))
-        processes = list(dict.fromkeys(processes))
+    def act(self, result, args, host, task_vars):
+        try:
+            target = resolve_target(args, host, task_vars.get("group_names"))
+        except GatherError as exc:
+            raise ActionFailed(str(exc)) from None
+        conf_dir, version, processes = target.conf_dir, target.flink_version, target.processes
 
         gathered = args["gathered"]
         if gathered is not None:
             why = gathered_unusable(gathered, conf_dir, version, args["gathered_max_age"], time.time())
             if why is None and already_holds(gathered["config"], args["settings"], args["remove"],
                                              gathered["flink_version"]):
-                return self._as_gathered(result, host, gathered, args, processes)
+                self._as_gathered(result, host, gathered, args, processes)
+                return
             result["gather_not_used"] = why or "it shows something to change, so the host is read to change it"
 
         try:
-            read = self._read(host, flink_home, conf_dir, version, processes, args["max_file_size"])
-            if "failed" in read:
-                return self._fail(result, read["msg"])
+            read = self._read(host, target)
             gathered, content = read["gathered"], read["content"]
             path, fmt, version = gathered["config_file"], gathered["config_format"], gathered["flink_version"]
             outside = _outside_conf_dir(path, read["conf_physical"] or conf_dir)
             if outside and not args["follow_symlinks_outside_conf_dir"]:
                 link = posixpath.join(conf_dir, posixpath.basename(read["name"]))
-                return self._fail(result, f"{host}: {link} is a symlink to {path}, outside the conf dir "
-                                          f"{read['conf_physical'] or conf_dir}; nothing was written. The target may "
-                                          "be shared with other hosts or programs: set "
-                                          "follow_symlinks_outside_conf_dir: true to edit it, or replace the link "
-                                          "with a file")
+                raise ActionFailed(f"{host}: {link} is a symlink to {path}, outside the conf dir "
+                                   f"{read['conf_physical'] or conf_dir}; nothing was written. The target may "
+                                   "be shared with other hosts or programs: set "
+                                   "follow_symlinks_outside_conf_dir: true to edit it, or replace the link "
+                                   "with a file")
             plan = plan_edit(content, fmt, path, version, args["settings"], args["remove"], processes,
                              validate=args["validate"], allow_unknown_keys=args["allow_unknown_keys"],
                              want_diff=self._task.diff)
-        except EditError as exc:
-            return self._fail(result, f"{host}: {exc}")
-        except EditRefused as exc:
-            return self._fail(result, f"{host}: {exc}")
+        except (EditError, EditRefused) as exc:
+            raise ActionFailed(f"{host}: {exc}") from None
         except GatherError as exc:
-            return self._fail(result, str(exc))
-        except AnsibleError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
-            return self._fail(result, f"{host}: internal error in flink_config ({type(exc).__name__}: {exc}); "
-                                      "please report it")
+            raise ActionFailed(str(exc)) from None
 
         if read["warnings"]:
             result.setdefault("warnings", []).extend(read["warnings"])
@@ -157,25 +133,24 @@ class ActionModule(ActionBase):
         if not plan.changed or self._task.check_mode:
             if plan.changed:
                 result["checksum"] = plan.checksum
-            return result
+            return
 
         module_args = {
-            "path": path,
-            "content": base64.b64encode(plan.content).decode("ascii"),
-            "expected_checksum": gathered["checksum"],
-            "content_checksum": plan.checksum,
+            "_path": path,
+            "_content": base64.b64encode(plan.content).decode("ascii"),
+            "_expected_checksum": gathered["checksum"],
+            "_content_checksum": plan.checksum,
             "backup": args["backup"],
         }
         written = self._execute_module(module_name="flinkops.flink.flink_config", module_args=module_args,
                                        task_vars=task_vars)
         if written.get("failed"):
             msg = written.get("msg") or "the write failed"
-            return self._fail(result, msg if msg.startswith(f"{host}:") else f"{host}: {msg}")
+            raise ActionFailed(msg if msg.startswith(f"{host}:") else f"{host}: {msg}")
         result.update(changed=bool(written.get("changed")), checksum=written.get("checksum", plan.checksum))
         result["restart_required"] = result["changed"]
         if written.get("backup_file"):
             result["backup_file"] = written["backup_file"]
-        return result
 
     @classmethod
     def _as_gathered(cls, result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
@@ -203,28 +178,16 @@ class ActionModule(ActionBase):
                       changes=changes, checksum=read["checksum"], memory=memory)
         return result
 
-    def _read(self, host, flink_home, conf_dir, version, processes, max_file_size) -> dict:
-        """The gathered facts and the raw bytes of the file Flink reads, or {"failed", "msg"}."""
+    def _read(self, host, target) -> dict:
+        """The gathered facts and the raw bytes of the file Flink reads; raises GatherError."""
         # sudoable only with become (no pty otherwise: see flink_config_info)
-        out = self._low_level_execute_command(build_script(flink_home, conf_dir, max_file_size),
+        out = self._low_level_execute_command(build_script(target.flink_home, target.conf_dir,
+                                                           target.max_file_size),
                                               sudoable=self._connection.become is not None)
-        try:
-            got = interpret(parse_frames(out["stdout"]))
-        except FileChangedError as exc:
-            return {"failed": True, "msg": f"{host}: {conf_dir}/{exc}: the file changed while being read; "
-                                           "run the task again"}
-        except FramingError as exc:
-            stderr = out.get("stderr", "").strip()
-            detail = f"; stderr: {stderr[-500:]}" if stderr else ""
-            return {"failed": True, "msg": f"{host}: the read command's output is unusable ({exc}); "
-                                           f"rc={out.get('rc')}{detail}"}
-        gathered, warnings = build_result(got, host, flink_home=flink_home, conf_dir=conf_dir,
-                                          flink_version=version, processes=processes, max_file_size=max_file_size)
+        got = read_answer(out, host, target.conf_dir)
+        gathered, warnings = build_result(got, host, flink_home=target.flink_home, conf_dir=target.conf_dir,
+                                          flink_version=target.flink_version, processes=target.processes,
+                                          max_file_size=target.max_file_size)
         name = LEGACY_NAME if gathered["config_format"] == "legacy" else YAML_NAME
         return {"gathered": gathered, "content": got.files[name].content or b"", "warnings": warnings,
                 "name": name, "conf_physical": got.conf_physical}
-
-    @staticmethod
-    def _fail(result: dict, msg: str) -> dict:
-        result.update(failed=True, changed=False, msg=msg)
-        return result

@@ -68,21 +68,6 @@ options:
     description: Set keys Flink does not know without a warning.
     type: bool
     default: false
-  flink_home:
-    description:
-      - Absolute path of the Flink installation on the host.
-      - Required unless both O(conf_dir) and O(flink_version) are given.
-    type: str
-  conf_dir:
-    description:
-      - Absolute path of the directory holding Flink's configuration file.
-      - Defaults to C(<flink_home>/conf).
-    type: str
-  flink_version:
-    description:
-      - Flink version of the host (V(1.20) or V(1.20.1)); one of the lines 1.17 to 2.3.
-      - Defaults to the version in the name of C(lib/flink-dist-*.jar) under O(flink_home).
-    type: str
   processes:
     description:
       - The Flink processes this host runs, checked by O(validate).
@@ -91,10 +76,6 @@ options:
     type: list
     elements: str
     choices: [jobmanager, taskmanager]
-  max_file_size:
-    description: The largest configuration file read, in bytes (V(1048576)) or with a unit (V(2M)).
-    type: bytes
-    default: 1048576
   follow_symlinks_outside_conf_dir:
     description:
       - Edit the file a symlinked C(flink-conf.yaml) or C(config.yaml) points to when that file lies outside
@@ -124,25 +105,8 @@ options:
     description: How old, in seconds, a O(gathered) result may be to be used.
     type: int
     default: 300
-  path:
-    description:
-      - Internal, set by the action plugin - the file to write (symlinks resolved). Not for playbooks.
-    type: str
-  content:
-    description:
-      - Internal, set by the action plugin - the new file, base64-encoded. Not for playbooks.
-    type: str
-  expected_checksum:
-    description:
-      - Internal, set by the action plugin - sha256 of the file as it was read; the write is refused when the
-        file differs. Not for playbooks.
-    type: str
-  content_checksum:
-    description:
-      - Internal, set by the action plugin - sha256 of the new file, checked after the transfer. Not for
-        playbooks.
-    type: str
 extends_documentation_fragment:
+  - flinkops.flink.host
   - action_common_attributes
   - action_common_attributes.flow
   - action_common_attributes.files
@@ -305,25 +269,11 @@ import time  # noqa: E402 -- Ansible modules import after their documentation
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 -- Ansible modules import after their documentation
 
-ARGUMENT_SPEC = dict(
-    settings=dict(type="dict", default={}),
-    remove=dict(type="list", elements="str", default=[]),
-    validate=dict(type="bool", default=True),
-    backup=dict(type="bool", default=False),
-    allow_unknown_keys=dict(type="bool", default=False),
-    flink_home=dict(type="str"),
-    conf_dir=dict(type="str"),
-    flink_version=dict(type="str"),
-    processes=dict(type="list", elements="str", choices=["jobmanager", "taskmanager"]),
-    max_file_size=dict(type="bytes", default=1048576),
-    follow_symlinks_outside_conf_dir=dict(type="bool", default=False),
-    gathered=dict(type="dict"),
-    gathered_max_age=dict(type="int", default=300),
-    path=dict(type="str"),
-    content=dict(type="str", no_log=True),  # the whole file, secrets included
-    expected_checksum=dict(type="str"),
-    content_checksum=dict(type="str"),
+from ansible_collections.flinkops.flink.plugins.module_utils.task_options import (  # noqa: E402 -- after the docs
+    CONFIG_MODULE_SPEC,
 )
+
+ARGUMENT_SPEC = CONFIG_MODULE_SPEC
 
 
 # How long a run waits for another flink_config run writing the same file.
@@ -470,20 +420,20 @@ def write(module, path, content, expected):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    if params["content"] is None or not params["path"] or not params["expected_checksum"]:
-        module.fail_json(msg="flink_config runs through its action plugin, which sets path, content and "
-                             "expected_checksum; give settings and remove instead", changed=False)
-    path = params["path"]
+    if params["_content"] is None or not params["_path"] or not params["_expected_checksum"]:
+        module.fail_json(msg="flink_config runs through its action plugin, which sets the file to write and its "
+                             "new content; give settings and remove instead", changed=False)
+    path = params["_path"]
     try:
-        content = base64.b64decode(params["content"], validate=True)
+        content = base64.b64decode(params["_content"], validate=True)
     except (binascii.Error, ValueError):
         module.fail_json(msg=f"{path}: the new content did not arrive intact (not base64); nothing was written",
                          changed=False)
-    if params["content_checksum"] and _sha256(content) != params["content_checksum"]:
+    if params["_content_checksum"] and _sha256(content) != params["_content_checksum"]:
         module.fail_json(msg=f"{path}: the new content did not arrive intact (sha256 differs); nothing was written",
                          changed=False)
-    changed, backup_file = write(module, path, content, params["expected_checksum"])
-    result = dict(changed=changed, path=path, checksum=_sha256(content) if changed else params["expected_checksum"])
+    changed, backup_file = write(module, path, content, params["_expected_checksum"])
+    result = dict(changed=changed, path=path, checksum=_sha256(content) if changed else params["_expected_checksum"])
     if backup_file:
         result["backup_file"] = backup_file
     module.exit_json(**result)

@@ -25,28 +25,6 @@ description:
   - A host whose file cannot be read or that Flink would refuse fails with a message naming the host,
     the file, the line and the key where known; other hosts complete.
 options:
-  flink_home:
-    description:
-      - Absolute path of the Flink installation on the host.
-      - Required unless both O(conf_dir) and O(flink_version) are given.
-    type: str
-  conf_dir:
-    description:
-      - Absolute path of the directory holding Flink's configuration file.
-      - Defaults to C(<flink_home>/conf).
-    type: str
-  flink_version:
-    description:
-      - Flink version of the host (V(1.20) or V(1.20.1)); one of the lines 1.17 to 2.3.
-      - Defaults to the version in the name of C(lib/flink-dist-*.jar) (or C(lib/flink-dist_2.12-*.jar))
-        under O(flink_home); the task fails and says what it looked for when there is none or more than one.
-    type: str
-  max_file_size:
-    description:
-      - The largest configuration file read, in bytes (V(1048576)) or with a unit (V(2M)).
-      - A bigger file fails the host with a message and is not transferred.
-    type: bytes
-    default: 1048576
   processes:
     description:
       - The Flink processes this host runs; RV(memory) holds the memory model of each.
@@ -64,6 +42,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - flinkops.flink.host
   - action_common_attributes
   - action_common_attributes.flow
 attributes:

@@ -17,11 +17,6 @@ import json
 import re
 from pathlib import Path
 
-from ansible_collections.flinkops.flink.plugins.action.flink_config_info import (
-    FramingError,
-    interpret,
-    parse_frames,
-)
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
@@ -43,6 +38,11 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit im
     redact_config_yaml_text,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
+from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import (
+    FramingError,
+    interpret,
+    parse_frames,
+)
 
 MAX_FILE_SIZE = 1 << 20
 CORPUS = Path(__file__).resolve().parent / "corpus"

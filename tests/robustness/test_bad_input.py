@@ -248,13 +248,12 @@ def test_mode_of_a_written_file_is_kept(corpus_run):
 
 def test_gather_script_never_opens_a_fifo_or_device(tmp_path):
     # The same script the gather and flink_config run, straight through sh: it must return at once.
-    from ansible_collections.flinkops.flink.plugins.action.flink_config_info import (
-        GatherError,
-        build_result,
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import (
         build_script,
         interpret,
         parse_frames,
     )
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import GatherError, build_result
     os.mkfifo(tmp_path / "config.yaml")
     os.symlink("/dev/zero", tmp_path / "flink-conf.yaml")
     out = subprocess.run(["sh", "-c", build_script(None, str(tmp_path), 1 << 20)], capture_output=True, text=True,

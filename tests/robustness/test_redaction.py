@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.flinkops.flink.plugins.action.flink_config_info import redact_anywhere
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import (
     redact_flink_conf_text,
@@ -13,6 +12,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit imp
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit import redact_config_yaml_text
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
+from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import redact_anywhere
 
 
 @pytest.mark.parametrize(("text", "shown"), [

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from ansible.plugins.loader import shell_loader
 
-from ansible_collections.flinkops.flink.plugins.action import flink_config_info as act
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
+from ansible_collections.flinkops.flink.plugins.module_utils.task_options import GATHER_OPTIONS
+from ansible_collections.flinkops.flink.plugins.plugin_utils import gather_protocol as proto
+from ansible_collections.flinkops.flink.plugins.plugin_utils import gather_result as gres
 
 ALL_BYTES = bytes(range(256)) * 3 + b"\r\n\n\x00tail"
 MIB = 1024 * 1024
@@ -31,7 +33,7 @@ def as_ansible_runs_it(script: str) -> str:
 
 
 def run_script(conf_dir, home=None, max_size=MIB, path_env=None, as_nobody=False) -> str:
-    script = as_ansible_runs_it(act.build_script(str(home) if home else None, str(conf_dir), max_size))
+    script = as_ansible_runs_it(proto.build_script(str(home) if home else None, str(conf_dir), max_size))
     env = {"PATH": path_env or os.environ["PATH"]}
     argv = ["/bin/sh", "-c", script]
     if as_nobody:
@@ -42,8 +44,8 @@ def run_script(conf_dir, home=None, max_size=MIB, path_env=None, as_nobody=False
     return out.stdout.decode("ascii")
 
 
-def gather(conf_dir, **kw) -> act.Gathered:
-    return act.interpret(act.parse_frames(run_script(conf_dir, **kw)))
+def gather(conf_dir, **kw) -> proto.Gathered:
+    return proto.interpret(proto.parse_frames(run_script(conf_dir, **kw)))
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ def test_every_byte_survives_both_encodings(tmp_path, encoder):
     path_env = no_base64_path(tmp_path) if encoder == "hex" else None
     out = run_script(conf, path_env=path_env)
     assert out.splitlines()[0] == f"@@begin 2 {encoder}"
-    got = act.interpret(act.parse_frames(out))
+    got = proto.interpret(proto.parse_frames(out))
     f = got.files["flink-conf.yaml"]
     assert (f.state, f.size, f.content) == ("ok", len(ALL_BYTES), ALL_BYTES)
     assert f.resolved == str(conf / "flink-conf.yaml")
@@ -118,12 +120,12 @@ def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
     (home / "lib" / "flink-dist-1.20.5.jar").write_bytes(b"")
     (home / "conf" / "flink-conf.yaml").write_bytes(ALL_BYTES)
     (home / "conf" / "config.yaml").symlink_to(home / "conf" / "config.yaml")
-    script = as_ansible_runs_it(act.build_script(str(home), str(home / "conf"), MIB))
+    script = as_ansible_runs_it(proto.build_script(str(home), str(home / "conf"), MIB))
     out = subprocess.run([*argv, script], capture_output=True, env=env, timeout=30, check=False)
     assert (out.returncode, out.stderr) == (0, b"")
     text = out.stdout.decode("ascii")
     assert text.startswith("@@begin 2 hex" if tools == "busybox-without-base64" else "@@begin 2 b64")
-    got = act.interpret(act.parse_frames(text))
+    got = proto.interpret(proto.parse_frames(text))
     assert got.files["flink-conf.yaml"].content == ALL_BYTES
     assert got.files["config.yaml"].state == "broken"
     assert "Too many levels of symbolic links" in got.files["config.yaml"].error
@@ -142,15 +144,15 @@ def test_pty_line_endings_and_banner_do_not_matter(tmp_path):
     (tmp_path / "config.yaml").write_bytes(ALL_BYTES)
     out = run_script(tmp_path)
     mangled = "Welcome to host\r\nBECOME-SUCCESS-x\r\n" + out.replace("\n", "\r\n")
-    got = act.interpret(act.parse_frames(mangled))
+    got = proto.interpret(proto.parse_frames(mangled))
     assert got.files["config.yaml"].content == ALL_BYTES
 
 
 def test_cut_short_output_is_detected(tmp_path):
     (tmp_path / "config.yaml").write_bytes(b"a: 1\n" * 200)
     out = run_script(tmp_path)
-    with pytest.raises(act.FramingError, match="cut short"):
-        act.parse_frames(out[: len(out) // 2])
+    with pytest.raises(proto.FramingError, match="cut short"):
+        proto.parse_frames(out[: len(out) // 2])
 
 
 def answer(inner: bytes) -> str:
@@ -159,28 +161,28 @@ def answer(inner: bytes) -> str:
 
 
 def test_framing_errors():
-    with pytest.raises(act.FramingError, match="no '@@begin'"):
-        act.parse_frames("sh: 1: syntax error\n")
-    with pytest.raises(act.FramingError, match="unsupported header"):
-        act.parse_frames("@@begin 1 b64\n@@end\n")
-    with pytest.raises(act.FramingError, match="undecodable"):
-        act.parse_frames("@@begin 2 b64\n!!!not base64!!!\n@@end\n")
-    with pytest.raises(act.FramingError, match="undecodable"):
-        act.parse_frames("@@begin 2 hex\n 4d 6\n@@end\n")
-    with pytest.raises(act.FramingError, match="after '@@end'"):
-        act.parse_frames("@@begin 2 b64\n@@end\nmore\n")
-    with pytest.raises(act.FramingError, match="record expected"):
-        act.parse_frames(answer(b"garbage"))
-    with pytest.raises(act.FramingError, match="without its end"):
-        act.parse_frames(answer(b"@@cpus 0-1\n"))
-    with pytest.raises(act.FramingError, match="unexpected record"):
-        act.interpret(act.parse_frames(answer(b"@@surprise\n\0")))
-    with pytest.raises(act.FramingError, match="without a size"):
-        act.interpret(act.parse_frames(answer(b"@@file config.yaml ok\n\0")))
-    with pytest.raises(act.FramingError, match="unexpected file"):
-        act.interpret(act.parse_frames(answer(b"@@file passwd ok 1\n\0")))
-    with pytest.raises(act.FramingError, match="without a size"):
-        act.parse_frames(answer(b"@@data config.yaml\nabc\0"))
+    with pytest.raises(proto.FramingError, match="no '@@begin'"):
+        proto.parse_frames("sh: 1: syntax error\n")
+    with pytest.raises(proto.FramingError, match="unsupported header"):
+        proto.parse_frames("@@begin 1 b64\n@@end\n")
+    with pytest.raises(proto.FramingError, match="undecodable"):
+        proto.parse_frames("@@begin 2 b64\n!!!not base64!!!\n@@end\n")
+    with pytest.raises(proto.FramingError, match="undecodable"):
+        proto.parse_frames("@@begin 2 hex\n 4d 6\n@@end\n")
+    with pytest.raises(proto.FramingError, match="after '@@end'"):
+        proto.parse_frames("@@begin 2 b64\n@@end\nmore\n")
+    with pytest.raises(proto.FramingError, match="record expected"):
+        proto.parse_frames(answer(b"garbage"))
+    with pytest.raises(proto.FramingError, match="without its end"):
+        proto.parse_frames(answer(b"@@cpus 0-1\n"))
+    with pytest.raises(proto.FramingError, match="unexpected record"):
+        proto.interpret(proto.parse_frames(answer(b"@@surprise\n\0")))
+    with pytest.raises(proto.FramingError, match="without a size"):
+        proto.interpret(proto.parse_frames(answer(b"@@file config.yaml ok\n\0")))
+    with pytest.raises(proto.FramingError, match="unexpected file"):
+        proto.interpret(proto.parse_frames(answer(b"@@file passwd ok 1\n\0")))
+    with pytest.raises(proto.FramingError, match="without a size"):
+        proto.parse_frames(answer(b"@@data config.yaml\nabc\0"))
 
 
 def test_data_is_read_by_length_even_with_nuls_and_fake_headers():
@@ -188,7 +190,7 @@ def test_data_is_read_by_length_even_with_nuls_and_fake_headers():
     two = b"\0\0"
     inner = (b"@@conf dir\n/c\0@@file flink-conf.yaml ok %d\n\0@@file config.yaml ok %d\n\0"
              b"@@data flink-conf.yaml config.yaml\n" % (len(one), len(two))) + one + two + b"\0"
-    got = act.interpret(act.parse_frames(answer(inner)))
+    got = proto.interpret(proto.parse_frames(answer(inner)))
     assert got.files["flink-conf.yaml"].content == one
     assert got.files["config.yaml"].content == two
     assert got.files["config.yaml"].resolved == "/c/config.yaml"
@@ -198,8 +200,8 @@ def test_data_is_read_by_length_even_with_nuls_and_fake_headers():
 def test_a_file_that_changed_size_is_detected(delta):
     body = b"a: 1\nb: 2\n"
     inner = b"@@conf dir\n/c\0@@file config.yaml ok %d\n\0@@data config.yaml\n" % (len(body) + delta) + body + b"\0"
-    with pytest.raises(act.FileChangedError, match="config.yaml"):
-        act.parse_frames(answer(inner))
+    with pytest.raises(proto.FileChangedError, match="config.yaml"):
+        proto.parse_frames(answer(inner))
 
 
 # --- what the script reports about files -------------------------------------------------------
@@ -209,7 +211,7 @@ def test_too_large_file_is_not_transferred(tmp_path):
     (tmp_path / "config.yaml").write_bytes(big)
     out = run_script(tmp_path, max_size=1000)
     assert len(out) < 2000  # the 50 kB never crossed the wire
-    f = act.interpret(act.parse_frames(out)).files["config.yaml"]
+    f = proto.interpret(proto.parse_frames(out)).files["config.yaml"]
     assert (f.state, f.size, f.content) == ("large", len(big), None)
 
 
@@ -319,7 +321,7 @@ def result_for(home: Path | None, conf: Path | None = None, version=None, proces
                max_size=MIB, host="h1"):
     conf = conf or home / "conf"
     got = gather(conf, home=home, max_size=max_size)
-    return act.build_result(got, host, flink_home=str(home) if home else None, conf_dir=str(conf),
+    return gres.build_result(got, host, flink_home=str(home) if home else None, conf_dir=str(conf),
                             flink_version=version, processes=list(processes), max_file_size=max_size)
 
 
@@ -363,7 +365,7 @@ def test_result_23_yaml_nested(tmp_path):
 
 def test_result_23_with_only_legacy_file_fails_like_flink(tmp_path):
     home = flink_home(tmp_path, "2.3.0", {"flink-conf.yaml": LEGACY})
-    with pytest.raises(act.GatherError) as err:
+    with pytest.raises(gres.GatherError) as err:
         result_for(home, host="tm7")
     text = str(err.value)
     assert text.startswith("tm7: ") and "config.yaml" in text
@@ -371,7 +373,7 @@ def test_result_23_with_only_legacy_file_fails_like_flink(tmp_path):
 
 def test_result_too_large_names_host_file_and_sizes(tmp_path):
     home = flink_home(tmp_path, "2.3.0", {"config.yaml": YAML})
-    with pytest.raises(act.GatherError) as err:
+    with pytest.raises(gres.GatherError) as err:
         result_for(home, max_size=10, host="big1")
     text = str(err.value)
     assert text.startswith("big1: ") and str(home / "conf/config.yaml") in text
@@ -381,7 +383,7 @@ def test_result_too_large_names_host_file_and_sizes(tmp_path):
 def test_result_symlink_loop_where_flink_looks(tmp_path):
     home = flink_home(tmp_path, "2.3.0", {})
     (home / "conf/config.yaml").symlink_to(home / "conf/config.yaml")
-    with pytest.raises(act.GatherError) as err:
+    with pytest.raises(gres.GatherError) as err:
         result_for(home, host="loop1")
     text = str(err.value)
     assert "loop1: " in text and "Too many levels of symbolic links" in text and "config.yaml" in text
@@ -390,7 +392,7 @@ def test_result_symlink_loop_where_flink_looks(tmp_path):
 def test_result_dangling_legacy_link_on_120_says_flink_reads_config_yaml(tmp_path):
     home = flink_home(tmp_path, "1.20.5", {"config.yaml": YAML})
     (home / "conf/flink-conf.yaml").symlink_to(tmp_path / "missing")
-    with pytest.raises(act.GatherError, match="would read config.yaml instead"):
+    with pytest.raises(gres.GatherError, match="would read config.yaml instead"):
         result_for(home)
 
 
@@ -405,13 +407,13 @@ def test_result_version_detection_failures(tmp_path):
     conf = tmp_path / "conf"
     conf.mkdir()
     (conf / "config.yaml").write_bytes(YAML)
-    with pytest.raises(act.GatherError, match=r"h1: cannot detect the Flink version.*flink-dist-\*\.jar"):
+    with pytest.raises(gres.GatherError, match=r"h1: cannot detect the Flink version.*flink-dist-\*\.jar"):
         result_for(tmp_path, conf=conf)  # tmp_path has no lib/
     (tmp_path / "lib").mkdir()
-    with pytest.raises(act.GatherError, match="no flink-dist"):
+    with pytest.raises(gres.GatherError, match="no flink-dist"):
         result_for(tmp_path, conf=conf)
     (tmp_path / "lib/flink-dist-1.14.6.jar").write_bytes(b"")
-    with pytest.raises(act.GatherError, match="1.14.6.*not supported"):
+    with pytest.raises(gres.GatherError, match="1.14.6.*not supported"):
         result_for(tmp_path, conf=conf)
     res, warnings = result_for(tmp_path, conf=conf, version="2.3")  # the option wins
     assert res["flink_version"] == "2.3"
@@ -426,7 +428,7 @@ def test_result_given_version_without_home(tmp_path):
 
 def test_result_parse_error_names_host_file_and_line(tmp_path):
     home = flink_home(tmp_path, "2.3.0", {"config.yaml": b"a: 1\nb:\n\t- x\n"})
-    with pytest.raises(act.GatherError) as err:
+    with pytest.raises(gres.GatherError) as err:
         result_for(home, host="bad1")
     text = str(err.value)
     assert text.startswith("bad1: ") and str(home / "conf/config.yaml") in text and "line" in text
@@ -434,15 +436,15 @@ def test_result_parse_error_names_host_file_and_line(tmp_path):
 
 def test_result_missing_conf_dir(tmp_path):
     home = flink_home(tmp_path, "2.3.0", {})
-    with pytest.raises(act.GatherError, match="conf_dir .* does not exist"):
+    with pytest.raises(gres.GatherError, match="conf_dir .* does not exist"):
         result_for(home, conf=tmp_path / "nowhere")
 
 
 def test_default_processes_from_groups():
-    assert act.default_processes(["flink_taskmanager", "web"]) == ["taskmanager"]
-    assert act.default_processes(["flink_taskmanager", "flink_jobmanager"]) == ["jobmanager", "taskmanager"]
-    assert act.default_processes([]) == []
-    assert act.default_processes(None) == []
+    assert gres.default_processes(["flink_taskmanager", "web"]) == ["taskmanager"]
+    assert gres.default_processes(["flink_taskmanager", "flink_jobmanager"]) == ["jobmanager", "taskmanager"]
+    assert gres.default_processes([]) == []
+    assert gres.default_processes(None) == []
 
 
 def test_no_stat_leaks_in_unreadable_message(world_dir):
@@ -452,8 +454,8 @@ def test_no_stat_leaks_in_unreadable_message(world_dir):
     (conf / "config.yaml").write_bytes(b"password: hunter2\n")
     (conf / "config.yaml").chmod(stat.S_IWUSR)
     got = gather(conf, as_nobody=os.geteuid() == 0)
-    with pytest.raises(act.GatherError) as err:
-        act.build_result(got, "u1", flink_home=None, conf_dir=str(conf), flink_version="2.3", processes=[],
+    with pytest.raises(gres.GatherError) as err:
+        gres.build_result(got, "u1", flink_home=None, conf_dir=str(conf), flink_version="2.3", processes=[],
                          max_file_size=MIB)
     assert "Permission denied" in str(err.value) and "hunter2" not in str(err.value)
 
@@ -463,9 +465,13 @@ def test_documentation_matches_the_argument_spec():
 
     from ansible_collections.flinkops.flink.plugins.modules import flink_config_info as stub
 
+    from ansible_collections.flinkops.flink.plugins.doc_fragments.host import ModuleDocFragment
+
     doc = yaml.safe_load(stub.DOCUMENTATION)["options"]
-    assert set(doc) == set(act.ARGUMENT_SPEC)
-    for name, spec in act.ARGUMENT_SPEC.items():
+    assert "flinkops.flink.host" in yaml.safe_load(stub.DOCUMENTATION)["extends_documentation_fragment"]
+    doc.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    assert set(doc) == set(GATHER_OPTIONS)
+    for name, spec in GATHER_OPTIONS.items():
         for field in ("type", "default", "choices", "elements"):
             assert doc[name].get(field) == spec.get(field), (name, field)
     yaml.safe_load(stub.EXAMPLES)
@@ -484,10 +490,10 @@ def test_live_probe_portable_across_shells(tmp_path, shell):
     conf.mkdir()
     (conf / "config.yaml").write_bytes(b"taskmanager.memory.process.size: 1g\n")
     os.utime(conf / "config.yaml", (1_500_000_000, 1_500_000_000))
-    script = as_ansible_runs_it(act.build_script(None, str(conf), MIB, live=True))
+    script = as_ansible_runs_it(proto.build_script(None, str(conf), MIB, live=True))
     out = subprocess.run([*argv, script], capture_output=True, env={"PATH": os.environ["PATH"]}, timeout=30,
                          check=False)
     assert (out.returncode, out.stderr) == (0, b"")
-    got = act.interpret(act.parse_frames(out.stdout.decode("ascii")))
+    got = proto.interpret(proto.parse_frames(out.stdout.decode("ascii")))
     assert "mtime config.yaml 1500000000" in got.live.splitlines()
     assert got.files["config.yaml"].content == b"taskmanager.memory.process.size: 1g\n"

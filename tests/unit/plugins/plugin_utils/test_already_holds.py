@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.flinkops.flink.plugins.action.flink_config_info import redact_anywhere
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import already_holds, plan_edit
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
+from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import redact_anywhere
 
 # managed.size falls back to the deprecated taskmanager.memory.size; s3.secret-key is sensitive
 KEYS = ["taskmanager.memory.managed.size", "taskmanager.memory.size", "taskmanager.memory.process.size",

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from ansible.plugins.loader import shell_loader
 
-from ansible_collections.flinkops.flink.plugins.action import flink_config_info as gather
 from ansible_collections.flinkops.flink.plugins.module_utils import live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
-from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+from ansible_collections.flinkops.flink.plugins.plugin_utils import gather_protocol, gather_result, live
 
 # What Flink 2.3.0 reported for a TaskManager of taskmanager.memory.process.size: 1g, 2 slots.
 REST_TM = {
@@ -276,12 +275,12 @@ def test_parse_live_ignores_noise_and_other_files():
 
 def _probe(conf_dir, processes=("taskmanager",), live=True):
     """The gather's result for conf_dir (Flink 2.3 given), run exactly as Ansible runs the command."""
-    script = shell_loader.get("sh").append_command(gather.build_script(None, str(conf_dir), 1 << 20, live=live),
-                                                   "sleep 0")
+    script = shell_loader.get("sh").append_command(
+        gather_protocol.build_script(None, str(conf_dir), 1 << 20, live=live), "sleep 0")
     proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stderr == ""
-    got = gather.interpret(gather.parse_frames(proc.stdout))
-    return gather.build_result(got, "h1", flink_home=None, conf_dir=str(conf_dir), flink_version="2.3.0",
+    got = gather_protocol.interpret(gather_protocol.parse_frames(proc.stdout))
+    return gather_result.build_result(got, "h1", flink_home=None, conf_dir=str(conf_dir), flink_version="2.3.0",
                                processes=list(processes), max_file_size=1 << 20)[0]
 
 

@@ -1,0 +1,63 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The argument specs of the collection's tasks, one home for the module and its action plugin.
+
+Plain data, stdlib only: the flink_config module imports it on the host (Ansible ships it with the
+module), the action plugins on the controller. The options every host task takes are documented
+once in plugins/doc_fragments/host.py; tests check both stay in step with this file.
+"""
+
+from __future__ import annotations
+
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+PROCESSES = ("jobmanager", "taskmanager")
+
+# The Flink installation of a host and how its file is read (flink_config_info and flink_config).
+HOST_OPTIONS = {
+    "flink_home": {"type": "str"},
+    "conf_dir": {"type": "str"},
+    "flink_version": {"type": "str"},
+    "max_file_size": {"type": "bytes", "default": DEFAULT_MAX_FILE_SIZE},
+    "processes": {"type": "list", "elements": "str", "choices": list(PROCESSES)},
+}
+
+GATHER_OPTIONS = {
+    **HOST_OPTIONS,
+    "live": {"type": "bool", "default": False},
+}
+
+# What a playbook gives flink_config.
+CONFIG_OPTIONS = {
+    "settings": {"type": "dict", "default": {}},
+    "remove": {"type": "list", "elements": "str", "default": []},
+    "validate": {"type": "bool", "default": True},
+    "backup": {"type": "bool", "default": False},
+    "allow_unknown_keys": {"type": "bool", "default": False},
+    **HOST_OPTIONS,
+    "follow_symlinks_outside_conf_dir": {"type": "bool", "default": False},
+    "gathered": {"type": "dict"},
+    "gathered_max_age": {"type": "int", "default": 300},
+}
+
+# Set by flink_config's action for the write on the host, never by a playbook (refused there and
+# undocumented; the leading underscore is ansible-core's convention for such options, as in copy).
+CONFIG_WRITE_OPTIONS = {
+    "_path": {"type": "str"},
+    "_content": {"type": "str", "no_log": True},  # the whole file, secrets included
+    "_expected_checksum": {"type": "str"},
+    "_content_checksum": {"type": "str"},
+}
+
+# The names these internal options had before they took the underscore, refused with the same message.
+CONFIG_WRITE_OLD_NAMES = ("path", "content", "expected_checksum", "content_checksum")
+
+# The module's spec: what the action validates plus what it sends.
+CONFIG_MODULE_SPEC = {**CONFIG_OPTIONS, **CONFIG_WRITE_OPTIONS}
+
+# flink_cluster_info: the JobManager's REST API.
+REST_OPTIONS = {
+    "url": {"type": "str", "required": True},
+    "timeout": {"type": "float", "default": 10},
+    "validate_certs": {"type": "bool", "default": True},
+    "headers": {"type": "dict", "default": {}},
+}

@@ -1,0 +1,72 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one run() of the collection's four action plugins: refuse internal options, validate the
+arguments, do the task, and one error path turning every failure into a message.
+
+A mixin, placed before Ansible's ActionBase (``class ActionModule(FlinkAction, ActionBase)``), so
+that plugin_utils imports without Ansible: Ansible's exceptions are looked up only when one is
+being handled, at task run time, where Ansible is there by definition.
+"""
+
+from __future__ import annotations
+
+
+class ActionFailed(Exception):
+    """Fail the task with ``msg`` (complete: host, file, what to do); ``fields`` go into the result
+    (a write that happened before the failure keeps ``changed`` true)."""
+
+    def __init__(self, msg: str, **fields):
+        super().__init__(msg)
+        self.msg = msg
+        self.fields = fields
+
+
+def _is_ansible_error(exc: BaseException) -> bool:
+    """Ansible's own errors (unreachable host, bad arguments, undefined variables) are Ansible's to report."""
+    from ansible.errors import AnsibleError  # noqa: PLC0415 -- see the module docstring
+
+    return isinstance(exc, AnsibleError)
+
+
+class FlinkAction:
+    """Template of a controller-side task. Subclasses set ARGUMENT_SPEC (and INTERNAL, the options only
+    the action itself sets for its module) and implement ``act``."""
+
+    NAME = ""  # the task's module name, for messages
+    ARGUMENT_SPEC: dict = {}
+    INTERNAL: tuple = ()
+    MESSAGE_PREFIX = "host"  # "host": messages start with the inventory host; "name": with NAME
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def act(self, result: dict, args: dict, host: str, task_vars: dict) -> None:
+        """Fill ``result``; raise ActionFailed to fail the task."""
+        raise NotImplementedError
+
+    def prefix(self, host: str) -> str:
+        return f"{host}: " if self.MESSAGE_PREFIX == "host" else f"{self.NAME}: "
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        host = task_vars.get("inventory_hostname", "?")
+        result["changed"] = False
+        try:
+            given = [k for k in self.INTERNAL if k in self._task.args]
+            if given:
+                raise ActionFailed(f"{self.prefix(host)}{', '.join(given)} are set by the action plugin itself, "
+                                   f"not by a playbook; remove them (see ansible-doc flinkops.flink.{self.NAME})")
+            args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)[1]
+            self.act(result, args, host, task_vars)
+        except ActionFailed as exc:
+            result.update(exc.fields)
+            result.update(failed=True, msg=exc.msg)
+        except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
+            if _is_ansible_error(exc):
+                raise
+            result.update(failed=True, msg=f"{self.prefix(host)}internal error in {self.NAME} "
+                                           f"({type(exc).__name__}: {exc}); please report it")
+        return result
