@@ -122,21 +122,6 @@ MANAGED_CONSUMERS = {line: ("OPERATOR", "STATE_BACKEND", "PYTHON") for line in S
 for _line in _LEGACY_LINES:
     MANAGED_CONSUMERS[_line] = ("OPERATOR", "STATE_BACKEND", "PYTHON", "DATAPROC")
 
-# Flink's GlobalConfiguration.SENSITIVE_KEYS, as each line ships it.
-_SENSITIVE_BASE = (
-    "password", "secret", "fs.azure.account.key", "apikey", "auth-params",
-    "service-key", "token", "basic-auth", "jaas.config",
-)
-SENSITIVE_PATTERNS = {}
-for _line in SUPPORTED_LINES:
-    _extra = ()
-    if _line not in ("1.17", "1.18"):
-        _extra += ("http-headers",)
-    if _line == "2.3":
-        _extra += ("api-key",)
-    SENSITIVE_PATTERNS[_line] = _SENSITIVE_BASE + _extra
-
-
 @lru_cache(maxsize=256)
 def minor_line(version) -> str:
     """``'2.3.0'`` or ``'2.3'`` -> ``'2.3'``; ValueError naming the supported lines."""
@@ -171,15 +156,67 @@ def honoured_keys(process: str, version) -> frozenset:
     return frozenset(name for option in catalog(process, version).values() for name in option.names())
 
 
+# --- sensitive keys and redaction: the one home of the rule -----------------------------------
+#
+# Flink's GlobalConfiguration.isSensitive: ``key.toLowerCase()`` contains one of SENSITIVE_KEYS.
+# ``toLowerCase()`` follows the JVM's default locale: under tr/az, U+0130 (I with dot) lowers to
+# a plain ``i`` (so ``metrics.reporter.x.APİKEY`` is hidden) and ``I`` to a dotless one; in every
+# other locale U+0130 lowers to ``i`` + U+0307 and ``I`` to ``i``.  Every sensitive word holds at
+# most one ``i``, so lowering U+0130 to ``i`` first hides exactly what Flink hides in some locale.
+
+# Flink's GlobalConfiguration.SENSITIVE_KEYS, as each line ships it.
+_SENSITIVE_BASE = (
+    "password", "secret", "fs.azure.account.key", "apikey", "auth-params",
+    "service-key", "token", "basic-auth", "jaas.config",
+)
+SENSITIVE_PATTERNS = {}
+for _line in SUPPORTED_LINES:
+    _extra = ()
+    if _line not in ("1.17", "1.18"):
+        _extra += ("http-headers",)
+    if _line in ("2.1", "2.2", "2.3"):  # 2.1.3 and 2.2.1 ship it too (tests/oracle/test_sensitive_keys_oracle.py)
+        _extra += ("api-key",)
+    SENSITIVE_PATTERNS[_line] = _SENSITIVE_BASE + _extra
+# Any line's words: a key only 2.3 hides (``api-key``) may hold the same secret on a 2.2 host.
+ALL_SENSITIVE_PATTERNS = tuple(sorted({p for patterns in SENSITIVE_PATTERNS.values() for p in patterns}))
+_DOTTED_CAPITAL_I = "\u0130"
+
+
+def _lowered(key: str) -> str:
+    """``key`` lowered as Flink lowers it, in whichever locale finds the most sensitive words."""
+    return key.replace(_DOTTED_CAPITAL_I, "i").lower()
+
+
+def _matches(key, patterns) -> bool:
+    if not isinstance(key, str):
+        return False
+    lowered = _lowered(key)
+    return any(p in lowered for p in patterns)
+
+
+@lru_cache(maxsize=8192)
 def is_sensitive(key: str, version) -> bool:
-    """Flink hides the value of a key that contains any of its sensitive words."""
-    lowered = key.lower()
-    return any(p in lowered for p in SENSITIVE_PATTERNS[minor_line(version)])
+    """Flink ``version`` hides the value of ``key`` (in some JVM locale)."""
+    return _matches(key, SENSITIVE_PATTERNS[minor_line(version)])
+
+
+@lru_cache(maxsize=8192)
+def is_sensitive_anywhere(key: str) -> bool:
+    """Some Flink line hides the value of ``key``: what this collection never shows."""
+    return _matches(key, ALL_SENSITIVE_PATTERNS)
+
+
+def redact_value(key: str, value):
+    """``value`` as shown for ``key``: ``******`` when some Flink line hides it (None stays None)."""
+    return REDACTED if value is not None and is_sensitive_anywhere(key) else value
+
+
+def redact_anywhere(config: dict) -> dict:
+    """A copy of ``config`` with every value some Flink line hides replaced by ``******``."""
+    return {k: (REDACTED if is_sensitive_anywhere(k) else v) for k, v in config.items()}
 
 
 def redact(config: dict, version) -> dict:
-    """A copy of ``config`` with sensitive values replaced as Flink shows them."""
+    """A copy of ``config`` with sensitive values replaced as Flink ``version`` shows them."""
     patterns = SENSITIVE_PATTERNS[minor_line(version)]
-    return {
-        k: (REDACTED if any(p in str(k).lower() for p in patterns) else v) for k, v in config.items()
-    }
+    return {k: (REDACTED if _matches(k, patterns) else v) for k, v in config.items()}

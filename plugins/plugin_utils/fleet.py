@@ -89,15 +89,8 @@ def host_list(hosts, limit: int = 6) -> str:
     return ", ".join(hosts[:limit]) + f" and {len(hosts) - limit} more"
 
 
-# Sensitive for display if any Flink line calls it sensitive: a 2.2 host would show a key
-# in clear that a 2.3 host redacts, and the clear value may be the same secret.
-_ALL_SENSITIVE = tuple(sorted({p for pats in opts.SENSITIVE_PATTERNS.values() for p in pats}))
-
-
-@lru_cache(maxsize=8192)
-def is_sensitive_anywhere(key: str) -> bool:
-    lowered = key.lower()
-    return any(p in lowered for p in _ALL_SENSITIVE)
+# The one rule lives next to the option catalog (any Flink line, any JVM locale).
+is_sensitive_anywhere = opts.is_sensitive_anywhere
 
 
 def memory_keys(process: str) -> frozenset:

@@ -9,10 +9,9 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit imp
     redact_flink_conf_text,
     redact_fragment,
 )
+from ansible_collections.flinkops.flink.plugins.module_utils.options import is_sensitive_anywhere, redact_anywhere
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit import redact_config_yaml_text
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
-from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import redact_anywhere
 
 
 @pytest.mark.parametrize(("text", "shown"), [

@@ -208,10 +208,10 @@ SECRET = "hunter2-do-not-print"
 
 
 def test_sensitive_values_never_shown_and_not_falsely_equal():
-    # The 2.2 host's key is not sensitive to Flink 2.2 (api-key arrived in 2.3), so the gather would show it.
+    # The 2.0 host's key is not sensitive to Flink 2.0 (api-key arrived in 2.1), so the gather would show it.
     key = "metrics.reporter.dd.api-key"
     results = {
-        "tm1": gathered({**TM, key: SECRET, "s3.secret-key": "one"}, version="2.2.1"),
+        "tm1": gathered({**TM, key: SECRET, "s3.secret-key": "one"}, version="2.0.2"),
         "tm2": gathered({**TM, key: "other", "s3.secret-key": "two"}, version="2.3.0"),
     }
     assert results["tm1"]["config"][key] == SECRET  # what the gather really returns

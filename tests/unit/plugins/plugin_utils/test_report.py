@@ -344,9 +344,9 @@ def test_human_bytes(size, text):
 
 
 def test_a_key_sensitive_on_any_flink_line_is_redacted_on_every_host():
-    # 'api-key' is sensitive from Flink 2.3 on; a 2.2 host must not show the same secret in clear.
-    old = gathered({"taskmanager.memory.process.size": "2g", "metrics.reporter.x.api-key": SECRET}, version="2.2.0")
-    assert old["config"]["metrics.reporter.x.api-key"] == SECRET  # Flink 2.2 itself would show it
+    # 'api-key' is sensitive from Flink 2.1 on; a 2.0 host must not show the same secret in clear.
+    old = gathered({"taskmanager.memory.process.size": "2g", "metrics.reporter.x.api-key": SECRET}, version="2.0.2")
+    assert old["config"]["metrics.reporter.x.api-key"] == SECRET  # Flink 2.0 itself would show it
     report = rp.build_report({"tm1": old})
     assert report["hosts"][0]["config"]["metrics.reporter.x.api-key"] == "******"
     for fmt, text in _all_renders(report).items():
