@@ -25,6 +25,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit imp
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import flink_text, same_number
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit import (
     edit_config_yaml,
@@ -71,10 +72,24 @@ def as_flink_value(key: str, value) -> str:
 
 def holds(key: str, current, wanted: str, version) -> bool:
     """Whether Flink reads the file's ``current`` text of ``key`` as ``wanted``: the same text, or, for an
-    option Flink parses as a Float or Double, the same number (``0.00001`` holds ``1.0E-5``)."""
+    option Flink parses as a Float or Double, the same number (``0.00001`` holds ``1.0E-5``), or, for a
+    MemorySize, the same bytes (``4096m`` holds ``4g``)."""
     if current == wanted:
         return True
-    return isinstance(current, str) and same_number(current, wanted, catalog.value_type(key, version))
+    if not isinstance(current, str):
+        return False
+    kind = catalog.value_type(key, version)
+    if kind == "MemorySize":
+        return same_bytes(current, wanted)
+    return same_number(current, wanted, kind)
+
+
+def same_bytes(a: str, b: str) -> bool:
+    """Whether two texts are one MemorySize to Flink (``1024m`` and ``1g``); False for text it refuses."""
+    try:
+        return parse_bytes(a) == parse_bytes(b)
+    except MemorySizeError:
+        return False
 
 
 def unknown_key_warnings(keys: Iterable, version) -> list:

@@ -28,7 +28,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     MemorySizeError,
     parse_bytes,
 )
-from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import already_holds
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import already_holds, holds
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     PROCESSES,
     FleetError,
@@ -46,6 +46,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     typed_default,
     typed_value,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import Limits
 
 MIB = 1 << 20
 TM, JM = "taskmanager", "jobmanager"
@@ -255,12 +256,10 @@ def host_budget(result: Mapping, policy: dict, inventory=None) -> dict:
     (flink_memory_limit_bytes, as the audit reads it), less headroom, times the fraction."""
     ram = result.get("mem_total_bytes")
     cgroup = result.get("cgroup_memory_limit_bytes")
-    known = [(v, n) for v, n in ((inventory, "inventory"), (cgroup, "cgroup"), (ram, "ram"))
-             if isinstance(v, int) and not isinstance(v, bool) and v > 0]
     out = {"ram_bytes": ram, "cgroup_bytes": cgroup, "inventory_bytes": inventory}
-    if not known:
+    limit, by = Limits.of(ram, cgroup, inventory).binding  # the one rule, shared with the audit
+    if limit is None:
         return {**out, "limit_bytes": None, "limited_by": None, "budget_bytes": None}
-    limit, by = min(known)
     budget = max(0, int((limit - policy["headroom"]) * policy["host_fraction"]))
     return {**out, "limit_bytes": limit, "limited_by": by, "budget_bytes": budget}
 
@@ -300,6 +299,31 @@ def _effective(option: opts.Option, config: Mapping):
     return None, None
 
 
+def _every_host_reads(option: opts.Option, units: list, typed) -> bool:
+    """Whether Flink reads ``option`` as ``typed`` on every host now (its default where unset)."""
+    default = typed_default(option)
+    for cfg, _hosts in units:
+        source, text = _effective(option, cfg)
+        if (default if source is None else typed_value(option, text)) != typed:
+            return False
+    return True
+
+
+def _size_as_written(process: str, units: list, size: int) -> str:
+    """The process size text to write: the one the hosts already use for these bytes (4096m stays
+    4096m), else ``size_text``; the writer leaves a file holding the same bytes alone either way."""
+    key = PROCESS_SIZE[process]
+    for cfg, _hosts in sorted(units, key=lambda u: natural_key(u[1][0])):
+        text = cfg.get(key)
+        if text is not None:
+            try:
+                if parse_bytes(str(text)) == size:
+                    return str(text)
+            except MemorySizeError:
+                pass
+    return size_text(size)
+
+
 def _show_hosts(by_value: dict) -> str:
     ordered = sorted(((text, natural_sorted(hs)) for text, hs in by_value.items()), key=lambda v: natural_key(v[1][0]))
     return "; ".join(f"{text} on {host_list(hs, 4)}" for text, hs in ordered)
@@ -308,6 +332,8 @@ def _show_hosts(by_value: dict) -> str:
 def _decide(option: opts.Option, units: list, given, group: str, policy_path: str, plan: dict):
     """Keep (the hosts must agree) or set ``option``; record into plan['set'/'remove'/'reasons']."""
     names = option.names()
+    if given is not None and _every_host_reads(option, units, typed_value(option, given)):
+        return  # same value to Flink on every host (the default where unset): left as written
     if given is not None:
         plan["set"][option.key] = given
         plan["reasons"][option.key] = f"set by {policy_path}"
@@ -316,18 +342,13 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
                 plan["remove"].add(name)
                 plan["reasons"][name] = f"deprecated; replaced by {option.key}"
         return
-    by_typed, texts, default = {}, {}, typed_default(option)
-    uniform = True
+    by_typed, default = {}, typed_default(option)
     first_text = None
     for cfg, hosts in units:
         source, text = _effective(option, cfg)
         typed = default if source is None else typed_value(option, text)
         shown = "unset" if source is None else text
         by_typed.setdefault(typed, {}).setdefault(shown, []).extend(hosts)
-        if source != option.key:
-            uniform = False
-        else:
-            texts.setdefault(text, []).extend(hosts)
     if len(by_typed) > 1:
         merged = {}
         for shown_map in by_typed.values():
@@ -336,10 +357,10 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
         raise PlanError(
             f"group {group}: cannot keep {option.key}: the hosts disagree ({_show_hosts(merged)}); "
             f"set one value with {policy_path}", group=group)
-    if uniform and len(texts) == 1:
-        return  # same key, same text everywhere: nothing to write
     value = next(iter(by_typed))
     present = [n for n in names if any(n in cfg for cfg, _unused in units)]
+    if present in ([], [option.key]):
+        return  # one value to Flink everywhere, under the current key or Flink's default: left as written
     if value == default or value is None:
         for name in present:
             plan["remove"].add(name)
@@ -566,7 +587,8 @@ def _memory_plan(results, policy, cache, memory_limits=None):
                                    "budget": _budget_text(budgets[host], policy) + how}
 
     for (name, process), template in templates.items():
-        template["set"][PROCESS_SIZE[process]] = size_text(sizes[(name, process)])
+        template["set"][PROCESS_SIZE[process]] = _size_as_written(process, units_of[(name, process)],
+                                                                  sizes[(name, process)])
         template["reasons"][PROCESS_SIZE[process]] = f"the one sizing path ({sizing[(name, process)]['source']})"
         if process == TM and policy[TM]["managed_per_slot"] is not None:
             slots = _planned_slots(template, units_of[(name, process)], name)
@@ -767,11 +789,12 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
         set_, remove = {}, set()
         for key in mine:
             # A template only touches memory keys: hosts with the same memory config change alike.
-            memo = (sig_of[(host, key[1])], key) if sig_of else None
+            memo = (sig_of[(host, key[1])], key, ok[host]["flink_version"]) if sig_of else None
             change = seen.get(memo) if memo else None
             if change is None:
                 template = templates[key]
-                change = ({k: v for k, v in template["set"].items() if k not in config or str(config[k]) != v},
+                version = ok[host]["flink_version"]
+                change = ({k: v for k, v in template["set"].items() if not holds(k, config.get(k), v, version)},
                           [k for k in template["remove"] if k in config])
                 if memo:
                     seen[memo] = change

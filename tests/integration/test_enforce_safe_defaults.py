@@ -75,3 +75,26 @@ def test_an_inventory_limit_below_the_policy_refuses_before_writing(fleet, ansib
     out = " ".join(proc.stdout.split())
     assert "host tm2" in out and "taskmanager 4 GiB" in out, out[-3000:]
     assert "inventory limit flink_memory_limit_bytes 3 GiB" in out
+
+
+def test_same_memory_in_another_spelling_is_no_change(fleet, ansible_env):
+    """Issue 15.3: the size the files hold, keep on 1600m and the default managed fraction 0.4 (absent
+    from the files): written 0, compliant, no restart."""
+    before = files_of(fleet)
+    policy = {"taskmanager": {"process_size": "1728m", "managed_fraction": "0.4"},
+              "jobmanager": {"process_size": "keep"}}
+    proc = run(fleet, ansible_env, {"enforce_confirm": True, "enforce_policy": policy})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert files_of(fleet) == before
+    assert "Written: 0 changed, 0 would change, 3 compliant, 0 failed. Restart needed on: none." in proc.stdout
+
+
+def test_same_bytes_under_another_unit_is_no_change(fleet, ansible_env):
+    """Issue 15.3: process_size 1g asked where a file has 1024m (the JobManager's size in bytes)."""
+    jm = fleet / "jm" / "flink" / "conf" / "flink-conf.yaml"
+    jm.write_bytes(b"jobmanager.memory.process.size: 1024m\n")
+    before = files_of(fleet)
+    proc = run(fleet, ansible_env, {"enforce_confirm": True, "enforce_policy": {"jobmanager": {"process_size": "1g"}}})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert files_of(fleet) == before
+    assert "Restart needed on: none." in proc.stdout

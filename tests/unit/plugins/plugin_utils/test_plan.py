@@ -10,10 +10,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import parse_bytes
 from ansible_collections.flinkops.flink.plugins.module_utils.options import redact
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import plan_edit
+from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import typed_default, typed_value
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import (
     PLAN_KEYS,
     PlanError,
@@ -42,6 +44,19 @@ def gathered(config, version="2.3.0", processes=("taskmanager",), ram=8 * GIB, c
 def budget(limit, headroom=512 * MIB, fraction=(9, 10)):
     """The policy's budget, by hand: (limit - headroom) * fraction, floored."""
     return (limit - headroom) * fraction[0] // fraction[1]
+
+
+def read_by_flink(config, processes):
+    """Every memory option of ``processes`` as Flink reads it (its default where unset): what a group's
+    hosts must agree on after a plan, whatever the spelling each file keeps."""
+    out = {}
+    for process in processes:
+        for option in opts.PROCESSES[process].values():
+            if option.key not in PLAN_KEYS[process]:
+                continue
+            text = next((config[n] for n in option.names() if n in config), None)
+            out[option.key] = typed_default(option) if text is None else typed_value(option, text)
+    return out
 
 
 def applied(config, host_plan):
@@ -193,8 +208,10 @@ def test_keep_normalises_equal_values_and_defaults():
         "b": gathered({**TM, "taskmanager.network.memory.fraction": "0.150"}),
     }
     group = memory_plan(results)["groups"]["taskmanager"]
-    # 0.4 explicit on one host and unset on the other: Flink's default everywhere, so removed.
-    assert "taskmanager.memory.managed.fraction" in group["remove"]
+    # 0.4 explicit on one host and unset on the other: Flink's default everywhere, so left as written
+    # (issue 15.3: same memory is no change, no restart).
+    assert "taskmanager.memory.managed.fraction" not in group["remove"]
+    assert "taskmanager.memory.managed.fraction" not in group["set"]
     # 0.15 and 0.150 (under the deprecated key) read the same: written once, under the current key.
     assert group["set"]["taskmanager.memory.network.fraction"] == "0.15"
     assert "taskmanager.network.memory.fraction" in group["remove"]
@@ -393,7 +410,7 @@ def check_plan_or_error(results, configs, policy):
         projections = []
         for host in group["hosts"]:
             config = applied(configs[host], plan["hosts"][host])  # the unredacted file, as the write path leaves it
-            projections.append({k: v for k, v in config.items() if any(k in PLAN_KEYS[p] for p in group["processes"])})
+            projections.append(read_by_flink(config, group["processes"]))
             for process, shown in group["memory"][host].items():
                 model = compute(config, process, results[host]["flink_version"])  # independent of the plan's own
                 assert model["valid"], (host, process, model["error"])
@@ -534,3 +551,29 @@ def test_the_inventory_limit_binds_as_in_the_audit():
     assert memory_plan(big, memory_limits={"tm1": "4g"})["summary"]["changed_hosts"] == 0
     with pytest.raises(PolicyError, match="host tm1: flink_memory_limit_bytes"):
         memory_plan(big, memory_limits={"tm1": "lots"})
+
+
+def test_same_memory_is_no_change():
+    """Issue 15.3: 4g on a file with 4096m, keep on 1024m and the default managed fraction 0.4 absent
+    from the file are no changes: nothing to set on the host, it holds the plan, the text stays."""
+    tm = {"taskmanager.memory.process.size": "4096m", "taskmanager.numberOfTaskSlots": "2"}
+    results = {"jm1": gathered({"jobmanager.memory.process.size": "1024m"}, processes=("jobmanager",)),
+               "tm1": gathered(tm), "tm2": gathered({**tm, "taskmanager.memory.process.size": "4g"})}
+    plan = memory_plan(results, {"taskmanager": {"process_size": "4g", "managed_fraction": 0.4},
+                                 "jobmanager": {"process_size": "keep"}})
+    assert plan["summary"]["changed_hosts"] == 0
+    for host in results:
+        assert plan["hosts"][host]["set"] == {} and plan["hosts"][host]["remove"] == [], host
+        assert plan["hosts"][host]["holds"], host
+    tm_group = plan["groups"]["taskmanager"]
+    assert tm_group["set"] == {"taskmanager.memory.process.size": "4096m"}  # the text the files use
+    assert plan["groups"]["jobmanager"]["set"] == {"jobmanager.memory.process.size": "1024m"}
+    # The editor the role runs agrees, file by file.
+    for host, config in (("tm1", tm), ("tm2", {**tm, "taskmanager.memory.process.size": "4g"})):
+        content = "".join(f"{k}: {v}\n" for k, v in config.items()).encode()
+        edit = plan_edit(content, "legacy", "/conf/flink-conf.yaml", "2.3.0", tm_group["set"], tm_group["remove"],
+                         ["taskmanager"])
+        assert not edit.changed and edit.content == content, host
+    # A fraction that differs from what Flink reads now is still set.
+    plan = memory_plan(results, {"taskmanager": {"process_size": "4g", "managed_fraction": 0.3}})
+    assert plan["hosts"]["tm1"]["set"] == {"taskmanager.memory.managed.fraction": "0.3"}
