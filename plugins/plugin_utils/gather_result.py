@@ -16,10 +16,9 @@ from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, 
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError, choose_config_file
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
-from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED, minor_line
+from ansible_collections.flinkops.flink.plugins.module_utils.options import minor_line, redact_anywhere
 from ansible_collections.flinkops.flink.plugins.module_utils.task_options import PROCESSES
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
 from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import (
     FileChangedError,
     FramingError,
@@ -207,11 +206,6 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         result["live_probe"] = live_probe.parse_live(got.live, choice.name)
     return result, warnings
 
-
-def redact_anywhere(config: dict) -> dict:
-    """``config`` with the value of every key that any Flink line deems sensitive hidden: a key that
-    only Flink 2.3 hides (``api-key``) may hold the same secret on a 2.2 host."""
-    return {k: (REDACTED if is_sensitive_anywhere(k) else v) for k, v in config.items()}
 
 
 def _minor_or_none(version: str) -> str | None:
