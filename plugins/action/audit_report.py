@@ -73,8 +73,8 @@ def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_p
             continue
         facts = dict(result)
         if memory_limits.get(host) is not None:
-            # The inventory knows the container limit better than the gathering shell's cgroup.
-            facts["cgroup_memory_limit_bytes"] = memory_limits[host]
+            # The inventory's limit is one of the host's limits (host_record.Limits: the tightest binds).
+            facts["flink_memory_limit_bytes"] = memory_limits[host]
         findings[host] = config_lint(result["config"], result["flink_version"], facts=facts, **lint_args)
     drift = fleet_drift(results, group_by=group_by)
     live_findings, live_section = live.live_audit(results, cluster)

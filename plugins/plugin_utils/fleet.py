@@ -32,10 +32,15 @@ from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     parse_float,
     parse_int,
 )
-from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     MemorySizeError,
     parse_bytes,
+)
+from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import (  # noqa: F401 -- memory_keys: shared
+    memory_keys,
+    model_of,
+    not_gathered,
 )
 
 GROUP_BY_CHOICES = ("process", "all")
@@ -93,21 +98,6 @@ def host_list(hosts, limit: int = 6) -> str:
 is_sensitive_anywhere = opts.is_sensitive_anywhere
 
 
-def memory_keys(process: str) -> frozenset:
-    """Keys that can change what Flink computes for ``process`` (every line, fallbacks, blog-only keys)."""
-    return _MEMORY_KEYS[process]
-
-
-def _memory_keys(process):
-    keys = set()
-    for option in opts.PROCESSES[process].values():
-        keys.update(option.names())
-    keys.update(k for k in opts.IMAGINARY_KEYS if k.startswith((process + ".", "flink.")))
-    return frozenset(keys)
-
-
-_MEMORY_KEYS = {p: _memory_keys(p) for p in PROCESS_KINDS}
-
 # Every name (key or deprecated key) of a typed option -> the option.
 _OPTION_BY_NAME = {}
 for _process in PROCESS_KINDS:
@@ -156,27 +146,6 @@ def typed_default(option: opts.Option):
 # --- Results and groups ------------------------------------------------------------------------
 
 
-def _failure(result) -> str | None:
-    """Why a registered result cannot be analysed, or None when it can."""
-    if type(result) is not dict and not isinstance(result, Mapping):  # pylint: disable=unidiomatic-typecheck
-        return f"no flink_config_info result (got {type(result).__name__})"
-    if result.get("unreachable"):
-        return "unreachable: " + str(result.get("msg") or "no message")
-    if result.get("failed"):
-        return str(result.get("msg") or "the gather failed without a message")
-    if result.get("skipped"):
-        return "the gather task was skipped" + (f": {result['skip_reason']}" if result.get("skip_reason") else "")
-    config = result.get("config")
-    # pylint: disable-next=unidiomatic-typecheck
-    if (type(config) is not dict and not isinstance(config, Mapping)) or not result.get("flink_version"):
-        return "not a flink_config_info result (no config or flink_version)"
-    try:
-        minor_line(str(result["flink_version"]))
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 minor_line = lru_cache(maxsize=256)(opts.minor_line)
 
 
@@ -189,11 +158,11 @@ def split_results(results) -> tuple[dict, list]:
         )
     ok, failed = {}, []
     for host in natural_sorted(results):
-        why = _failure(results[host])
+        why = not_gathered(host, results[host])
         if why is None:
             ok[str(host)] = results[host]
         else:
-            failed.append({"host": str(host), "msg": why})
+            failed.append({"host": why.name, "msg": why.why})
     return ok, failed
 
 
@@ -255,23 +224,11 @@ def resolve_groups(group_by, ok: Mapping, failed: list, procs: dict | None = Non
     return groups, ungrouped, "mapping"
 
 
-@lru_cache(maxsize=4096)
-def _compute_cached(items: frozenset, process: str, version: str) -> dict:
-    return compute(dict(items), process, version)
-
-
 def host_memory(result: Mapping, process: str) -> dict:
-    """The gathered memory model of ``process``; computed from the config when the result lacks it."""
-    try:
-        model = result["memory"][process]
-        # pylint: disable-next=unidiomatic-typecheck
-        if (type(model) is dict or isinstance(model, Mapping)) and "valid" in model:
-            return model
-    except (KeyError, TypeError, IndexError):
-        pass
-    keys = memory_keys(process)
-    items = frozenset((k, v) for k, v in result["config"].items() if k in keys)
-    return _compute_cached(items, process, str(result["flink_version"]))
+    """The memory model of ``process`` for a usable result (host_record.model_of: the gathered one, or computed)."""
+    memory = result.get("memory")
+    gathered = memory.get(process) if isinstance(memory, Mapping) else None
+    return model_of(result["config"], gathered, process, minor_line(str(result["flink_version"])))
 
 
 # --- Drift -------------------------------------------------------------------------------------

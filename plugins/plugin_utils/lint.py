@@ -35,6 +35,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     to_string,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
+from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import Limits, model_of
 
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_MIN_MANAGED_PER_SLOT = "128m"
@@ -114,6 +115,8 @@ class _Lint:
         self._seen = set()
         self.models = {}
         self.reported_keys = set()  # keys a specific check already explained
+        self.limits = Limits.of(facts.get("mem_total_bytes"), facts.get("cgroup_memory_limit_bytes"),
+                                facts.get("flink_memory_limit_bytes"))
 
     # Values of sensitive keys are never shown, whatever the caller passed.
     def show(self, key: str) -> str:
@@ -136,23 +139,11 @@ class _Lint:
 
     def model(self, process: str) -> dict:
         if process not in self.models:
-            self.models[process] = self._gathered_model(process) or compute(self.config, process, self.line)
+            # The gather's own model counts only when it was computed for this very config.
+            memory = self.facts.get("memory") if self.facts.get("config") == self.config else None
+            gathered = memory.get(process) if isinstance(memory, Mapping) else None
+            self.models[process] = model_of(self.config, gathered, process, self.line)
         return self.models[process]
-
-    def _gathered_model(self, process: str):
-        """The gather's own memory_model result, when it is for this very config and line.
-
-        flink_config_info computes it from the unredacted file; memory options are never
-        sensitive, so it equals what compute() would return here (and saves most of the time).
-        """
-        memory = self.facts.get("memory")
-        if not isinstance(memory, Mapping) or self.facts.get("config") != self.config:
-            return None
-        result = memory.get(process)
-        if isinstance(result, Mapping) and result.get("flink_version") == self.line and "valid" in result \
-                and "keys" in result:
-            return result
-        return None
 
 
 # --- keys: unknown, blog-only, deprecated, removed ---------------------------------------------
@@ -634,21 +625,21 @@ def _check_ignored(lint: _Lint):
                          f"Remove '{key}'.")
 
 
+_LIMIT_WORDS = {  # Limits source -> (what it is, what happens past it)
+    "inventory": ("memory limit (flink_memory_limit_bytes)", "the kernel OOM-kills the process when it grows past it"),
+    "cgroup": ("cgroup memory limit", "the kernel OOM-kills the process when it grows past it"),
+    "ram": ("RAM (MemTotal)", "the host will swap or the OOM killer will end the process"),
+}
+
+
 def _host_limits(lint: _Lint, valid: dict):
     if not valid:
         return
     total = sum(r["sizes"]["total_process"] for r in valid.values())
-    limits = []
-    cgroup = lint.facts.get("cgroup_memory_limit_bytes")
-    ram = lint.facts.get("mem_total_bytes")
-    if isinstance(cgroup, int) and not isinstance(cgroup, bool) and cgroup > 0:
-        limits.append(("cgroup memory limit", cgroup, "the kernel OOM-kills the process when it grows past it"))
-    if isinstance(ram, int) and not isinstance(ram, bool) and ram > 0:
-        limits.append(("RAM (MemTotal)", ram, "the host will swap or the OOM killer will end the process"))
-    exceeded = [lim for lim in limits if total > lim[1]]
-    if not exceeded:
+    limit, source = lint.limits.binding
+    if limit is None or total <= limit:
         return
-    what, limit, consequence = min(exceeded, key=lambda lim: lim[1])
+    what, consequence = _LIMIT_WORDS[source]
     names = " and ".join(PROCESS_NAMES[p] for p in valid)
     parts = " + ".join(f"{PROCESS_NAMES[p]} {size_text(r['sizes']['total_process'])}" for p, r in valid.items())
     target = "taskmanager" if "taskmanager" in valid else "jobmanager"

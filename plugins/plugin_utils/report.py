@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape as _sax_escape
 from xml.sax.saxutils import quoteattr as _sax_quoteattr
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import GatheredHost, NotGathered, read_host
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("error", "warning", "info")
@@ -155,34 +156,22 @@ def _memory_entry(result: Mapping, process: str) -> dict:
     return entry
 
 
-def _effective_limit(result: Mapping, override) -> tuple:
-    """(bytes, source) of the memory Flink's processes on the host may use; the tightest known."""
-    cgroup = result.get("cgroup_memory_limit_bytes")
-    ram = result.get("mem_total_bytes")
-    if override is not None:
-        return int(override), "inventory"
-    if cgroup is not None and (ram is None or cgroup < ram):
-        return int(cgroup), "cgroup"
-    if ram is not None:
-        return int(ram), "ram"
-    return None, None
-
-
 # --- the model -----------------------------------------------------------------------------------
 
 
 def _host_entry(name: str, result, findings, limit_override) -> dict:
-    if not isinstance(result, Mapping):
-        result = {"failed": True, "msg": f"{name}: no gather result (got {type(result).__name__})"}
-    unreachable = bool(result.get("unreachable"))
-    failed = unreachable or bool(result.get("failed")) or "memory" not in result
+    host = read_host(name, result, limit_override)
+    if isinstance(host, GatheredHost) and not host.memory:
+        host = NotGathered(host.name, "gather returned no memory model")
+    failed = isinstance(host, NotGathered)
+    unreachable = failed and host.unreachable
     entry = {
         "name": name,
         "status": "ok",
         "gather": {
             "ok": not failed,
             "unreachable": unreachable,
-            "msg": (result.get("msg") or "gather returned no memory model") if failed else None,
+            "msg": host.msg if failed else None,
         },
         "flink_version": None,
         "processes": [],
@@ -210,28 +199,26 @@ def _host_entry(name: str, result, findings, limit_override) -> dict:
         entry["counts"]["error"] = 1
         return entry
 
-    version = result.get("flink_version")
-    processes = [p for p in result.get("processes") or [] if p in COMPONENTS]
-    limit, source = _effective_limit(result, limit_override)
+    limit, source = host.limits.binding
     entry.update(
-        flink_version=version,
-        processes=processes,
-        config_file=result.get("config_file"),
-        config_format=result.get("config_format"),
-        checksum=result.get("checksum"),
-        ignored_files=[{"name": i.get("name"), "reason": i.get("reason")} for i in result.get("ignored_files") or []],
-        skipped_lines=[{"line": s.get("line"), "reason": s.get("reason")} for s in result.get("skipped_lines") or []],
+        flink_version=host.flink_version,
+        processes=list(host.processes),
+        config_file=host.config_file,
+        config_format=host.config_format,
+        checksum=host.checksum,
+        ignored_files=[{"name": i.get("name"), "reason": i.get("reason")} for i in host.ignored_files],
+        skipped_lines=[{"line": s.get("line"), "reason": s.get("reason")} for s in host.skipped_lines],
         resources={
             "mem_total_bytes": result.get("mem_total_bytes"),
             "cgroup_memory_limit_bytes": result.get("cgroup_memory_limit_bytes"),
             "memory_limit_override_bytes": int(limit_override) if limit_override is not None else None,
             "memory_limit_bytes": limit,
             "memory_limit_source": source,
-            "cpu_count": result.get("cpu_count"),
+            "cpu_count": host.cpu_count,
         },
-        memory={p: _memory_entry((result.get("memory") or {}).get(p), p) for p in processes},
-        config=dict(sorted(_redact(result.get("config") or {}).items())),
-        config_lines=dict(sorted((result.get("config_lines") or {}).items())),
+        memory={p: _memory_entry(host.model(p), p) for p in host.processes},
+        config=dict(sorted(_redact(host.config).items())),
+        config_lines=dict(sorted(host.config_lines.items())),
     )
     items = sorted((_finding(f) for f in findings or []), key=_finding_order)
     entry["findings"] = items
