@@ -19,6 +19,11 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import 
 
 ARGUMENT_SPEC = {
     **REST_OPTIONS,
+    # basic auth (or the URL's userinfo); the JobManager's own memory; each running job's last checkpoint
+    "user": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "jobmanager": {"type": "bool"},
+    "checkpoints": {"type": "bool", "default": False},
     "wait_for": {"type": "dict"},
     "wait_timeout": {"type": "float", "default": 0},
     "wait_interval": {"type": "float", "default": 1},
@@ -44,22 +49,25 @@ class ActionModule(FlinkAction, ActionBase):
                     raise live.LiveError(f"{name} must be positive, got {args[name]}")
             if args["wait_timeout"] < 0:
                 raise live.LiveError(f"wait_timeout must be 0 (no waiting) or more, got {args['wait_timeout']}")
-            headers = {str(k): str(v) for k, v in (args["headers"] or {}).items()}
+            # basic auth from user/password or the URL's userinfo, never shown (url above has none)
+            headers = {**live.auth_headers(args["url"], args["user"], args["password"]),
+                       **{str(k): str(v) for k, v in (args["headers"] or {}).items()}}
             conditions = live.validate_conditions(_plain(args["wait_for"]) if args["wait_for"] else None)
             if not conditions:
                 snap = live.snapshot(url, timeout=args["timeout"], validate_certs=args["validate_certs"],
-                                     headers=headers)
+                                     headers=headers, jobmanager=args["jobmanager"] is not False,
+                                     checkpoints=args["checkpoints"])
                 result.update(snap)
                 return
             outcome = live.wait(url, conditions, timeout=args["wait_timeout"], interval=args["wait_interval"],
                                 request_timeout=args["timeout"], validate_certs=args["validate_certs"],
                                 headers=headers)
         except live.LiveError as exc:
-            raise ActionFailed(f"flink_cluster_info: {exc}", url=args["url"]) from None
+            raise ActionFailed(f"flink_cluster_info: {exc}", url=live.split_credentials(args["url"])[0]) from None
         if outcome["snapshot"] is not None:
             result.update(outcome["snapshot"])
         result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"],
-                      checks=outcome["checks"])
+                      checks=outcome["checks"], unreachable=outcome["unreachable"])
         if not outcome["ok"]:
             if outcome["fatal"]:
                 why = "; ".join(outcome["fatal"])

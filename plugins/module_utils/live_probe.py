@@ -12,8 +12,9 @@ from __future__ import annotations
 
 # One record "@@live\n<lines>\0". Lines: "now <epoch>", "mtime <file name> <epoch>" for each
 # candidate config file that exists (symlinks followed), and "tm <pid> <start epoch>" for every
-# TaskManager JVM whose --configDir resolves to this conf dir ($PWD: the gather has cd'd there
-# with cd -P). stderr stays clean: the gather's framing tests hold every path to that.
+# TaskManager JVM ("jm ..." for a standalone JobManager JVM) whose --configDir resolves to this conf
+# dir ($PWD: the gather has cd'd there with cd -P). stderr stays clean: the gather's framing tests
+# hold every path to that.
 LIVE_SH = r"""
 printf '@@live\n'
 (
@@ -27,15 +28,19 @@ printf '@@live\n'
     here=$PWD
     bt=$(awk '$1=="btime"{print $2}' /proc/stat)
     hz=$(getconf CLK_TCK 2>/dev/null) || hz=100
-    grep -la 'org.apache.flink.runtime.taskexecutor.TaskManagerRunner' /proc/[0-9]*/cmdline 2>/dev/null |
+    grep -laE 'runtime.(taskexecutor.TaskManagerRunner|entrypoint.StandaloneSessionClusterEntrypoint)' \
+      /proc/[0-9]*/cmdline 2>/dev/null |
     while read -r c; do
       p=${c#/proc/}; p=${p%/cmdline}
+      # "tm <dir>" for a TaskManager, "jm <dir>" for a standalone JobManager
       d=$(tr '\000' '\n' 2>/dev/null < "$c" | awk '
         x && d == "" { d = $0 }
         $0 == "--configDir" { x = 1 }
-        $0 == "org.apache.flink.runtime.taskexecutor.TaskManagerRunner" { m = 1 }
-        END { if (m && d != "") print d }')
+        $0 == "org.apache.flink.runtime.taskexecutor.TaskManagerRunner" { m = "tm" }
+        $0 == "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint" { m = "jm" }
+        END { if (m != "" && d != "") print m " " d }')
       [ -n "$d" ] || continue
+      kind=${d%% *}; d=${d#* }
       d=$(cd "$d" 2>/dev/null && pwd -P) || continue
       [ "$d" = "$here" ] || continue
       s=$(cat 2>/dev/null "/proc/$p/stat") || continue
@@ -46,7 +51,7 @@ printf '@@live\n'
       set -- $s
       set +f
       shift 19
-      echo "tm $p $(( bt + $1 / hz ))"
+      echo "$kind $p $(( bt + $1 / hz ))"
     done
   fi
 ) | tr -d '\000'
@@ -55,11 +60,12 @@ printf '\000'
 
 
 def parse_live(text: str, config_name: str | None) -> dict:
-    """The probe's lines -> ``{now, mtime, processes: [{pid, started}]}`` (mtime of ``config_name``).
+    """The probe's lines -> ``{now, mtime, processes: [{pid, started}], jobmanagers: [{pid, started}]}``
+    (mtime of ``config_name``; ``processes`` are the TaskManager JVMs).
 
     Missing or malformed numbers are None; unknown lines (noise) are ignored.
     """
-    out: dict = {"now": None, "mtime": None, "processes": []}
+    out: dict = {"now": None, "mtime": None, "processes": [], "jobmanagers": []}
     for line in str(text or "").splitlines():
         parts = line.split()
         if not parts:
@@ -68,6 +74,7 @@ def parse_live(text: str, config_name: str | None) -> dict:
             out["now"] = int(parts[1])
         elif parts[0] == "mtime" and len(parts) == 3 and parts[1] == config_name and parts[2].isdigit():
             out["mtime"] = int(parts[2])
-        elif parts[0] == "tm" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-            out["processes"].append({"pid": int(parts[1]), "started": int(parts[2])})
+        elif parts[0] in ("tm", "jm") and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            out["processes" if parts[0] == "tm" else "jobmanagers"].append({"pid": int(parts[1]),
+                                                                             "started": int(parts[2])})
     return out

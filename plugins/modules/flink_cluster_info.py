@@ -37,6 +37,24 @@ options:
     description: HTTP headers sent with every request (for example an C(Authorization) header of a proxy).
     type: dict
     default: {}
+  user:
+    description:
+      - User for HTTP basic auth. Without it, the userinfo of O(url) (V(http://user:secret@jm:8081)) is used.
+      - The credentials go only into an C(Authorization) header; no message, log or result shows them.
+    type: str
+  password:
+    description: Password for HTTP basic auth (with O(user)).
+    type: str
+  jobmanager:
+    description:
+      - Also read the JobManager's own memory (C(/jobmanager/config) and the JVM arguments in
+        C(/jobmanager/environment)), returned as RV(jobmanager). Default - true when reading once, false while
+        waiting.
+    type: bool
+  checkpoints:
+    description: Also read each RUNNING job's last completed checkpoint (returned in RV(jobs) as C(checkpoint)).
+    type: bool
+    default: false
   wait_for:
     description:
       - Conditions to wait for; all must hold. Without it the task reads the cluster once.
@@ -65,6 +83,12 @@ options:
       min_slots:
         description: The cluster must have at least this many task slots in total.
         type: int
+      new_checkpoint:
+        description:
+          - Job ids; once every other condition holds, each of these jobs that checkpoints must complete a
+            checkpoint newer than the last one it had then (a job without checkpointing is not waited for).
+        type: list
+        elements: str
   wait_timeout:
     description: Seconds to wait for O(wait_for); V(0) checks once.
     type: float
@@ -193,6 +217,18 @@ jobs:
   returned: success
   type: list
   elements: dict
+jobmanager:
+  description:
+    - The running JobManager's memory - C(memory.sizes) (C(heap), C(off_heap), C(jvm_metaspace), C(jvm_overhead),
+      C(total_flink), C(total_process) in bytes, from the sizes Flink derived at its start) and C(memory.jvm)
+      (C(heap) from -Xmx, C(metaspace), C(direct)), as flinkops.flink.memory_model names them.
+  returned: when O(jobmanager) is true
+  type: dict
+unreachable:
+  description: The REST failures seen while waiting (at most five), for example while the JobManager restarted.
+  returned: when O(wait_for) is given
+  type: list
+  elements: str
 waited:
   description: Seconds spent waiting for O(wait_for).
   returned: when O(wait_for) is given

@@ -381,7 +381,36 @@ _PARSE_KEY = re.compile(r"(?:Could not parse value '.*' for key|Cannot read memo
 _KEY_IN_TEXT = re.compile(r"\b((?:taskmanager|jobmanager)\.[A-Za-z0-9.\-]+[A-Za-z0-9])")
 
 
+def _rejected_by_legacy_heap(lint: _Lint, process: str, result: dict) -> bool:
+    """A refusal caused by a legacy heap key the 1.x start scripts mapped to a new key the user never
+    wrote (taskmanager.heap.size -> taskmanager.memory.flink.size): blame the legacy key, not the keys
+    it conflicts with. True when it was (Flink accepts the config without the legacy key)."""
+    legacy = (result.get("keys") or {}).get("legacy_heap") or {}
+    key, target = legacy.get("key"), legacy.get("maps_to")
+    if key not in lint.config or target in lint.config:
+        return False
+    if not compute({k: v for k, v in lint.config.items() if k != key}, process, lint.line)["valid"]:
+        return False
+    p = process
+    what = "Total Flink Memory" if p == "taskmanager" else "JVM Heap"
+    others = [k for k in (f"{p}.memory.process.size", f"{p}.memory.task.heap.size", f"{p}.memory.managed.size",
+                          f"{p}.memory.jvm-overhead.min", f"{p}.memory.jvm-overhead.max",
+                          f"{p}.memory.jvm-metaspace.size") if k in lint.config]
+    conflict = (" and conflicts with " + ", ".join(f"{k} {lint.show(k)}" for k in others)) if others else ""
+    value = lint.show(key) + (" (MiB)" if key.endswith(".mb") else "")
+    lint.add("error", "rejected-config", key,
+             f"Flink {lint.line} refuses to start the {PROCESS_NAMES[p]} with this config: your legacy {key} "
+             f"{value} becomes {what} ({target} = {_config_size(legacy['bytes'])}){conflict}. Flink's error: "
+             f"{result['error']}",
+             f"Remove '{key}' (legacy: Flink 2.0 ignores it) and size the {PROCESS_NAMES[p]} with "
+             f"{p}.memory.process.size alone.")
+    lint.reported_keys.add(key)
+    return True
+
+
 def _rejected(lint: _Lint, process: str, result: dict):
+    if _rejected_by_legacy_heap(lint, process, result):
+        return
     name, p = PROCESS_NAMES[process], process
     chain = result.get("error_chain") or [result["error"]]
     text = result["error"]

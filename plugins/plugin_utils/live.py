@@ -17,6 +17,7 @@ Controller side, standard library only (``urllib``); never imports Ansible.
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import time
@@ -24,6 +25,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 
 # REST memoryConfiguration field -> memory model component (plugins/module_utils/memory_model.py).
 REST_MEMORY = {
@@ -51,9 +54,14 @@ LABELS = {
     "total_flink": "Total Flink Memory",
     "total_process": "Total Process Memory",
     "slots": "Task slots",
+    "heap": "JVM Heap",
+    "off_heap": "Off-Heap",
+    "jvm.heap": "-Xmx",
+    "jvm.metaspace": "-XX:MaxMetaspaceSize",
+    "jvm.direct": "-XX:MaxDirectMemorySize",
 }
 TERMINAL_JOB_STATES = ("FINISHED", "CANCELED", "FAILED")
-CONDITION_KEYS = ("registered", "absent", "expect", "jobs_running", "min_slots")
+CONDITION_KEYS = ("registered", "absent", "expect", "jobs_running", "min_slots", "new_checkpoint")
 
 
 class LiveError(Exception):
@@ -63,14 +71,45 @@ class LiveError(Exception):
 # --- REST ------------------------------------------------------------------------------------------
 
 
+def split_credentials(url) -> tuple:
+    """``http://user:secret@jm:8081`` -> (``http://jm:8081``, user, secret); (url, None, None) without userinfo.
+
+    urllib takes userinfo for part of the host; the address that messages show never carries it.
+    """
+    if not isinstance(url, str):
+        return url, None, None
+    parts = urllib.parse.urlsplit(url.strip())
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, urllib.parse.unquote(user), urllib.parse.unquote(password)
+
+
 def normalize_url(url) -> str:
-    if not isinstance(url, str) or not url.strip():
-        raise LiveError(f"url must be the JobManager's REST address like http://jm.example.com:8081, got {url!r}")
-    url = url.strip().rstrip("/")
-    parts = urllib.parse.urlsplit(url)
+    """The REST address without userinfo and trailing slash; LiveError (never showing a password) when unusable."""
+    clean, user, _password = split_credentials(url)
+    shown = clean if user is None else clean.replace("://", "://***@", 1)
+    if not isinstance(clean, str) or not clean.strip():
+        raise LiveError("url must be the JobManager's REST address like http://jm.example.com:8081, got "
+                        f"{'a ' + type(url).__name__ if not isinstance(url, str) else repr(shown)}")
+    clean = clean.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(clean)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise LiveError(f"url {url!r} is not an http(s) address; give it like http://jm.example.com:8081")
-    return url
+        raise LiveError(f"url {shown!r} is not an http(s) address; give it like http://jm.example.com:8081")
+    return clean
+
+
+def auth_headers(url, user=None, password=None) -> dict:
+    """An ``Authorization: Basic`` header from ``user``/``password``, else from the URL's userinfo; {} without."""
+    _clean, url_user, url_password = split_credentials(url)
+    if user is None and url_user is not None:
+        user, password = url_user, url_password
+    if user is None:
+        return {}
+    token = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def fetch_json(url: str, path: str, *, timeout: float = 10, validate_certs: bool = True,
@@ -117,6 +156,7 @@ def normalize_taskmanager(tm: Mapping) -> dict:
     hardware = tm.get("hardware") if isinstance(tm.get("hardware"), Mapping) else {}
     return {
         "id": str(tm.get("id")),
+        "path": path or None,
         "address": address,
         "data_port": tm.get("dataPort"),
         "slots": tm.get("slotsNumber"),
@@ -124,7 +164,14 @@ def normalize_taskmanager(tm: Mapping) -> dict:
         "cpu_cores": hardware.get("cpuCores"),
         "physical_memory": hardware.get("physicalMemory"),
         "memory": rest_memory(tm.get("memoryConfiguration")),
+        # despite its name, the time (epoch ms) of the JobManager's last heartbeat from it
+        "last_heartbeat": tm.get("timeSinceLastHeartbeat"),
     }
+
+
+def jvm_identity(tm: Mapping) -> str:
+    """Which JVM a registered TaskManager is, as REST shows it: its RPC path and data port (both new per JVM)."""
+    return f"{tm.get('path') or tm.get('address')} data port {tm.get('data_port')}"
 
 
 def normalize_job(job: Mapping) -> dict:
@@ -135,11 +182,17 @@ def normalize_job(job: Mapping) -> dict:
         "state": job.get("state"),
         "tasks_total": tasks.get("total"),
         "tasks_running": tasks.get("running"),
+        "start_time": job.get("start-time"),
     }
 
 
-def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, headers: Mapping | None = None) -> dict:
-    """The cluster now: overview, TaskManagers (sorted by id) and jobs."""
+def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, headers: Mapping | None = None,
+             jobmanager: bool = False, checkpoints: bool = False) -> dict:
+    """The cluster now: overview, TaskManagers (sorted by id) and jobs.
+
+    ``jobmanager``: also the JobManager's own memory (``/jobmanager/config``, ``/jobmanager/environment``);
+    ``checkpoints``: also each RUNNING job's last completed checkpoint.
+    """
     kwargs = {"timeout": timeout, "validate_certs": validate_certs, "headers": headers}
     overview = fetch_json(url, "/overview", **kwargs)
     tms = fetch_json(url, "/taskmanagers", **kwargs)
@@ -147,7 +200,7 @@ def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, head
     if not isinstance(overview, Mapping) or not isinstance(tms, Mapping) or not isinstance(jobs, Mapping):
         raise LiveError(f"{url}: unexpected answer shape (is this a Flink JobManager?)")
     taskmanagers = sorted((normalize_taskmanager(t) for t in tms.get("taskmanagers") or []), key=lambda t: t["id"])
-    return {
+    out = {
         "url": url,
         "flink_version": overview.get("flink-version"),
         "slots_total": overview.get("slots-total"),
@@ -156,6 +209,94 @@ def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, head
         "taskmanagers": taskmanagers,
         "jobs": sorted((normalize_job(j) for j in jobs.get("jobs") or []), key=lambda j: j["id"]),
     }
+    if jobmanager:
+        config = fetch_json(url, "/jobmanager/config", **kwargs)
+        environment = fetch_json(url, "/jobmanager/environment", **kwargs)
+        out["jobmanager"] = {"memory": jobmanager_memory(config, environment)}
+    if checkpoints:
+        for job in out["jobs"]:
+            if job["state"] == "RUNNING":
+                job["checkpoint"] = last_checkpoint(url, job["id"], **kwargs)
+    return out
+
+
+def last_checkpoint(url: str, job_id: str, **kwargs) -> dict | None:
+    """A job's last completed checkpoint {id, external_path, completed_at}; None when it does not checkpoint."""
+    try:
+        config = fetch_json(url, f"/jobs/{job_id}/checkpoints/config", **kwargs)
+    except LiveError:
+        return None  # Flink answers an error when checkpointing is off
+    interval = config.get("interval") if isinstance(config, Mapping) else None
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0 or interval >= 2 ** 63 - 1:
+        return None
+    stats = fetch_json(url, f"/jobs/{job_id}/checkpoints", **kwargs)
+    latest = ((stats.get("latest") or {}).get("completed") if isinstance(stats, Mapping) else None) or {}
+    return {"id": latest.get("id"), "external_path": latest.get("external_path"),
+            "completed_at": latest.get("latest_ack_timestamp")}
+
+
+# --- the JobManager's own memory ----------------------------------------------------------------------------
+
+# /jobmanager/config key -> memory model component (the sizes Flink derived and pinned with -D at start).
+JM_CONFIG_MEMORY = {
+    "jobmanager.memory.heap.size": "heap",
+    "jobmanager.memory.off-heap.size": "off_heap",
+    "jobmanager.memory.jvm-metaspace.size": "jvm_metaspace",
+}
+JM_JVM_OPTIONS = {"-Xmx": "heap", "-XX:MaxMetaspaceSize=": "metaspace", "-XX:MaxDirectMemorySize=": "direct"}
+
+def _jvm_bytes(text: str) -> int | None:
+    """A JVM size argument (``469762048``, ``512m``) in bytes."""
+    text = text.strip().lower()
+    factor = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}.get(text[-1:], 1)
+    digits = text[:-1] if factor != 1 else text
+    return int(digits) * factor if digits.isdigit() else None
+
+
+def jobmanager_memory(config, environment) -> dict | None:
+    """The running JobManager's memory from its REST answers: {sizes, jvm} as the memory model names them.
+
+    ``config``: ``/jobmanager/config`` ([{key, value}]); ``environment``: ``/jobmanager/environment``.
+    """
+    if not isinstance(config, list):
+        return None
+    values = {str(item.get("key")): str(item.get("value")) for item in config if isinstance(item, Mapping)}
+    sizes = {}
+    for key, name in JM_CONFIG_MEMORY.items():
+        try:
+            sizes[name] = parse_bytes(values[key]) if key in values else None
+        except MemorySizeError:
+            sizes[name] = None
+    try:
+        low = parse_bytes(values.get("jobmanager.memory.jvm-overhead.min", ""))
+        high = parse_bytes(values.get("jobmanager.memory.jvm-overhead.max", ""))
+        sizes["jvm_overhead"] = low if low == high else None  # Flink pins both to the derived size
+    except MemorySizeError:
+        sizes["jvm_overhead"] = None
+    if None not in (sizes["heap"], sizes["off_heap"]):
+        sizes["total_flink"] = sizes["heap"] + sizes["off_heap"]
+        if None not in (sizes["jvm_metaspace"], sizes["jvm_overhead"]):
+            sizes["total_process"] = sizes["total_flink"] + sizes["jvm_metaspace"] + sizes["jvm_overhead"]
+    jvm = {"heap": None, "metaspace": None, "direct": None}
+    options = ((environment or {}).get("jvm") or {}).get("options") if isinstance(environment, Mapping) else None
+    for option in options or []:
+        for prefix, name in JM_JVM_OPTIONS.items():
+            if isinstance(option, str) and option.startswith(prefix):
+                jvm[name] = _jvm_bytes(option[len(prefix):])  # the last one wins, as in the JVM
+    return {"sizes": sizes, "jvm": jvm}
+
+
+def jobmanager_differences(running: Mapping, model: Mapping) -> list:
+    """Where the running JobManager differs from its file's model, byte for byte: [{component, running, file}]."""
+    memory = running.get("memory") or {}
+    out = []
+    for name, value in (model.get("sizes") or {}).items():
+        if (memory.get("sizes") or {}).get(name, value) != value:
+            out.append({"component": name, "running": memory["sizes"][name], "file": value})
+    for name, value in (model.get("jvm") or {}).items():
+        if (memory.get("jvm") or {}).get(name, value) != value:
+            out.append({"component": f"jvm.{name}", "running": memory["jvm"][name], "file": value})
+    return out
 
 
 # --- comparing ---------------------------------------------------------------------------------------
@@ -181,6 +322,8 @@ def _mib(value) -> str:
 
 
 def _amount(component: str, value) -> str:
+    if component == "jvm.direct" and value is None:
+        return "none"
     return str(value) if component == "slots" else _mib(value)
 
 
@@ -296,6 +439,11 @@ def validate_conditions(conditions) -> dict:
     if jobs is not None and not isinstance(jobs, bool) and not isinstance(jobs, (list, tuple)):
         raise LiveError("wait_for.jobs_running must be true (every job not finished) or a list of job ids, "
                         f"got {jobs!r}")
+    checkpointing = out.get("new_checkpoint")
+    if checkpointing is not None:
+        if isinstance(checkpointing, str) or not isinstance(checkpointing, (list, tuple)):
+            raise LiveError(f"wait_for.new_checkpoint must be a list of job ids, got {checkpointing!r}")
+        out["new_checkpoint"] = [str(v) for v in checkpointing]
     return out
 
 
@@ -304,21 +452,36 @@ def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """Poll until ``conditions`` hold, one fails for good, or ``timeout`` seconds pass.
 
-    Returns {ok, snapshot, unmet, fatal, waited}. An unreachable REST API counts as unmet (a
-    JobManager may be restarting) until the timeout.
+    Returns {ok, snapshot, unmet, fatal, waited, checks, unreachable}. An unreachable REST API counts as
+    unmet (a JobManager may be restarting) until the timeout; each such failure is listed in
+    ``unreachable`` (the rollout blames the JobManager for it). ``new_checkpoint``: once everything else
+    holds, each of these jobs that checkpoints must complete a checkpoint newer than the one it had then.
     """
     start = clock()
-    snap, unmet, fatal = None, [], []
+    snap, unmet, fatal, unreachable = None, [], [], []
+    kwargs = {"timeout": request_timeout, "validate_certs": validate_certs, "headers": headers}
+    baseline = None  # job id -> last completed checkpoint id when the rest first held
     while True:
         try:
-            snap = snapshot(url, timeout=request_timeout, validate_certs=validate_certs, headers=headers)
+            snap = snapshot(url, **kwargs)
             unmet, fatal = check_conditions(snap, conditions)
+            if not unmet and not fatal and conditions.get("new_checkpoint"):
+                latest = {jid: last_checkpoint(url, jid, **kwargs) for jid in conditions["new_checkpoint"]}
+                if baseline is None:
+                    baseline = {jid: (c or {}).get("id") or 0 for jid, c in latest.items() if c is not None}
+                names = {j["id"]: j.get("name") for j in snap["jobs"]}
+                unmet = [f"job {names.get(jid)} ({jid}) has not completed a checkpoint since it runs again "
+                         f"(last: {seen})" for jid, seen in baseline.items()
+                         if ((latest.get(jid) or {}).get("id") or 0) <= seen]
         except LiveError as exc:
             unmet, fatal = [str(exc)], []
+            if len(unreachable) < 5:
+                unreachable.append(str(exc))
         waited = clock() - start
         if fatal or not unmet or waited >= timeout:
             return {"ok": not fatal and not unmet, "snapshot": snap, "unmet": unmet, "fatal": fatal,
-                    "waited": round(waited, 1), "checks": taskmanager_checks(snap, conditions)}
+                    "waited": round(waited, 1), "checks": taskmanager_checks(snap, conditions),
+                    "unreachable": unreachable}
         sleep(min(interval, max(0.0, timeout - waited)))
 
 
@@ -328,11 +491,22 @@ def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0
 # live_probe.py, flink_config_info with live: true): {now, mtime, processes: [{pid, started}]}.
 
 
-def resource_id(host: str, result: Mapping) -> str:
-    """The id a TaskManager registers under: its taskmanager.resource-id, else the inventory name."""
+def configured_resource_id(result: Mapping) -> str | None:
+    """``taskmanager.resource-id`` of a gathered file, None when unset (or hidden)."""
     config = result.get("config") if isinstance(result, Mapping) else None
     value = (config or {}).get("taskmanager.resource-id")
-    return str(value) if value not in (None, "", "******") else str(host)
+    return str(value) if value not in (None, "", "******") else None
+
+
+def resource_id(host: str, result: Mapping, override=None) -> str:
+    """The one rule for the id a host's TaskManager registers under over REST.
+
+    ``override`` (the host's rolling_restart_resource_id) when set, else its file's
+    taskmanager.resource-id, else the inventory name. The audit, the rollout and the report all use this.
+    """
+    if override not in (None, ""):
+        return str(override)
+    return configured_resource_id(result) or str(host)
 
 
 def _finding(severity, code, message, fix, key=None) -> dict:
@@ -422,7 +596,48 @@ def live_findings(results: Mapping, cluster: Mapping) -> dict:
             "fix": "Add them to the inventory (group flink_taskmanager) with taskmanager.resource-id set to the "
                    "inventory hostname, or stop them if they should not be part of the cluster.",
             "process": "jobmanager"})
+    if len(jm_hosts) == 1 and isinstance(cluster.get("jobmanager"), Mapping):
+        # With several JobManager hosts (HA) REST describes the one asked, which may be any of them.
+        finding = jobmanager_finding(results[jm_hosts[0]], cluster["jobmanager"])
+        if finding:
+            findings.setdefault(jm_hosts[0], []).append(finding)
     return {host: items for host, items in findings.items() if items}
+
+
+def jobmanager_finding(result: Mapping, running: Mapping) -> dict | None:
+    """The JobManager's running memory against its file, byte for byte (``running``: snapshot's ``jobmanager``)."""
+    model = (result.get("memory") or {}).get("jobmanager") or {}
+    if not model.get("valid") or not (running.get("memory") or {}).get("sizes"):
+        return None
+    diffs = jobmanager_differences(running, model)
+    probe = result.get("live_probe")
+    started = None
+    if isinstance(probe, Mapping) and probe.get("mtime") is not None and len(probe.get("jobmanagers") or []) == 1:
+        started = probe["jobmanagers"][0]["started"]
+    file = result.get("config_file") or "its config file"
+    if diffs and started is not None and probe["mtime"] > started:
+        return _finding(
+            "warning", "live-restart-pending",
+            f"Changed on disk but not restarted: {file} was modified after the JobManager started, and gives "
+            f"other memory than it runs with: {describe_differences(diffs)}.",
+            "Restart the JobManager (without high availability its jobs end with it: take a savepoint first).",
+            ) | {"process": "jobmanager"}
+    if diffs and started is not None:
+        return _finding(
+            "warning", "live-memory-mismatch",
+            f"Running with memory the file does not give: the JobManager started after {file} was last changed, "
+            f"yet runs with {describe_differences(diffs)}. Something else sizes it: dynamic properties (-D), "
+            "another conf dir (FLINK_CONF_DIR), or another JobManager answering at this address.",
+            "Find what starts the JobManager with other settings and make the file the only source of its memory.",
+            ) | {"process": "jobmanager"}
+    if diffs:
+        return _finding(
+            "warning", "live-memory-differs",
+            f"The JobManager runs with other memory than {file} gives: {describe_differences(diffs)}. Whether the "
+            "file changed after it started is unknown (its process was not found on the host).",
+            "Restart the JobManager if the file changed since it started; otherwise find what starts it with "
+            "other settings.") | {"process": "jobmanager"}
+    return None
 
 
 def live_section(cluster: Mapping | None, results: Mapping) -> dict | None:

@@ -125,6 +125,9 @@ class Cluster:
             # Four JVMs on two shared cores start slowly: the 10 s defaults fail under load.
             "pekko.startup-timeout": "90 s",
             "pekko.ask.timeout": "60 s",
+            # Where the job's checkpoints go (the job itself asks for one every 2 s): an external path
+            # is what a lost job is resubmitted from.
+            "execution.checkpointing.dir": (self.root / "checkpoints").as_uri(),
         }
 
     def jm_config(self) -> dict:

@@ -182,7 +182,8 @@ def test_snapshot_reads_the_three_endpoints(server):
     got = live.snapshot(url)
     assert got["slots_total"] == 2 and got["flink_version"] == "2.3.0"
     assert got["taskmanagers"][0]["memory"]["total_process"] == 1 << 30
-    assert got["jobs"] == [{"id": "j1", "name": "tick", "state": "RUNNING", "tasks_total": 1, "tasks_running": 1}]
+    assert got["jobs"] == [{"id": "j1", "name": "tick", "state": "RUNNING", "tasks_total": 1, "tasks_running": 1,
+                            "start_time": None}]
 
 
 def test_http_errors_name_the_address(server):
@@ -264,9 +265,10 @@ def test_live_audit_uses_the_gathers_probe():
 
 
 def test_parse_live_ignores_noise_and_other_files():
-    text = "banner\nnow 5\nmtime flink-conf.yaml 3\nmtime config.yaml \ntm x 3\ntm 4 9\n"
+    text = "banner\nnow 5\nmtime flink-conf.yaml 3\nmtime config.yaml \ntm x 3\ntm 4 9\njm 7 8\njm y 1\n"
     assert live_probe.parse_live(text, "config.yaml") == {"now": 5, "mtime": None,
-                                                          "processes": [{"pid": 4, "started": 9}]}
+                                                          "processes": [{"pid": 4, "started": 9}],
+                                                          "jobmanagers": [{"pid": 7, "started": 8}]}
     assert live_probe.parse_live(text, "flink-conf.yaml")["mtime"] == 3
 
 

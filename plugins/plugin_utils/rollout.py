@@ -1,0 +1,383 @@
+# Copyright (c) 2025 flinkops developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rolling restart's decisions: what to restart and why, in which batches, whether the next batch
+may go, who is to blame when one fails, and what to roll back.
+
+Controller side, standard library only; never imports Ansible. The role
+(roles/rolling_restart) only carries these decisions out with stock modules; the filter
+``rollout_decide`` (plugins/filter/rollout.py) is its door in.
+
+Inputs are plain data: flink_config_info results (``gathers``), flink_cluster_info snapshots
+(``cluster``: plugins/plugin_utils/live.py) and, per host, the few inventory variables the role reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+
+# The inventory variables a TaskManager's entry is built from (everything else has a role default).
+HOST_VARS = ("flink_home", "flink_conf_dir", "flink_pid_dir", "flink_ident_string", "flink_log_dir",
+             "rolling_restart_resource_id", "rolling_restart_backup_file", "rolling_restart_systemd_unit",
+             "enforce_result")
+
+# Arguments of the whole rollout: name -> (check, what it must be). Validated once, before anything is written.
+_INT_ARGS = {
+    "rolling_restart_batch_size": 1,
+    "rolling_restart_max_failures": 0,
+    "rolling_restart_stop_timeout": 1,
+    "rolling_restart_register_timeout": 1,
+    "rolling_restart_jobs_timeout": 1,
+    "rolling_restart_checkpoint_timeout": 1,
+    "rolling_restart_rest_timeout": 1,
+    "rolling_restart_start_grace": 0,
+}
+_BOOL_ARGS = ("rolling_restart_verify_memory", "rolling_restart_wait_for_jobs", "rolling_restart_wait_for_checkpoint",
+              "rolling_restart_jobmanager", "rolling_restart_validate_certs")
+
+
+class RolloutError(Exception):
+    """A bad call of the decisions (not a failed rollout: that is a decision too)."""
+
+
+# --- arguments -------------------------------------------------------------------------------------------
+
+
+def check_arguments(args: Mapping) -> list:
+    """Every problem with the rollout's arguments, in words (empty: all good). Never shows a password."""
+    problems = []
+    url = args.get("rolling_restart_rest_url")
+    if url in (None, ""):
+        problems.append("rolling_restart_rest_url is not set: give the JobManager's REST address as the controller "
+                        "reaches it, like -e rolling_restart_rest_url=http://jm.example.com:8081")
+    else:
+        try:
+            live.normalize_url(url)
+        except live.LiveError as exc:
+            problems.append(f"rolling_restart_rest_url: {exc}")
+    for name, minimum in _INT_ARGS.items():
+        if name not in args:
+            continue
+        value = args[name]
+        number = _as_int(value)
+        if number is None or number < minimum:
+            problems.append(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    for name in _BOOL_ARGS:
+        if name in args and _as_bool(args[name]) is None:
+            problems.append(f"{name} must be true or false, got {args[name]!r}")
+    hosts = args.get("rolling_restart_hosts")
+    if hosts is not None and (isinstance(hosts, str) or not isinstance(hosts, (list, tuple))):
+        problems.append(f"rolling_restart_hosts must be a list of inventory hosts, got {hosts!r}")
+    return problems
+
+
+def _as_int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    return None
+
+
+# --- one TaskManager: how to stop, start and recognise it ------------------------------------------------
+
+
+def host_entry(host: str, hostvars: Mapping, gather: Mapping, defaults: Mapping) -> dict:
+    """The TaskManager of ``host``: its REST id, file, memory model, backup and the control script's environment."""
+    hv = hostvars or {}
+    config = (gather or {}).get("config") or {}
+    home = str(hv.get("flink_home") or "")
+    enforce = hv.get("enforce_result") if isinstance(hv.get("enforce_result"), Mapping) else {}
+    backup = hv.get("rolling_restart_backup_file") or enforce.get("backup_file") or ""
+    return {
+        "host": host,
+        "resource_id": live.resource_id(host, gather, hv.get("rolling_restart_resource_id")),
+        "has_resource_id": bool(hv.get("rolling_restart_resource_id"))
+        or live.configured_resource_id(gather) is not None,
+        "config_file": (gather or {}).get("config_file"),
+        "checksum": (gather or {}).get("checksum"),
+        "model": ((gather or {}).get("memory") or {}).get("taskmanager") or {},
+        "backup": str(backup),
+        "env": {
+            "FLINKOPS_PROCESS": "taskmanager",
+            "FLINKOPS_HOME": home,
+            "FLINKOPS_CONF_DIR": str(hv.get("flink_conf_dir") or (home + "/conf")),
+            "FLINKOPS_PID_DIR": str(hv.get("flink_pid_dir") or config.get("env.pid.dir") or "/tmp"),
+            "FLINKOPS_LOG_DIR": str(hv.get("flink_log_dir") or config.get("env.log.dir") or (home + "/log")),
+            "FLINKOPS_IDENT": str(hv.get("flink_ident_string") or ""),
+            "FLINKOPS_UNIT": str(hv.get("rolling_restart_systemd_unit") or defaults.get("systemd_unit") or ""),
+            "FLINKOPS_GRACE": str(defaults.get("start_grace", 5)),
+            "FLINKOPS_STOP_TIMEOUT": str(defaults.get("stop_timeout", 60)),
+        },
+    }
+
+
+# --- what to restart ------------------------------------------------------------------------------------
+
+
+def _pending_reason(entry: Mapping, cluster: Mapping) -> str | None:
+    """Why the running TaskManager is not what its file gives (None: it is, or it is not registered)."""
+    tm = {t["id"]: t for t in cluster.get("taskmanagers") or []}.get(entry["resource_id"])
+    if tm is None or not entry["model"].get("valid"):
+        return None
+    diffs = live.compare_expected(tm, entry["model"])
+    return f"running memory differs from its file: {live.describe_differences(diffs, 2)}" if diffs else None
+
+
+def jobmanager_status(host: str | None, gather: Mapping | None, cluster: Mapping) -> dict:
+    """The JobManager against its file: {host, pending, reason} (pending None: could not tell)."""
+    if host is None:
+        return {"host": None, "pending": False, "reason": "no host in flink_jobmanager"}
+    if not isinstance(gather, Mapping) or gather.get("failed") or gather.get("unreachable"):
+        return {"host": host, "pending": None, "reason": f"its file could not be read ({(gather or {}).get('msg')})"}
+    model = (gather.get("memory") or {}).get("jobmanager") or {}
+    running = cluster.get("jobmanager") or {}
+    if not running.get("memory") or not model.get("valid"):
+        return {"host": host, "pending": None,
+                "reason": "its running memory or its file's model is unknown" if model.get("valid")
+                else f"Flink would refuse its file: {model.get('error')}"}
+    diffs = live.jobmanager_differences(running, model)
+    if not diffs:
+        return {"host": host, "pending": False, "reason": "runs with what its file gives"}
+    return {"host": host, "pending": True,
+            "reason": f"running memory differs from its file ({live.describe_differences(diffs, 3)}); "
+                      "restarting JobManagers is not done by this role unless rolling_restart_jobmanager is true"}
+
+
+def decide(gathers: Mapping, cluster: Mapping, *, hostvars: Mapping, tm_hosts, jm_hosts=(), requested=(),
+           changed=None, batch_size: int = 1, defaults: Mapping | None = None) -> dict:
+    """The rollout plan.
+
+    ``gathers``: host -> flink_config_info result for every TaskManager candidate (and the JobManager);
+    ``cluster``: a flink_cluster_info snapshot read at the start (with ``jobmanager``);
+    ``requested``: rolling_restart_hosts (explicit targets, in that order); ``changed``: the hosts whose
+    file this run wrote (the enforce role's flink_restart_hosts; None when it did not run).
+
+    Targets, in inventory order: the requested hosts, else every TaskManager whose running memory differs
+    from its file (whoever wrote it, so that a rerun finishes a partial rollout) and every one whose file
+    this run changed. Returns {targets, reasons, batches, info, refused, jobmanager, lines}.
+    """
+    defaults = defaults or {}
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise RolloutError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    tm_hosts = list(tm_hosts or [])
+    changed_set = None if changed is None else set(changed)
+    info, reasons, refused = {}, {}, []
+    for host in tm_hosts:
+        gather = gathers.get(host)
+        if not isinstance(gather, Mapping) or gather.get("failed") or gather.get("unreachable"):
+            refused.append(f"{host}: its file could not be read ({(gather or {}).get('msg') or 'no result'})")
+            continue
+        info[host] = host_entry(host, (hostvars or {}).get(host) or {}, gather, defaults)
+    if requested:
+        unknown = [h for h in requested if h not in tm_hosts]
+        if unknown:
+            refused.append(f"rolling_restart_hosts names hosts that are not TaskManagers of the inventory: "
+                           f"{', '.join(unknown)}")
+        candidates = [h for h in requested if h in info]
+        for host in candidates:
+            reasons[host] = "listed in rolling_restart_hosts"
+    else:
+        candidates = []
+        for host in tm_hosts:
+            if host not in info:
+                continue
+            why = []
+            if changed_set is not None and host in changed_set:
+                why.append("its file changes in this run")
+            pending = _pending_reason(info[host], cluster)
+            if pending:
+                why.append(pending)
+            if why:
+                candidates.append(host)
+                reasons[host] = "; ".join(why)
+    for host in candidates:
+        entry = info[host]
+        if not entry["model"].get("valid"):
+            refused.append(f"{host}: Flink would refuse to start it ({entry['config_file']}: "
+                           f"{entry['model'].get('error')}); fix the file (flinkops.flink.flink_config validates "
+                           "before writing)")
+        if not entry["env"]["FLINKOPS_HOME"] and not entry["env"]["FLINKOPS_UNIT"]:
+            refused.append(f"{host}: has neither flink_home (for bin/taskmanager.sh) nor rolling_restart_systemd_unit")
+    registered = {t["id"] for t in cluster.get("taskmanagers") or []}
+    for host in tm_hosts:
+        entry = info.get(host)
+        if entry is None or entry["resource_id"] in registered:
+            continue
+        hint = ("" if entry["has_resource_id"] else
+                "; its file sets no taskmanager.resource-id, so the JobManager lists it under an id Flink made up: "
+                "set taskmanager.resource-id to the inventory hostname (and restart it once by hand), or set "
+                "rolling_restart_resource_id for the host")
+        refused.append(f"{host}: no TaskManager {entry['resource_id']!r} is registered with the JobManager "
+                       f"(registered: {', '.join(sorted(registered)) or 'none'}){hint}")
+    jm_host = next(iter(jm_hosts or []), None)
+    jobmanager = jobmanager_status(jm_host, gathers.get(jm_host) if jm_host else None, cluster)
+    if jm_host is not None and changed_set is not None and jm_host in changed_set:
+        # a changed file takes effect only at the next start, whatever it changes
+        jobmanager["file_changed"] = True
+        if not jobmanager["pending"]:
+            jobmanager["pending"] = True
+            jobmanager["reason"] = ("its file changes in this run and takes effect only when it restarts; restarting "
+                                    "JobManagers is not done by this role unless rolling_restart_jobmanager is true")
+    batches = [candidates[i:i + batch_size] for i in range(0, len(candidates), batch_size)]
+    return {
+        "targets": candidates,
+        "reasons": reasons,
+        "batches": batches,
+        "info": info,
+        "refused": refused,
+        "jobmanager": jobmanager,
+        "lines": plan_lines(batches, reasons, jobmanager),
+    }
+
+
+def preflight(plan: Mapping, cluster: Mapping) -> list:
+    """Everything that forbids starting: the plan's refusals, and every job that is not RUNNING now."""
+    problems = list(plan.get("refused") or [])
+    for job in cluster.get("jobs") or []:
+        if job.get("state") not in ("RUNNING", *live.TERMINAL_JOB_STATES):
+            problems.append(f"job {job.get('name')} ({job.get('id')}) is {job.get('state')}, not RUNNING: wait until "
+                            "it runs (or cancel it) before a rollout")
+        elif job.get("state") == "RUNNING" and job.get("tasks_running") != job.get("tasks_total"):
+            problems.append(f"job {job.get('name')} ({job.get('id')}) runs {job.get('tasks_running')} of its "
+                            f"{job.get('tasks_total')} tasks")
+    return problems
+
+
+def plan_lines(batches: list, reasons: Mapping, jobmanager: Mapping) -> list:
+    """What would restart, in order, with the reason (the dry run shows exactly this)."""
+    lines = []
+    order = 0
+    for number, batch in enumerate(batches, 1):
+        for host in batch:
+            order += 1
+            lines.append(f"{order}. {host} (batch {number}): {reasons.get(host, '')}")
+    if not lines:
+        lines.append("No TaskManager to restart: every one runs with what its file gives.")
+    if jobmanager.get("pending"):
+        lines.append(f"JobManager {jobmanager['host']}: RESTART PENDING - {jobmanager['reason']}")
+    elif jobmanager.get("pending") is None and jobmanager.get("host"):
+        lines.append(f"JobManager {jobmanager['host']}: not checked - {jobmanager['reason']}")
+    return lines
+
+
+# --- the gate before each batch --------------------------------------------------------------------------
+
+
+def identities(cluster: Mapping) -> dict:
+    """TaskManager id -> the JVM behind it as REST shows it (its RPC path and data port)."""
+    return {t["id"]: live.jvm_identity(t) for t in cluster.get("taskmanagers") or []}
+
+
+def gate(batch_ids, baseline: Mapping, cluster: Mapping) -> dict:
+    """May the next batch go? {ok, reasons}.
+
+    ``baseline``: id -> JVM identity of every TaskManager at the start (updated with the new JVMs of the
+    batches already done). Every TaskManager outside ``batch_ids`` must be registered with its slots and be
+    the same JVM; the slots the running jobs hold must fit in those left when the batch is down.
+    """
+    batch = set(batch_ids)
+    now = {t["id"]: t for t in cluster.get("taskmanagers") or []}
+    reasons = []
+    for tm_id, identity in sorted(baseline.items()):
+        if tm_id in batch:
+            continue
+        tm = now.get(tm_id)
+        if tm is None:
+            reasons.append(f"TaskManager {tm_id} (not in this batch) is no longer registered")
+        elif not tm.get("slots"):
+            reasons.append(f"TaskManager {tm_id} (not in this batch) has not reported its slots")
+        elif live.jvm_identity(tm) != identity:
+            reasons.append(f"TaskManager {tm_id} (not in this batch) is another JVM than at the start "
+                           f"({identity} then, {live.jvm_identity(tm)} now): it restarted outside the rollout")
+    total = cluster.get("slots_total") or 0
+    used = total - (cluster.get("slots_available") or 0)
+    left = sum(t.get("slots") or 0 for i, t in now.items() if i not in batch)
+    if used > left:
+        reasons.append(f"the running jobs hold {used} slots, only {left} would be left while "
+                       f"{', '.join(sorted(batch))} {'is' if len(batch) == 1 else 'are'} down")
+    return {"ok": not reasons, "reasons": reasons}
+
+
+def jobs_before(cluster: Mapping) -> list:
+    """The jobs RUNNING at the start, with their last completed checkpoint (what a lost job restarts from)."""
+    return [{"id": j["id"], "name": j.get("name"), "checkpoint": j.get("checkpoint")}
+            for j in cluster.get("jobs") or [] if j.get("state") == "RUNNING"]
+
+
+# --- blame -------------------------------------------------------------------------------------------------
+
+
+def blame(batch: list, info: Mapping, *, step: str, error: str, checks: Mapping | None, waits: list,
+          jobs: list, cluster_now: Mapping | None, verify_memory: bool = True) -> dict:
+    """Why a batch failed and which of its TaskManagers to roll back.
+
+    ``checks``: flink_cluster_info's per-id ``checks`` of the batch read after the failure (None: unread);
+    ``waits``: the batch's flink_cluster_info results (each may list the REST failures it saw,
+    ``unreachable``); ``jobs``: jobs_before() of this batch, ``cluster_now``: a snapshot after the failure
+    (None when the JobManager cannot be read).
+
+    A TaskManager registered with its file's memory is never rolled back. A JobManager that became
+    unreachable or restarted during the batch is named as the reason, and nothing is rolled back on
+    its account. Returns {rollback, reason, jobmanager, lost_jobs}.
+    """
+    unreachable = [msg for w in waits if isinstance(w, Mapping) for msg in (w.get("unreachable") or [])]
+    lost = []
+    if cluster_now is not None:
+        present = {j["id"]: j for j in cluster_now.get("jobs") or []}
+        for job in jobs:
+            if job["id"] not in present or present[job["id"]].get("state") in live.TERMINAL_JOB_STATES:
+                lost.append(job)
+    jm_reason = None
+    if cluster_now is None:
+        jm_reason = "the JobManager cannot be read now"
+    elif unreachable:
+        jm_reason = f"the JobManager became unreachable during the batch ({unreachable[0]})"
+    elif jobs and len(lost) == len(jobs):
+        jm_reason = "the JobManager restarted during the batch (every job that ran before is gone)"
+    healthy = set()
+    for host in batch:
+        check = (checks or {}).get(info[host]["resource_id"]) or {}
+        if check.get("registered") and (check.get("matches") is not False if verify_memory else True):
+            healthy.add(host)
+    rollback = [] if cluster_now is None else [h for h in batch if h not in healthy]
+    parts = []
+    if jm_reason:
+        parts.append(f"{jm_reason}; the TaskManagers of the batch are not blamed for it")
+    parts.append(f"{step}: {error}" if error else step)
+    for job in lost:
+        ckpt = (job.get("checkpoint") or {}).get("external_path")
+        parts.append(f"job {job.get('name')} ({job['id']}) that was RUNNING is gone; "
+                     + (f"its last completed checkpoint: {ckpt}" if ckpt else "it had no completed checkpoint"))
+    return {"rollback": rollback, "healthy": sorted(healthy), "jobmanager": jm_reason, "lost_jobs": lost,
+            "reason": "; ".join(parts)}
+
+
+def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stopped: bool, reason: str) -> dict:
+    """The published rolling_restart_result minus timings: what happened and what is still pending."""
+    failed_hosts = [h for f in failures for h in f.get("hosts") or []]
+    not_touched = [h for h in targets if h not in done and h not in failed_hosts]
+    pending = []
+    if jobmanager.get("pending") and jobmanager.get("host") not in done:
+        pending.append(f"JobManager {jobmanager['host']}: restart pending - {jobmanager['reason']}")
+    summary = (f"Restarted {', '.join(done) or 'none'}; failed {', '.join(failed_hosts) or 'none'}; "
+               f"not touched {', '.join(not_touched) or 'none'}.")
+    if pending:
+        summary += " " + " ".join(pending) + "."
+    return {"restarted": list(done), "failed": list(failures), "not_touched": not_touched,
+            "pending_restart": ([jobmanager["host"]] if pending else []), "stopped": bool(stopped),
+            "reason": reason, "summary": summary}
