@@ -145,6 +145,8 @@ class _Config:
         self.line = line
         self.options = options
         self.overrides = {}  # key -> bytes set by Flink itself (legacy heap mapping)
+        self.legacy_heap = None  # {"bytes", "key", "maps_to"} once the start scripts mapped a legacy heap
+        self.legacy_source = None  # the legacy key or variable being read
         self.read = {}  # key -> the key that supplied the value, or None when defaulted
 
     def _lookup(self, option: opts.Option):
@@ -582,6 +584,7 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
     """1.x: the pre-FLIP-49 heap setting (env var, then key, then MiB key), in bytes or None."""
     env_value = environment.get(opts.LEGACY_HEAP_ENV[process])
     if env_value is not None:
+        conf.legacy_source = opts.LEGACY_HEAP_ENV[process]
         try:
             return parse_bytes(env_value)
         except MemorySizeError as exc:
@@ -591,9 +594,11 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
             ) from None
     heap = conf.options[f"{process}.heap.size"]
     if conf.contains(heap):
+        conf.legacy_source = heap.key
         return conf.memory(heap)
     heap_mb = conf.options[f"{process}.heap.mb"]
     if conf.contains(heap_mb):
+        conf.legacy_source = heap_mb.key
         megabytes = conf.int(heap_mb)
         if megabytes < 0:
             raise IllegalConfiguration(
@@ -609,6 +614,8 @@ def _map_legacy_heap(conf: _Config, proc: _Process, target: opts.Option, environ
     legacy = _legacy_heap(conf, proc.kind, environment)
     if legacy is not None:
         conf.overrides[target.key] = legacy
+        # Kept on the config so that a refusal further on still says where this size came from.
+        conf.legacy_heap = {"bytes": legacy, "key": conf.legacy_source, "maps_to": target.key}
     return legacy
 
 
@@ -762,7 +769,7 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
         while err is not None:
             classes.append(err.java_class)
             err = err.cause
-        return _invalid(line, process, chain, classes, _keys(conf, process, line, None, None))
+        return _invalid(line, process, chain, classes, _keys(conf, process, line, None, None, conf.legacy_heap))
     result = {
         "valid": True,
         "error": None,
@@ -773,13 +780,13 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
         "sizes": sizes,
         "jvm": jvm,
         "dynamic_properties": dynamic,
-        "keys": _keys(conf, process, line, path, legacy),
+        "keys": _keys(conf, process, line, path, legacy, conf.legacy_heap),
     }
     result.update(extra)
     return result
 
 
-def _keys(conf: _Config, process: str, line: str, path, legacy) -> dict:
+def _keys(conf: _Config, process: str, line: str, path, legacy, legacy_heap=None) -> dict:
     """Which keys decided the result: explicit, defaulted, deprecated fallbacks, ignored."""
     explicit, defaulted, fallback = [], [], {}
     for key, source in conf.read.items():
@@ -799,7 +806,8 @@ def _keys(conf: _Config, process: str, line: str, path, legacy) -> dict:
     unused = sorted(k for k in conf.raw if k in honoured and k not in conf.read and k not in fallback)
     return {
         "sizing_path": path,
-        "legacy_heap": {"bytes": legacy} if legacy is not None else None,
+        # bytes, the legacy key (or start-script variable) it came from, the key Flink maps it to
+        "legacy_heap": legacy_heap if legacy_heap is not None else ({"bytes": legacy} if legacy is not None else None),
         "explicit": sorted(explicit),
         "defaulted": sorted(defaulted),
         "fallback": fallback,

@@ -103,7 +103,8 @@ def test_legacy_heap_key_sets_total_flink_on_1x_and_is_ignored_on_2x():
     config = {"taskmanager.memory.process.size": "1728m", "taskmanager.heap.size": "1g"}
     old = tm(config, "1.20")
     assert old["sizes"]["total_flink"] == GIB  # the seed's pitfall: process.size is silently overridden
-    assert old["keys"]["legacy_heap"] == {"bytes": GIB}
+    assert old["keys"]["legacy_heap"] == {"bytes": GIB, "key": "taskmanager.heap.size",
+                                          "maps_to": "taskmanager.memory.flink.size"}
     new = tm(config, "2.0")
     assert new["sizes"]["total_flink"] == 1342177280
     assert new["keys"]["ignored"] == ["taskmanager.heap.size"]
@@ -189,3 +190,15 @@ def test_bad_call_raises_value_error_listing_choices(process, version):
 
 def test_patch_versions_accepted():
     assert tm({"taskmanager.memory.process.size": "1728m"}, "1.20.5")["flink_version"] == "1.20"
+
+
+def test_legacy_heap_is_reported_when_flink_refuses():
+    """Issue 15.7: 1g of legacy heap next to 4096m of process size is refused by 1.20, and keys.legacy_heap
+    still says which legacy key became which new key (it was null)."""
+    r = tm({"taskmanager.heap.size": "1g", "taskmanager.memory.process.size": "4096m"}, "1.20")
+    assert not r["valid"] and "Derived JVM Overhead size" in r["error"]
+    assert r["keys"]["legacy_heap"] == {"bytes": GIB, "key": "taskmanager.heap.size",
+                                        "maps_to": "taskmanager.memory.flink.size"}
+    r = compute({"jobmanager.heap.mb": "1024", "jobmanager.memory.process.size": "4096m"}, "jobmanager", "1.20")
+    assert not r["valid"]
+    assert r["keys"]["legacy_heap"] == {"bytes": GIB, "key": "jobmanager.heap.mb", "maps_to": "jobmanager.memory.heap.size"}

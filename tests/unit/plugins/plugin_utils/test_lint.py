@@ -549,3 +549,29 @@ def test_remembered_quiet_keys_change_no_finding(order, drop):
         config_lint(_ACROSS_LINES, line)  # warms the cache with every key
     assert {line: config_lint(cfg, line) for line in order} == cold
     assert any(lint_mod._QUIET_KEYS.values())  # the cache was really in use
+
+
+@pytest.mark.parametrize("process, key, value, shown, becomes", [
+    ("taskmanager", "taskmanager.heap.size", "1g", "1g", "Total Flink Memory (taskmanager.memory.flink.size = 1g)"),
+    ("taskmanager", "taskmanager.heap.mb", "1024", "1024 (MiB)", "Total Flink Memory"),
+    ("jobmanager", "jobmanager.heap.size", "1g", "1g", "JVM Heap (jobmanager.memory.heap.size = 1g)"),
+])
+def test_refusal_caused_by_a_legacy_heap_blames_the_legacy_key(process, key, value, shown, becomes):
+    """Issue 15.7: 1.20 maps the legacy heap key to a key the user never wrote and refuses; the finding
+    names the legacy key (not process.size) and the fix removes it."""
+    size = f"{process}.memory.process.size"
+    findings = config_lint({key: value, size: "4096m"}, "1.20.5", processes=[process])
+    f = only(findings, "rejected-config")
+    assert f["key"] == key
+    assert f"your legacy {key} {shown} becomes {becomes}" in f["message"]
+    assert f"conflicts with {size} 4096m" in f["message"]
+    assert "Derived JVM Overhead size" in f["message"]  # Flink's own words stay
+    assert f["fix"].startswith(f"Remove '{key}'") and "raise" not in f["fix"]
+    assert "deprecated-option" not in codes(findings)  # no "replace it with flink.size" beside it
+
+
+def test_a_refusal_with_another_cause_is_not_blamed_on_the_legacy_heap():
+    config = {"taskmanager.heap.size": "1g", "taskmanager.memory.network.min": "2g",
+              "taskmanager.memory.network.max": "1g"}
+    f = only(config_lint(config, "1.20.5", processes=TM), "rejected-config")
+    assert "your legacy" not in f["message"]
