@@ -103,3 +103,12 @@ def to_human_readable(size: int) -> str:
     approx = (1.0 * size) / unit[0]
     figure = Decimal(repr(approx)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     return f"{figure}{unit[1]} ({size} bytes)"
+
+
+def to_config_string(size: int) -> str:
+    """A size the way Flink's shipped configs write it: the largest of g/m/k that divides it (``4g``,
+    ``1728m``, ``1536k``), else bytes (``536870920b``). Flink reads every one back as the same bytes."""
+    for multiplier, suffix in ((1 << 30, "g"), (1 << 20, "m"), (1 << 10, "k")):
+        if size and size % multiplier == 0:
+            return f"{size // multiplier}{suffix}"
+    return f"{size}b"

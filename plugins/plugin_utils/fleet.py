@@ -26,6 +26,7 @@ from functools import lru_cache
 from itertools import chain
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import SIZES
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
     parse_double,
@@ -336,11 +337,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
 
 
 _PROFILE_FIELDS = ("sizes", "jvm")
-_SIZE_KEYS = {
-    "taskmanager": ("framework_heap", "task_heap", "framework_off_heap", "task_off_heap", "managed", "network",
-                    "total_flink", "jvm_metaspace", "jvm_overhead", "total_process"),
-    "jobmanager": ("heap", "off_heap", "jvm_metaspace", "jvm_overhead", "total_flink", "total_process"),
-}
+_SIZE_KEYS = SIZES  # the memory model's sizes, in its order
 _JVM_KEYS = ("heap", "direct", "metaspace")
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import PROCESS_NAMES
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
     flink_text,
@@ -31,6 +32,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     MemorySizeError,
     parse_bytes,
+    to_config_string,
     to_human_readable,
     to_string,
 )
@@ -39,7 +41,6 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import 
 
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_MIN_MANAGED_PER_SLOT = "128m"
-PROCESS_NAMES = {"taskmanager": "TaskManager", "jobmanager": "JobManager"}
 SHIPPED_PROCESS_SIZE = {"taskmanager": "1728m", "jobmanager": "1600m"}  # conf/ of every release
 BOM = "\ufeff"
 CONSUMER_WEIGHTS = "taskmanager.memory.managed.consumer-weights"
@@ -81,14 +82,6 @@ def size_text(n: int) -> str:
     """A size in Flink's words: ``1728 mb`` when a unit divides it, else ``512.000mb (536870920 bytes)``."""
     text = to_string(n)
     return text if not text.endswith(" bytes") or n < 1024 else to_human_readable(n)
-
-
-def _config_size(n: int) -> str:
-    """A size as one would write it in the file (``1536m``, ``2g``, ``536870920b``)."""
-    for unit, suffix in ((1 << 30, "g"), (MIB, "m"), (1 << 10, "k")):
-        if n and n % unit == 0:
-            return f"{n // unit}{suffix}"
-    return f"{n}b"
 
 
 def _quote_keys(keys) -> str:
@@ -400,7 +393,7 @@ def _rejected_by_legacy_heap(lint: _Lint, process: str, result: dict) -> bool:
     value = lint.show(key) + (" (MiB)" if key.endswith(".mb") else "")
     lint.add("error", "rejected-config", key,
              f"Flink {lint.line} refuses to start the {PROCESS_NAMES[p]} with this config: your legacy {key} "
-             f"{value} becomes {what} ({target} = {_config_size(legacy['bytes'])}){conflict}. Flink's error: "
+             f"{value} becomes {what} ({target} = {to_config_string(legacy['bytes'])}){conflict}. Flink's error: "
              f"{result['error']}",
              f"Remove '{key}' (legacy: Flink 2.0 ignores it) and size the {PROCESS_NAMES[p]} with "
              f"{p}.memory.process.size alone.")
@@ -499,7 +492,7 @@ def _search_smallest_valid(lint: _Lint, process: str, key: str) -> str | None:
             low = mid + 1
     if low > 1 and valid(low - 1):
         return None
-    return _config_size(low * MIB)
+    return to_config_string(low * MIB)
 
 
 def _path_keys(process: str) -> dict:
@@ -611,7 +604,7 @@ def _legacy_heap(lint: _Lint, process: str, result: dict):
                     f"{size_text(sizes['jvm_overhead'])}")
     message += ". Flink 2.0 and later ignore the legacy key."
     fix = (f"Remove '{source}' and size the {PROCESS_NAMES[process]} with {process}.memory.process.size alone; "
-           f"to keep today's {what}, set {target}: {_config_size(legacy['bytes'])} instead.")
+           f"to keep today's {what}, set {target}: {to_config_string(legacy['bytes'])} instead.")
     lint.add("warning", "legacy-heap", source, message, fix)
     lint.reported_keys.add(source)
 
@@ -679,7 +672,7 @@ def _host_limits(lint: _Lint, valid: dict):
     message = (f"The {names} on this host may use {size_text(total)} of Total Process Memory{sum_text}, more than the "
                f"host's {what} of {size_text(limit)}: {consequence}.")
     if room > 0:
-        fix = (f"Size the {PROCESS_NAMES[target]} to fit: {key}: {_config_size(room)} at most (less to leave the "
+        fix = (f"Size the {PROCESS_NAMES[target]} to fit: {key}: {to_config_string(room)} at most (less to leave the "
                f"OS headroom), and remove other {target} sizing keys; or raise the limit.")
     else:
         fix = f"Lower the memory of the processes on this host (the other processes alone need {size_text(others)})."
@@ -701,7 +694,7 @@ def _managed_per_slot(lint: _Lint, result: dict):
     # Offer changes that the memory model accepts, in order of least disruption.
     candidates = []
     if _set(lint, "taskmanager.memory.managed.size"):
-        candidates.append(("taskmanager.memory.managed.size", _config_size(-(-need // MIB) * MIB)))
+        candidates.append(("taskmanager.memory.managed.size", to_config_string(-(-need // MIB) * MIB)))
     else:
         fraction = math.ceil(need / sizes["total_flink"] * 100) / 100
         if fraction < 1:

@@ -27,6 +27,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     MemorySizeError,
     parse_bytes,
+    to_config_string,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import already_holds, holds
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
@@ -170,12 +171,7 @@ def _check_keys(given: Mapping, accepted, where):
         raise PolicyError(f"unknown {where} key(s) {', '.join(map(str, unknown))}: accepted are {', '.join(accepted)}")
 
 
-def size_text(size: int) -> str:
-    """A size the way people write Flink configs: whole GiB as ``4g``, whole MiB as ``1728m``."""
-    for shift, unit in ((30, "g"), (20, "m"), (10, "k")):
-        if size and size % (1 << shift) == 0:
-            return f"{size >> shift}{unit}"
-    return f"{size}b"
+size_text = to_config_string  # a size the way people write Flink configs: 4g, 1728m (memory_size.py)
 
 
 def normalize_policy(policy) -> dict:

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape as _sax_escape
 from xml.sax.saxutils import quoteattr as _sax_quoteattr
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import JVM_LABELS, LABELS, PROCESS_NAMES
 from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import GatheredHost, NotGathered, read_host
 
 SCHEMA_VERSION = 1
@@ -44,35 +45,19 @@ FILE_NAMES = {
 STATUSES = ("unreachable", "failed", "error", "warning", "info", "ok")
 GATHER_CODES = {"unreachable": "host-unreachable", "failed": "gather-failed"}
 
-# Memory components in the order of Flink's memory model picture, with their labels and colours.
-COMPONENTS = {
-    "taskmanager": (
-        ("framework_heap", "Framework Heap", "#1d4e89"),
-        ("task_heap", "Task Heap", "#3f88c5"),
-        ("managed", "Managed Memory", "#e8a33d"),
-        ("framework_off_heap", "Framework Off-Heap", "#5e4b8b"),
-        ("task_off_heap", "Task Off-Heap", "#8e7cc3"),
-        ("network", "Network", "#2a9d8f"),
-        ("jvm_metaspace", "JVM Metaspace", "#7d8590"),
-        ("jvm_overhead", "JVM Overhead", "#b8bec6"),
-    ),
-    "jobmanager": (
-        ("heap", "JVM Heap", "#5fa8d3"),
-        ("off_heap", "Off-Heap", "#b39ddb"),
-        ("jvm_metaspace", "JVM Metaspace", "#7d8590"),
-        ("jvm_overhead", "JVM Overhead", "#b8bec6"),
-    ),
+# Memory components in the order of Flink's memory model picture, with their colours (names and
+# labels: module_utils/flink_names.py).
+_COLOURS = {
+    "taskmanager": (("framework_heap", "#1d4e89"), ("task_heap", "#3f88c5"), ("managed", "#e8a33d"),
+                    ("framework_off_heap", "#5e4b8b"), ("task_off_heap", "#8e7cc3"), ("network", "#2a9d8f"),
+                    ("jvm_metaspace", "#7d8590"), ("jvm_overhead", "#b8bec6")),
+    "jobmanager": (("heap", "#5fa8d3"), ("off_heap", "#b39ddb"), ("jvm_metaspace", "#7d8590"),
+                   ("jvm_overhead", "#b8bec6")),
 }
-PROCESS_LABELS = {"jobmanager": "JobManager", "taskmanager": "TaskManager"}
-COMPONENT_LABELS = {key: label for parts in COMPONENTS.values() for key, label, _color in parts}
-COMPONENT_LABELS.update({
-    "total_flink": "Total Flink Memory",
-    "total_process": "Total Process Memory",
-    "jvm.heap": "-Xmx / -Xms",
-    "jvm.direct": "-XX:MaxDirectMemorySize",
-    "jvm.metaspace": "-XX:MaxMetaspaceSize",
-    "slots": "Task slots",
-})
+COMPONENTS = {process: tuple((name, LABELS[name], colour) for name, colour in parts)
+              for process, parts in _COLOURS.items()}
+PROCESS_LABELS = PROCESS_NAMES
+COMPONENT_LABELS = {**LABELS, **{f"jvm.{k}": v for k, v in JVM_LABELS.items()}, "slots": "Task slots"}
 MEMORY_STATUS = {
     "identical": "same keys, same memory",
     "same_memory_different_keys": "different keys, same memory",

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import LABELS, PROCESS_NAMES
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import (
-    PROCESS_NAMES,
     LintCallError,
     as_flink_text,
     effective_weights,
@@ -222,14 +222,6 @@ def _summary(result: dict) -> dict:
     }
 
 
-_PART_NAMES = {
-    "framework_heap": "Framework Heap", "task_heap": "Task Heap", "framework_off_heap": "Framework Off-Heap",
-    "task_off_heap": "Task Off-Heap", "managed": "Managed Memory", "network": "Network Memory",
-    "jvm_metaspace": "JVM Metaspace", "jvm_overhead": "JVM Overhead", "total_flink": "Total Flink Memory",
-    "total_process": "Total Process Memory", "heap": "JVM Heap", "off_heap": "Off-Heap Memory",
-}
-
-
 def _memory_change(config: Mapping, process: str, from_line: str, to_line: str) -> dict:
     before, after = compute(config, process, from_line), compute(config, process, to_line)
     out = {"from": _summary(before), "to": _summary(after), "changes": {}, "jvm_changes": {}, "changed": False,
@@ -257,7 +249,7 @@ def _memory_change(config: Mapping, process: str, from_line: str, to_line: str) 
     if not out["changed"]:
         out["message"] = f"The {name} gets the same memory on Flink {to_line}, byte for byte."
         return out
-    parts = [f"{_PART_NAMES.get(part, part)} {size_text(c['from'])} -> {size_text(c['to'])}"
+    parts = [f"{LABELS.get(part, part)} {size_text(c['from'])} -> {size_text(c['to'])}"
              for part, c in out["changes"].items()]
     why = ""
     legacy = (before["keys"] or {}).get("legacy_heap")
