@@ -13,11 +13,11 @@ hex where base64 is missing: POSIX has od, not base64), then ``@@end``. Encoding
 survive a pty (CR added), a banner, any byte in a file; the missing ``@@end`` shows a cut-short
 answer. The decoded answer is a sequence of records, each ``@@<kind> <args>\n``, a payload and
 a NUL byte. Payloads are paths, names or messages (never holding NUL), except ``@@data``: the
-bytes of the files named, concatenated, whose lengths ``wc -c`` announced just before in their
-``@@file <name> ok <size>`` records. Data are read by length, never by looking for an end, and a
+bytes of the files named, concatenated, whose lengths were announced just before in their
+``@@file <name> ok <size>`` records (each file measured by reading at most ``mx`` bytes of it). Data are read by length, never by looking for an end, and a
 file that changed size while read is caught by the NUL not being where the lengths say.
 
-On Linux the host runs three programs (wc, cat, base64); the rest is shell builtins.
+On Linux the host runs a few programs (head, wc, cat, base64); the rest is shell builtins.
 """
 
 from __future__ import annotations
@@ -32,10 +32,14 @@ from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, 
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 
 PROTOCOL = "2"
+READ_UNIT = 4096
 
 
 # The script proper. Variables set in front of it: h (flink_home, may be empty), c (conf_dir),
-# m (max_file_size), r (path prefix for /proc and /sys: empty on real hosts).
+# m (max_file_size), mx (the most bytes read of one file: more than m), r (path prefix for /proc and
+# /sys: empty on real hosts). A file is measured by reading at most mx bytes of it (head -c, POSIX.1-2024),
+# never to its end: a file that never ends (a pseudo-file behind a symlink) must not hold up the host.
+# A read error (head's status, passed out of the pipe on fd 3) makes the file unreadable, never shorter.
 _SCRIPT_BODY = r"""
 LC_ALL=C; export LC_ALL
 if command -v base64 >/dev/null 2>&1; then e=b64; else e=hex; fi
@@ -71,18 +75,21 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
     fi
   done
   data=
-  if [ -n "$ok" ]; then
-    set -- $(wc -c $ok 2>/dev/null)
-    while [ $# -ge 2 ]; do
-      if [ "$2" != total ]; then
-        if [ "$1" -gt "$m" ]; then printf '@@file %s large %s\n\000' "$2" "$1"
-        else printf '@@file %s ok %s\n\000' "$2" "$1"; data="$data $2"
-        fi
-      fi
-      shift 2
+  for n in $ok; do
+    fz=0; fq=
+    for fw in $( { { head -c "$mx" "$n" 2>/dev/null || echo x >&3; } | wc -c; } 3>&1 ); do
+      if [ "$fw" = x ]; then fq=1; else fz=$fw; fi
     done
+    if [ "$fz" -gt "$m" ]; then printf '@@file %s large %s\n\000' "$n" "$fz"
+    elif [ -n "$fq" ]; then printf '@@file %s unreadable\n%s\000' "$n" "$(head -c "$mx" "$n" 2>&1 >/dev/null)"
+    else printf '@@file %s ok %s\n\000' "$n" "$fz"; data="$data $n"
+    fi
+  done
+  if [ -n "$data" ]; then
+    printf '@@data%s\n' "$data"
+    for n in $data; do head -c "$mx" "$n"; done
+    printf '\000'
   fi
-  if [ -n "$data" ]; then printf '@@data%s\n' "$data"; cat $data; printf '\000'; fi
 @@LIVE@@elif [ -d "$c" ]; then printf '@@conf noaccess\n\000'
 elif [ -e "$c" ]; then printf '@@conf notdir\n\000'
 else printf '@@conf absent\n\000'
@@ -99,7 +106,11 @@ def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root
     ``live`` adds the live probe (module_utils/live_probe.py), run in the conf dir.
     """
     quote = shlex.quote
-    assigns = f"h={quote(flink_home or '')}; c={quote(conf_dir)}; m={int(max_file_size)}; r={quote(root)}"
+    # mx: the most bytes read of a file, more than m to tell a bigger one, and a whole number of pages: a
+    # pseudo-file such as /proc/self/pagemap refuses a read whose length is not a multiple of 8
+    limit = (int(max_file_size) // READ_UNIT + 1) * READ_UNIT
+    assigns = (f"h={quote(flink_home or '')}; c={quote(conf_dir)}; m={int(max_file_size)}; mx={limit}; "
+               f"r={quote(root)}")
     # No final newline: Ansible appends " && sleep 0" to the command, which must join the last
     # line (a line starting with "&&" is a syntax error, rc 2, and over a pty its message lands
     # after '@@end').
@@ -112,7 +123,7 @@ class FramingError(Exception):
 
 
 class FileChangedError(FramingError):
-    """A file's length differed from what ``wc -c`` announced: it changed while being read."""
+    """A file's length differed from what was announced: it changed while being read."""
 
 
 @dataclass
@@ -266,7 +277,7 @@ def interpret(records: list[Record]) -> Gathered:
         if got.conf != "dir":
             break
         # readable by test(1) yet missing from wc's answer: an I/O error on the host
-        fs = got.files.setdefault(name, FileState(name, "unreadable", error="wc -c could not read it"))
+        fs = got.files.setdefault(name, FileState(name, "unreadable", error="it could not be measured"))
         if fs.state != "absent":
             fs.resolved = links.get(name) or posixpath.join(got.conf_physical or "", name)
     return got

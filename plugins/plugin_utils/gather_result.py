@@ -151,8 +151,9 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     path = chosen.resolved or posixpath.join(conf_dir, choice.name)
     via = "" if path == posixpath.join(conf_dir, choice.name) else f" (through {posixpath.join(conf_dir, choice.name)})"
     if chosen.state == "large":
-        raise GatherError(f"{host}: {path}{via}: {chosen.size} bytes is over max_file_size ({max_file_size} bytes), "
-                          "so it was not transferred; Flink itself would read it: raise max_file_size to audit it")
+        # only the first bytes were read to tell (a file that never ends must not hold up the host)
+        raise GatherError(f"{host}: {path}{via}: larger than max_file_size ({max_file_size} bytes), so it was not "
+                          "transferred; Flink itself would read it: raise max_file_size to audit it")
     if chosen.state == "dir":
         raise GatherError(f"{host}: {path}{via}: is a directory, not a file; Flink {minor} would fail to read its "
                           "configuration")

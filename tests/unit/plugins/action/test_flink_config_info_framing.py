@@ -61,7 +61,7 @@ def no_base64_path(tmp_path: Path) -> str:
     """A PATH with every tool the script uses except base64, so it must fall back to od."""
     bindir = tmp_path / "bin-no-b64"
     bindir.mkdir()
-    for tool in ("od", "wc", "cat", "realpath", "readlink", "nproc", "getconf", "sleep"):
+    for tool in ("od", "wc", "cat", "head", "realpath", "readlink", "nproc", "getconf", "sleep"):
         found = shutil.which(tool)
         assert found, tool
         (bindir / tool).symlink_to(found)
@@ -110,7 +110,7 @@ def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
         bindir.mkdir()
         # printf too: mksh and posh have no printf builtin
         # sleep: Ansible appends "&& sleep 0" to every command
-        for tool in ("wc", "cat", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep"):
+        for tool in ("wc", "cat", "head", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep"):
             if tool != "base64" or tools == "busybox":
                 (bindir / tool).symlink_to("/usr/bin/busybox")
         env["PATH"] = str(bindir)
@@ -212,7 +212,27 @@ def test_too_large_file_is_not_transferred(tmp_path):
     out = run_script(tmp_path, max_size=1000)
     assert len(out) < 2000  # the 50 kB never crossed the wire
     f = proto.interpret(proto.parse_frames(out)).files["config.yaml"]
-    assert (f.state, f.size, f.content) == ("large", len(big), None)
+    # measured by reading no more than max_file_size plus one page: the size says "more than", not how much
+    assert (f.state, f.content) == ("large", None) and 1000 < f.size <= 1000 + 4096
+
+
+def test_a_file_that_never_ends_is_not_read_to_its_end(tmp_path):
+    """conf/config.yaml -> /proc/self/pagemap (a 'regular' file of about 256 GiB, st_size 0): at most
+    max_file_size plus a page is read to tell it is too large (issue 13.2; wc -c read all of it)."""
+    (tmp_path / "config.yaml").symlink_to("/proc/self/pagemap")
+    (tmp_path / "flink-conf.yaml").write_bytes(b"a: 1\n")
+    f = gather(tmp_path, max_size=MIB).files  # run_script's timeout is the bound, not an assertion on time
+    assert (f["config.yaml"].state, f["config.yaml"].content) == ("large", None)
+    assert MIB < f["config.yaml"].size <= MIB + 4096
+    assert (f["flink-conf.yaml"].state, f["flink-conf.yaml"].content) == ("ok", b"a: 1\n")
+
+
+def test_a_file_read_only_in_part_is_unreadable_not_short(tmp_path):
+    """A read error inside the first max_file_size bytes is a read error (EIO, EINVAL), never a shorter file."""
+    (tmp_path / "config.yaml").symlink_to("/proc/self/mem")  # reading offset 0 of one's own memory fails (EIO)
+    f = gather(tmp_path).files["config.yaml"]
+    assert (f.state, f.content) == ("unreadable", None)
+    assert "Input/output error" in f.error
 
 
 def test_exactly_max_size_is_read(tmp_path):
@@ -377,7 +397,7 @@ def test_result_too_large_names_host_file_and_sizes(tmp_path):
         result_for(home, max_size=10, host="big1")
     text = str(err.value)
     assert text.startswith("big1: ") and str(home / "conf/config.yaml") in text
-    assert f"{len(YAML)} bytes" in text and "max_file_size (10 bytes)" in text
+    assert "larger than max_file_size (10 bytes)" in text
 
 
 def test_result_symlink_loop_where_flink_looks(tmp_path):
