@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``flinkops.flink.diagnose``: a thin adapter around plugin_utils.diagnose."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import DiagnoseError
+from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import diagnose as _diagnose
+from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PolicyError
+
+
+def diagnose(results, cluster=None, group_by="process", policy=None):
+    """Flink's failure messages per host, their keys and one fix per group (see diagnose.yml)."""
+    try:
+        return _diagnose(results, cluster=cluster, group_by=group_by, policy=policy)
+    except (DiagnoseError, PolicyError) as exc:
+        raise AnsibleFilterError(f"flinkops.flink.diagnose: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"diagnose": diagnose}

@@ -1,0 +1,224 @@
+"""diagnose: real Flink failures (fixtures captured on loopback, tests/e2e/diagnose_cluster.py) to the code,
+host, keys, evidence line and a fix the memory model accepts on every host of the group."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
+from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import DiagnoseError, diagnose, redact_line
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diagnose"
+# case -> (code, host, process, a text the evidence line holds, as Flink writes it)
+EXPECTED = {
+    "network-buffers": ("network-buffers", "tm1", "taskmanager", "Insufficient number of network buffers: required "),
+    "heap-oom": ("heap-oom", "tm1", "taskmanager", "java.lang.OutOfMemoryError: Java heap space"),
+    "direct-oom": ("direct-oom", "tm1", "taskmanager", "java.lang.OutOfMemoryError: Direct buffer memory"),
+    "metaspace-oom": ("metaspace-oom", "tm1", "taskmanager", "java.lang.OutOfMemoryError: Metaspace"),
+    "managed-memory": ("managed-memory", "tm1", "taskmanager", "Too little memory provided to sorter to perform task."),
+    "slots-unfulfillable": ("slots-unfulfillable", "jm", "jobmanager",
+                            "NoResourceAvailableException: Could not acquire the minimum required resources."),
+    "refused-config": ("refused-config", "tm1", "taskmanager",
+                       "[ERROR] Could not get JVM parameters and dynamic configurations properly."),
+    "oom-killed": ("oom-killed", "tm1", "taskmanager", "Memory cgroup out of memory: Killed process "),
+    "network-pool-allocation": ("network-pool-allocation", "tm1", "taskmanager",
+                                "Could not allocate enough memory segments for NetworkBufferPool (required (MB): "),
+    "rocksdb-managed": ("managed-memory", "tm1", "taskmanager",
+                        "RocksDBStateBackend performance will be poor because of the current Flink memory"),
+}
+CASES = sorted((line.name, case.name) for line in FIXTURES.iterdir() if line.is_dir()
+               for case in line.iterdir() if (case / "case.json").is_file())
+
+
+def load(line: str, case: str, extra_tms: int = 0) -> tuple[dict, dict]:
+    """The gather results of a captured case: each host's config and its log files as ``logs``."""
+    folder = FIXTURES / line / case
+    data = json.loads((folder / "case.json").read_text())
+    results = {}
+    for host, record in data["hosts"].items():
+        logs = [{"file": entry["file"], "text": (folder / entry["fixture"]).read_text(errors="replace")}
+                for entry in record["logs"]]
+        results[host] = dict(record, logs=logs, mem_total_bytes=8 << 30, cgroup_memory_limit_bytes=None)
+    for i in range(extra_tms):  # more TaskManagers of the same group, same file, no logs gathered
+        twin = dict(results["tm1"], logs=[])
+        twin["config"] = dict(twin["config"], **{"taskmanager.resource-id": f"tm{i + 2}"})
+        results[f"tm{i + 2}"] = twin
+    return data, results
+
+
+def applied(config: dict, fix: dict) -> dict:
+    out = {k: v for k, v in config.items() if k not in fix["remove"]}
+    out.update(fix["settings"])
+    return out
+
+
+def test_fixtures_cover_every_code_on_both_lines():
+    captured = {line: {case for ln, case in CASES if ln == line} for line, _unused in CASES}
+    assert "2.3" in captured and "1.20" in captured
+    for line in ("2.3", "1.20"):
+        assert {"network-buffers", "heap-oom", "refused-config"} <= captured[line], line
+
+
+@pytest.mark.parametrize(("line", "case"), CASES)
+def test_real_failure_is_diagnosed_with_its_evidence_line(line, case):
+    data, results = load(line, case)
+    code, host, process, text = EXPECTED[case]
+    out = diagnose(results)
+    found = [d for d in out["hosts"][host] if d["code"] == code]
+    assert found, f"{case}: {[d['code'] for d in out['hosts'][host]]}"
+    diagnosis = found[0]
+    assert diagnosis["process"] == process
+    assert diagnosis["keys"]
+    evidence = diagnosis["evidence"]
+    assert text in evidence["message"]
+    # The line named is the line of the file that holds that message, byte for byte.
+    folder = FIXTURES / line / case
+    fixture = next(e["fixture"] for e in data["hosts"][evidence["host"]]["logs"] if e["file"] == evidence["file"])
+    assert (folder / fixture).read_text(errors="replace").splitlines()[evidence["line"] - 1] == evidence["message"]
+    assert diagnosis["now"]["sizes"] is not None or not diagnosis["now"]["valid"] or code == "slots-unfulfillable"
+    # Nothing else on the healthy hosts but what the JobManager saw of the same failure.
+    jm_codes = {d["code"] for d in out["hosts"].get("jm", []) if d["process"] == "jobmanager"}
+    assert jm_codes <= {code, "taskmanager-lost"}, jm_codes
+
+
+@pytest.mark.parametrize(("line", "case"), [c for c in CASES if c[1] not in ("slots-unfulfillable",
+                                                                               "network-pool-allocation")])
+def test_fix_is_valid_on_every_host_of_the_group(line, case):
+    data, results = load(line, case, extra_tms=2)
+    code, host, process, _text = EXPECTED[case]
+    diagnosis = next(d for d in diagnose(results)["hosts"][host] if d["code"] == code)
+    fix = diagnosis["fix"]
+    assert fix["valid"], fix
+    assert fix["hosts"] == ["tm1", "tm2", "tm3"]
+    for member in fix["hosts"]:
+        model = compute(applied(results[member]["config"], fix), process, data["flink_version"])
+        assert model["valid"], (member, model["error"])
+        assert model["sizes"] == fix["memory"][member]
+    assert fix["settings"] and fix["policy"]["taskmanager"]["process_size"] == fix["process_size"]
+
+
+def test_network_fix_gives_the_buffers_the_message_asks_for():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "network-buffers")
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "network-buffers")
+        now, fix = diagnosis["now"], diagnosis["fix"]
+        assert now["network_buffers"] == 64  # network.min = max = 2m of 32 KiB segments, as the message says
+        assert now["keys"]["taskmanager.memory.network.max"] == "2m"
+        assert "of 32768 bytes each" in diagnosis["evidence"]["message"]
+        new = fix["memory"]["tm1"]
+        assert new["network"] // 32768 > 64 + 9 * 8 - 1
+        old = now["sizes"]
+        assert new["task_heap"] >= old["task_heap"] and new["managed"] >= old["managed"]
+
+
+def test_refused_config_names_the_cause_and_the_keys_the_file_sets():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "refused-config")
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "refused-config")
+        assert "IllegalConfigurationException" in diagnosis["evidence"]["cause"]
+        assert not diagnosis["now"]["valid"]
+        assert {"taskmanager.memory.task.heap.size", "taskmanager.memory.managed.size"} <= set(diagnosis["keys"])
+
+
+def test_pool_capped_by_the_files_own_jvm_option_gets_no_memory_fix():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "network-pool-allocation")
+        codes = [d["code"] for d in diagnose(results)["hosts"]["tm1"]]
+        assert "direct-oom" not in codes  # the pool's segments failing first are the same failure
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "network-pool-allocation")
+        assert not diagnosis["fix"]["valid"]
+        assert "env.java.opts.taskmanager sets -XX:MaxDirectMemorySize=16m" in diagnosis["fix"]["error"]
+        # Without that option, more task off-heap memory is the fix.
+        results["tm1"]["config"].pop("env.java.opts.taskmanager")
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "network-pool-allocation")
+        assert diagnosis["fix"]["valid"] and "taskmanager.memory.task.off-heap.size" in diagnosis["fix"]["settings"]
+
+
+def test_rocksdb_warning_is_a_warning_with_more_managed_memory():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "rocksdb-managed")
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "managed-memory")
+        assert diagnosis["severity"] == "warning"
+        assert diagnosis["fix"]["memory"]["tm1"]["managed"] >= 2 * diagnosis["now"]["sizes"]["managed"]
+
+
+def test_oom_kill_is_tied_to_the_jvm_and_fits_the_cgroup_limit():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "oom-killed")
+        diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
+        evidence = diagnosis["evidence"]
+        assert evidence["command"] == "java" and evidence["limit_bytes"] == 1200 << 20
+        assert any("TaskManager with id tm1" in r["message"] for r in evidence.get("related", ()))
+        assert diagnosis["fix"]["memory"]["tm1"]["total_process"] <= evidence["limit_bytes"]
+
+
+def test_jobmanager_account_is_tied_to_the_taskmanager_when_its_log_is_missing():
+    _data, results = load("2.3", "network-buffers")
+    results["tm1"]["logs"] = []
+    diagnosis = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "network-buffers")
+    assert diagnosis["evidence"]["host"] == "jm"
+    assert diagnosis["evidence"]["taskmanager_id"] == "tm1"
+
+
+def test_sensitive_values_in_log_lines_are_hidden():
+    assert redact_line("INFO  [] - Loading configuration property: s3.secret-key, abc") .endswith(
+        "s3.secret-key, " + REDACTED)
+    assert "hunter2" not in redact_line("Caused by: x: password=hunter2 while reading")
+    _data, results = load("2.3", "refused-config")
+    for entry in results["tm1"]["logs"]:
+        entry["text"] = entry["text"].replace(
+            "[ERROR] Could not get JVM", "[ERROR] fs.azure.account.key=SECRETVALUE Could not get JVM")
+    out = diagnose(results)
+    assert "SECRETVALUE" not in json.dumps(out)
+
+
+@pytest.mark.parametrize("logs", ["text", [1], [{"lines": ["x"]}], [{"file": "a", "lines": "x"}],
+                                  [{"file": "a", "text": "x", "first_line": 0}]])
+def test_bad_logs_name_the_host_and_entry(logs):
+    _data, results = load("2.3", "heap-oom")
+    results["tm1"]["logs"] = logs
+    with pytest.raises(DiagnoseError, match="host tm1: logs"):
+        diagnose(results)
+
+
+def test_failed_host_is_skipped_not_fatal():
+    _data, results = load("2.3", "heap-oom")
+    results["tm9"] = {"failed": True, "msg": "unreachable"}
+    out = diagnose(results)
+    assert out["skipped"] == [{"host": "tm9", "msg": "unreachable"}]
+    assert any(d["code"] == "heap-oom" for d in out["hosts"]["tm1"])
+
+
+def test_filter_is_a_thin_adapter_with_clear_errors():
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.flinkops.flink.plugins.filter.diagnose import FilterModule
+
+    flt = FilterModule().filters()["diagnose"]
+    _data, results = load("2.3", "heap-oom")
+    assert flt(results) == diagnose(results)
+    with pytest.raises(AnsibleFilterError, match="flinkops.flink.diagnose: results must be a mapping"):
+        flt(["tm1"])
+    with pytest.raises(AnsibleFilterError, match="flinkops.flink.diagnose: host tm1: logs"):
+        flt({"tm1": dict(results["tm1"], logs="x")})
+
+
+def test_ansible_doc(ansible_env, ansible_bin):
+    import subprocess
+
+    import yaml
+
+    proc = subprocess.run([str(ansible_bin / "ansible-doc"), "-t", "filter", "flinkops.flink.diagnose"],
+                          env=ansible_env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "ERROR" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
+    for word in ("network-buffers", "first_line", "refused-config", "unattributed"):
+        assert word in proc.stdout
+    proc = subprocess.run([str(ansible_bin / "ansible-doc"), "-t", "filter", "--json", "flinkops.flink.diagnose"],
+                          env=ansible_env, capture_output=True, text=True, timeout=120)
+    tasks = yaml.safe_load(json.loads(proc.stdout)["flinkops.flink.diagnose"]["examples"])
+    assert isinstance(tasks, list) and all("name" in t for t in tasks)
