@@ -141,6 +141,7 @@ class ActionModule(FlinkAction, ActionBase):
             "_expected_checksum": gathered["checksum"],
             "_content_checksum": plan.checksum,
             "backup": args["backup"],
+            "backups_to_keep": args["backups_to_keep"],
         }
         written = self._execute_module(module_name="flinkops.flink.flink_config", module_args=module_args,
                                        task_vars=task_vars)

@@ -32,6 +32,7 @@ CONFIG_OPTIONS = {
     "remove": {"type": "list", "elements": "str", "default": []},
     "validate": {"type": "bool", "default": True},
     "backup": {"type": "bool", "default": False},
+    "backups_to_keep": {"type": "int", "default": 5},
     "allow_unknown_keys": {"type": "bool", "default": False},
     **HOST_OPTIONS,
     "follow_symlinks_outside_conf_dir": {"type": "bool", "default": False},

@@ -64,6 +64,12 @@ options:
     description: Keep a timestamped copy of the file next to it before writing (returned as RV(backup_file)).
     type: bool
     default: false
+  backups_to_keep:
+    description:
+      - With O(backup), how many backups of the file to keep; after a successful write the oldest beyond that
+        many are deleted. V(0) keeps every one.
+    type: int
+    default: 5
   allow_unknown_keys:
     description: Set keys Flink does not know without a warning.
     type: bool
@@ -263,6 +269,7 @@ import errno  # noqa: E402 -- Ansible modules import after their documentation
 import fcntl  # noqa: E402 -- Ansible modules import after their documentation
 import hashlib  # noqa: E402 -- Ansible modules import after their documentation
 import os  # noqa: E402 -- Ansible modules import after their documentation
+import re  # noqa: E402 -- Ansible modules import after their documentation
 import stat  # noqa: E402 -- Ansible modules import after their documentation
 import tempfile  # noqa: E402 -- Ansible modules import after their documentation
 import time  # noqa: E402 -- Ansible modules import after their documentation
@@ -371,6 +378,23 @@ def _backup(module, path, fd, data):
     return dest
 
 
+def _prune_backups(path, keep):
+    """Delete all but the newest ``keep`` backups of ``path`` (named as _backup names them; 0: keep all)."""
+    if not keep or keep < 0:
+        return
+    directory, name = os.path.split(path)
+    pattern = re.compile(re.escape(name) + r"\.(\d+)\.(\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d)~\Z")
+    found = []
+    for entry in os.listdir(directory or "."):
+        if pattern.match(entry):
+            # a backup keeps the original's mtime; its ctime is when it was renamed into place
+            with contextlib.suppress(OSError):
+                found.append((os.stat(os.path.join(directory or ".", entry)).st_ctime_ns, entry))
+    for _made, entry in sorted(found)[:-keep]:
+        with contextlib.suppress(OSError):  # a backup already gone is fine; the write itself succeeded
+            os.unlink(os.path.join(directory or ".", entry))
+
+
 def write(module, path, content, expected):
     """Compare-and-swap: write ``content`` to ``path`` only if the file still has sha256 ``expected``.
 
@@ -402,6 +426,8 @@ def write(module, path, content, expected):
                           "the task again")
         # atomic_move gives the new file the old one's owner, group, mode and SELinux context
         module.atomic_move(tmp, path)
+        if backup_file:
+            _prune_backups(path, module.params["backups_to_keep"])
         return True, backup_file
     except OSError as exc:
         _fail(module, f"{path}: cannot write it ({exc.strerror or exc}); the file is unchanged")
