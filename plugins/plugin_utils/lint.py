@@ -312,6 +312,16 @@ def _check_files(lint: _Lint):
         lint.add("warning", "skipped-line", None,
                  f"Flink {line} skips line {number} of {lint.file} with a WARN in its log: {reason}.",
                  _SKIP_FIXES.get(reason, "Rewrite the line as 'key: value'."), line=number)
+    for item in facts.get("overridden") or ():
+        if not isinstance(item, Mapping):
+            continue
+        key, number, by = item.get("key"), item.get("line"), item.get("by_line")
+        if not isinstance(key, str) or not isinstance(number, int) or not isinstance(by, int):
+            continue
+        lint.add("info", "overridden-key", key,
+                 f"'{key}' is set on line {number} of {lint.file} and again on line {by}: Flink {line} uses "
+                 f"line {by} and ignores line {number}.",
+                 f"Delete line {number} so that the file says once what Flink uses.", line=number)
     for item in facts.get("hash_cut_keys") or ():
         key, number = (item.get("key"), item.get("line")) if isinstance(item, Mapping) else (item, None)
         if not isinstance(key, str):
@@ -718,6 +728,49 @@ def _managed_per_slot(lint: _Lint, result: dict):
              message, "To reach the threshold: " + "; or ".join(fixes) + ".")
 
 
+MIN_TASK_HEAP_PER_SLOT = 32 * MIB  # below this a slot's user code has hardly any heap: OOMs and GC storms
+
+
+def _mib(n: int) -> str:
+    return f"{n / MIB:.0f} MiB" if n % MIB else f"{n // MIB} MiB"
+
+
+def _task_heap_per_slot(lint: _Lint, result: dict):
+    """Task heap per slot below MIN_TASK_HEAP_PER_SLOT: user functions of each slot share it."""
+    sizes, slots = result["sizes"], result.get("slots") or 1
+    per_slot = sizes["task_heap"] // slots
+    if per_slot >= MIN_TASK_HEAP_PER_SLOT:
+        return
+    need = MIN_TASK_HEAP_PER_SLOT * slots
+    managed_key = _set(lint, "taskmanager.memory.managed.fraction")
+    cause = ""
+    if not _set(lint, "taskmanager.memory.managed.size"):
+        fraction = lint.show(managed_key) if managed_key else "0.4 (Flink's default)"
+        cause = (f" taskmanager.memory.managed.fraction {fraction} gives Managed Memory {_mib(sizes['managed'])} of "
+                 f"Total Flink Memory {_mib(sizes['total_flink'])}, Network takes {_mib(sizes['network'])}, the "
+                 f"framework {_mib(sizes['framework_heap'] + sizes['framework_off_heap'])}; the rest is the task heap.")
+    message = (f"Each of the {slots} slot(s) gets about {_mib(per_slot)} of task heap ({_mib(sizes['task_heap'])} / "
+               f"{slots}), below {_mib(MIN_TASK_HEAP_PER_SLOT)}: user code runs out of heap or spends its time in "
+               f"GC.{cause}")
+    fixes = []
+    if not _set(lint, "taskmanager.memory.managed.size") and not _set(lint, "taskmanager.memory.task.heap.size"):
+        # the largest managed fraction (two decimals) that leaves every slot the floor, checked with Flink's rules
+        room = sizes["task_heap"] + sizes["managed"] - need
+        fraction = math.floor(room / sizes["total_flink"] * 100) / 100 if room > 0 else -1
+        if fraction >= 0:
+            trial = compute({**lint.config, "taskmanager.memory.managed.fraction": f"{fraction:.2f}"}, "taskmanager",
+                            lint.line)
+            if trial["valid"] and trial["sizes"]["task_heap"] // slots >= MIN_TASK_HEAP_PER_SLOT:
+                fixes.append(f"set taskmanager.memory.managed.fraction: {fraction:.2f} (task heap becomes "
+                             f"{_mib(trial['sizes']['task_heap'])}, {_mib(trial['sizes']['task_heap'] // slots)} "
+                             f"per slot)")
+    if slots > 1 and sizes["task_heap"] >= MIN_TASK_HEAP_PER_SLOT:
+        fixes.append(f"lower taskmanager.numberOfTaskSlots to {max(1, sizes['task_heap'] // MIN_TASK_HEAP_PER_SLOT)}")
+    fixes.append("raise taskmanager.memory.process.size")
+    lint.add("warning", "task-heap-per-slot", managed_key or "taskmanager.numberOfTaskSlots", message,
+             "Give each slot more task heap: " + "; or ".join(fixes) + ".")
+
+
 _OTHER_TM_SIZING = ("taskmanager.memory.process.size", "taskmanager.memory.flink.size",
                     "taskmanager.memory.task.heap.size", "taskmanager.heap.size", "taskmanager.heap.mb")
 
@@ -762,6 +815,7 @@ def _check_memory(lint: _Lint):
     _host_limits(lint, valid)
     if "taskmanager" in valid:
         _managed_per_slot(lint, valid["taskmanager"])
+        _task_heap_per_slot(lint, valid["taskmanager"])
 
 
 # --- managed memory consumer weights ------------------------------------------------------------
@@ -1033,7 +1087,8 @@ def config_lint(config, flink_version, facts=None, processes=None,
 
     ``facts`` may be a whole ``flink_config_info`` result or part of one: ``config_lines``,
     ``config_file``, ``config_format``, ``skipped_lines``, ``ignored_files``, ``hash_cut_keys``,
-    ``mem_total_bytes``, ``cgroup_memory_limit_bytes``, ``processes``.  ``processes`` defaults to
+    ``overridden``, ``mem_total_bytes``, ``cgroup_memory_limit_bytes``, ``flink_memory_limit_bytes``
+    (the inventory's limit), ``processes``.  ``processes`` defaults to
     ``facts.processes``, else both.  ``min_managed_per_slot`` (a Flink size; None disables) is the
     Managed Memory each slot should get.  Raises LintCallError for a bad call.
     """

@@ -498,8 +498,8 @@ def test_gathered_memory_is_used_only_for_the_same_config():
              "cgroup_memory_limit_bytes": 3 * GiB}
     assert config_lint(cfg, "2.3", facts=facts, processes=TM) == \
         config_lint(cfg, "2.3", facts={"cgroup_memory_limit_bytes": 3 * GiB}, processes=TM)
-    other = {"taskmanager.memory.process.size": "1g"}
-    assert config_lint(other, "2.3", facts=facts, processes=TM) == []  # 1g fits 3g; facts.memory not used
+    other = {"taskmanager.memory.process.size": "1280m"}
+    assert config_lint(other, "2.3", facts=facts, processes=TM) == []  # 1280m fits 3g; facts.memory not used
 
 
 @pytest.mark.parametrize("args, kwargs, words", [
@@ -575,3 +575,25 @@ def test_a_refusal_with_another_cause_is_not_blamed_on_the_legacy_heap():
               "taskmanager.memory.network.max": "1g"}
     f = only(config_lint(config, "1.20.5", processes=TM), "rejected-config")
     assert "your legacy" not in f["message"]
+
+
+def test_tiny_task_heap_per_slot_is_a_warning_with_the_numbers():
+    """Issue 15.8: managed.fraction 0.8, 4096m, 8 slots on 1.20: Total Flink Memory 4096m - 256m metaspace -
+    409.6m overhead = 3430.4m; managed 0.8 of it 2744.3m, network 343m, framework 256m: task heap 87 MiB,
+    about 11 MiB per slot."""
+    config = {"taskmanager.memory.process.size": "4096m", "taskmanager.memory.managed.fraction": "0.8",
+              "taskmanager.numberOfTaskSlots": "8"}
+    f = only(config_lint(config, "1.20.5", processes=TM), "task-heap-per-slot")
+    assert f["severity"] == "warning" and f["key"] == "taskmanager.memory.managed.fraction"
+    assert "Each of the 8 slot(s) gets about 11 MiB of task heap (87 MiB / 8), below 32 MiB" in f["message"]
+    assert "managed.fraction 0.8 gives Managed Memory 2744 MiB of Total Flink Memory 3430 MiB" in f["message"]
+    fraction = f["fix"].split("managed.fraction: ", 1)[1].split(" ", 1)[0]
+    # The fraction offered is real: Flink gives each slot the floor with it, and not with 0.01 more.
+    fixed = compute({**config, "taskmanager.memory.managed.fraction": fraction}, "taskmanager", "1.20")
+    assert fixed["valid"] and fixed["sizes"]["task_heap"] // 8 >= 32 * MiB
+    more = compute({**config, "taskmanager.memory.managed.fraction": f"{float(fraction) + 0.01:.2f}"},
+                   "taskmanager", "1.20")
+    assert more["sizes"]["task_heap"] // 8 < 32 * MiB
+    # Flink's shipped TaskManager (1728m, one slot: 384 MiB of task heap) gets no such warning.
+    assert "task-heap-per-slot" not in codes(config_lint({"taskmanager.memory.process.size": "1728m"}, "1.20.5",
+                                                         processes=TM))
