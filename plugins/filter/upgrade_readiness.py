@@ -11,10 +11,11 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import Upgr
 from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import upgrade_readiness as _upgrade_readiness
 
 
-def upgrade_readiness(config, from_version, to_version, facts=None, processes=None):
+def upgrade_readiness(config, from_version, to_version, facts=None, processes=None, to_config=None):
     """What moving one Flink config from one release to another breaks or changes (see upgrade_readiness.yml)."""
     try:
-        return _upgrade_readiness(config, from_version, to_version, facts=facts, processes=processes)
+        return _upgrade_readiness(config, from_version, to_version, facts=facts, processes=processes,
+                                  to_config=to_config)
     except UpgradeCallError as exc:
         raise AnsibleFilterError(f"flinkops.flink.upgrade_readiness: {exc}") from None
 

@@ -222,8 +222,19 @@ def _summary(result: dict) -> dict:
     }
 
 
-def _memory_change(config: Mapping, process: str, from_line: str, to_line: str) -> dict:
-    before, after = compute(config, process, from_line), compute(config, process, to_line)
+def _memory_unknown(config: Mapping, process: str, from_line: str, to_line: str) -> dict:
+    """The new release reads another file, whose settings the caller did not give: no memory to compare."""
+    return {"from": _summary(compute(config, process, from_line)), "to": None, "changes": {}, "jvm_changes": {},
+            "changed": None,
+            "message": f"Not compared: Flink {to_line} reads {YAML_NAME}, not the {LEGACY_NAME} these settings "
+                       f"come from, so the {PROCESS_NAMES[process]}'s memory on Flink {to_line} is whatever that "
+                       f"file gives (pass its settings as to_config to compare)."}
+
+
+def _memory_change(config: Mapping, process: str, from_line: str, to_line: str, to_config=None) -> dict:
+    """``to_config``: the settings the new release reads when it reads another file than ``config``'s."""
+    before = compute(config, process, from_line)
+    after = compute(config if to_config is None else to_config, process, to_line)
     out = {"from": _summary(before), "to": _summary(after), "changes": {}, "jvm_changes": {}, "changed": False,
            "message": ""}
     name = PROCESS_NAMES[process]
@@ -312,27 +323,39 @@ def check_call(config, from_version, to_version, facts, processes):
     return from_line, to_line, facts, [p for p in PROCESS_KINDS if p in processes]
 
 
-def upgrade_readiness(config, from_version, to_version, facts=None, processes=None) -> dict:
+def upgrade_readiness(config, from_version, to_version, facts=None, processes=None, to_config=None) -> dict:
     """What moving ``config`` from Flink ``from_version`` to ``to_version`` breaks or changes.
 
     ``facts`` (optional) is a ``flink_config_info`` result or part of it: ``config_file`` /
     ``config_format`` say which file the host uses today (else it is inferred from ``from_version``),
     ``ignored_files`` reveals a config.yaml that 1.19/1.20 ignore, ``processes`` picks the processes
-    (default both).  Raises UpgradeCallError for a bad call.
+    (default both).  ``to_config`` (optional): the settings of the file the new release will read when
+    it is not the one ``config`` comes from (the config.yaml that 1.19/1.20 ignore); memory on the new
+    release is computed from it, and not compared without it.  Raises UpgradeCallError for a bad call.
     """
     from_line, to_line, facts, processes = check_call(config, from_version, to_version, facts, processes)
+    if to_config is not None and not isinstance(to_config, Mapping):
+        raise UpgradeCallError(f"to_config must be a mapping of Flink keys to values, got {type(to_config).__name__}")
     keys = _key_changes(config, from_line, to_line)
     file_change = _file_change(facts, from_line, to_line)
-    memory = {p: _memory_change(config, p, from_line, to_line) for p in processes}
+    switches = file_change["switches_to_ignored_file"]
+    if switches and to_config is None:
+        memory = {p: _memory_unknown(config, p, from_line, to_line) for p in processes}
+    else:
+        memory = {p: _memory_change(config, p, from_line, to_line, to_config if switches else None)
+                  for p in processes}
     weights = _weights_change(config, from_line, to_line) if "taskmanager" in processes else None
 
     blocking, changes = [], []
     if file_change["must_convert"]:
         blocking.append(file_change["message"])
-    if file_change["switches_to_ignored_file"]:
-        changes.append(file_change["message"])
+    if switches:
+        # Not a refusal to start, but every setting of today's file is dropped: not ready.
+        blocking.append(file_change["message"])
     for change in memory.values():
-        if not change["to"]["valid"]:
+        if change["to"] is None:
+            changes.append(change["message"])
+        elif not change["to"]["valid"]:
             blocking.append(change["message"])
         elif change["changed"]:
             changes.append(change["message"])

@@ -57,8 +57,31 @@ def test_ignored_config_yaml_becomes_the_configuration():
     r = upgrade_readiness({"taskmanager.memory.process.size": "1728m"}, "1.19", "2.3", facts=facts)
     assert r["config_file"]["switches_to_ignored_file"] is True
     assert r["config_file"]["must_convert"] is False  # config.yaml exists, so 2.3 starts ...
-    assert r["ready"] is True
-    assert r["config_file"]["message"] in r["changes"]  # ... with other settings
+    # ... with other settings: every setting of today's file is dropped, so not ready (issue 15.9).
+    assert r["ready"] is False
+    assert r["blocking"] == [r["config_file"]["message"]]
+    assert "every setting in flink-conf.yaml is dropped" in r["blocking"][0]
+    # And no "same memory on 2.3, byte for byte" computed from the file 2.3 will not read.
+    tm = r["memory"]["taskmanager"]
+    assert tm["to"] is None and tm["changed"] is None
+    assert "Not compared: Flink 2.3 reads config.yaml" in tm["message"]
+    assert not any("byte for byte" in c for c in r["changes"])
+
+
+def test_memory_on_the_new_release_comes_from_the_file_it_reads():
+    """Issue 15.9: with the ignored config.yaml's settings, memory on 2.0 is that file's."""
+    facts = {"config_file": "/opt/flink/conf/flink-conf.yaml", "config_format": "legacy", "processes": TM,
+             "ignored_files": [{"name": "config.yaml", "reason": "flink-conf.yaml exists"}]}
+    today = {"taskmanager.memory.process.size": "4g"}
+    r = upgrade_readiness(today, "1.20", "2.0", facts=facts, to_config={"taskmanager.memory.process.size": "1728m"})
+    tm = r["memory"]["taskmanager"]
+    assert tm["from"]["sizes"]["total_process"] == 4 * GiB and tm["to"]["sizes"]["total_process"] == 1728 * MiB
+    assert tm["changed"] is True and tm["message"] in r["changes"]
+    # Same settings in both files: same memory, and still not ready until flink-conf.yaml's settings are moved.
+    same = upgrade_readiness(today, "1.20", "2.0", facts=facts, to_config=today)
+    assert same["memory"]["taskmanager"]["changed"] is False and same["ready"] is False
+    with pytest.raises(UpgradeCallError, match="to_config must be a mapping"):
+        upgrade_readiness(today, "1.20", "2.0", facts=facts, to_config="config.yaml")
 
 
 def test_yaml_to_yaml_with_unchanged_memory():
