@@ -289,6 +289,26 @@ def _deprecated_key(lint: _Lint, key: str, new: str):
 # --- files: which file Flink reads, skipped lines, BOM and '#' ---------------------------------
 
 
+def _check_version(lint: _Lint):
+    """The version the config is read as (an inventory flink_version wins) against the jar in lib/."""
+    detected = lint.facts.get("flink_version_detected")
+    if not isinstance(detected, str) or not detected:
+        return
+    try:
+        jar_line = opts.minor_line(detected)
+    except ValueError:
+        jar_line = None
+    if jar_line == lint.line:
+        return
+    given = lint.facts.get("flink_version") or lint.line
+    lint.add("warning", "flink-version-mismatch", None,
+             f"The config is checked as Flink {lint.line} reads it (flink_version {given}), but the host's lib/ "
+             f"holds Flink {detected}: the keys, defaults and memory Flink {detected} uses may differ from every "
+             f"answer here.",
+             f"Remove the host variable flink_version (the version is then read from the jar) or set it to "
+             f"{detected}.")
+
+
 def _check_files(lint: _Lint):
     facts, line = lint.facts, lint.line
     for item in facts.get("ignored_files") or ():
@@ -1102,6 +1122,7 @@ def _lint(config, line, facts, processes, threshold) -> list:
     _check_keys(lint)
     _check_ignored(lint)
     _check_files(lint)
+    _check_version(lint)
     if "taskmanager" in processes:
         _check_consumer_weights(lint)
     return sorted(lint.findings, key=_sort_key)

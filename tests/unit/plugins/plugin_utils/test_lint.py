@@ -597,3 +597,19 @@ def test_tiny_task_heap_per_slot_is_a_warning_with_the_numbers():
     # Flink's shipped TaskManager (1728m, one slot: 384 MiB of task heap) gets no such warning.
     assert "task-heap-per-slot" not in codes(config_lint({"taskmanager.memory.process.size": "1728m"}, "1.20.5",
                                                          processes=TM))
+
+
+def test_a_stale_flink_version_variable_is_a_warning():
+    """Issue 15.11: flink_version 1.19 in the inventory, Flink 1.20.5 in lib/: the config is read as 1.19
+    reads it, and the lint says so (the gather reports the jar's version as flink_version_detected)."""
+    facts = {"flink_version": "1.19", "flink_version_detected": "1.20.5"}
+    f = only(config_lint({"taskmanager.memory.process.size": "1728m"}, "1.19", facts=facts, processes=TM),
+             "flink-version-mismatch")
+    assert f["severity"] == "warning" and f["key"] is None
+    assert "Flink 1.19 reads it (flink_version 1.19), but the host's lib/ holds Flink 1.20.5" in f["message"]
+    assert "set it to 1.20.5" in f["fix"]
+    # Same line (a patch release apart), or no jar seen: nothing to say.
+    for detected in ("1.19.3", None):
+        facts = {"flink_version": "1.19.1", "flink_version_detected": detected}
+        assert "flink-version-mismatch" not in codes(
+            config_lint({"taskmanager.memory.process.size": "1728m"}, "1.19", facts=facts, processes=TM))
