@@ -110,7 +110,7 @@ RULES = (
         r"Slot request bulk is not fulfillable!.*|.*)"), TM),
     # The JobManager loses a TaskManager (ResourceManager / JobMaster heartbeat listeners).
     Rule("taskmanager-lost", "TaskManager with id", re.compile(
-        r"(?:The heartbeat of TaskManager with id (?P<tm_timeout>\S+) timed out\.|"
+        r"(?:(?:The h|H)eartbeat of TaskManager with id (?P<tm_timeout>\S+) timed out\.|"
         r"TaskManager with id (?P<tm_unreachable>\S+) is no longer reachable\.)"), TM),
 )
 # The slot manager (INFO): "Received resource requirements from job <id>: [ResourceRequirement{resourceProfile=
