@@ -70,7 +70,9 @@ class ParsedConfig:
     skips (legacy format only) as ``{"line", "reason"}``, never their text.
     ``overridden`` lists entries that a later entry for the same key
     replaced, as ``{"key", "line", "by_line"}`` (legacy duplicates, or a
-    nested and a flat spelling of one key in YAML).
+    nested and a flat spelling of one key in YAML).  ``hash_cut`` lists the
+    winning entries whose value Flink cut at a ``#`` written inside it (legacy
+    format: ``password: ab#cd`` is read as ``ab``), as ``{"key", "line"}``.
     """
 
     config: dict[str, str]
@@ -79,6 +81,7 @@ class ParsedConfig:
     format: str
     path: str
     overridden: list[dict] = field(default_factory=list)
+    hash_cut: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -84,6 +84,7 @@ def parse_flink_conf(data: bytes, path: str, encoding: str = "utf-8") -> ParsedC
     lines: dict[str, int] = {}
     skipped: list[dict] = []
     overridden: list[dict] = []
+    cut: dict[str, int] = {}  # key -> line whose value ran on past a '#' (no blank before it)
     blanks = _JAVA_BLANKS
     for number, raw in enumerate(split_java_lines(text), 1):
         hash_at = raw.find("#")
@@ -103,5 +104,8 @@ def parse_flink_conf(data: bytes, path: str, encoding: str = "utf-8") -> ParsedC
             overridden.append({"key": key, "line": lines[key], "by_line": number})
         config[key] = value
         lines[key] = number
+        if hash_at > 0 and raw[hash_at - 1] not in blanks:
+            cut[key] = number
+    hash_cut = [{"key": k, "line": n} for k, n in cut.items() if lines[k] == n]
     return ParsedConfig(config=config, lines=lines, skipped_lines=skipped, format="legacy",
-                        path=path, overridden=overridden)
+                        path=path, overridden=overridden, hash_cut=hash_cut)

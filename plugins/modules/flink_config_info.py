@@ -135,6 +135,22 @@ skipped_lines:
   type: list
   elements: dict
   sample: [{"line": 7, "reason": "no ': ' separating key and value"}]
+overridden:
+  description:
+    - Entries a later entry for the same key replaces (legacy duplicates, or a nested and a flat spelling
+      of one key in config.yaml); Flink uses the later one. Never the values.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"key": "taskmanager.memory.process.size", "line": 3, "by_line": 40}]
+hash_cut_keys:
+  description:
+    - "Keys whose value flink-conf.yaml cuts at a C(#) written inside it (C(password: ab#cd) is read as
+      C(ab)); empty for config.yaml. Never the values."
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"key": "s3.secret-key", "line": 9}]
 checksum:
   description: SHA-256 (hex) of the file's bytes.
   returned: success

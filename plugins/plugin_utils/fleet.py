@@ -252,8 +252,9 @@ def _sensitive_among(keys: frozenset) -> tuple:
 def _compared(result: Mapping) -> dict:
     """key -> the value compared; a sensitive value is a tuple standing in for it (never shown).
 
-    The gather redacts sensitive values, so two different secrets compare equal unless the
-    result carries ``sensitive_digests`` (key -> digest), which are compared instead.
+    The gather redacts sensitive values, so two secrets cannot be compared: the key is listed as
+    unchecked (no digest of a secret is gathered either: one would let anyone who reads the results
+    try guesses offline).
     """
     config = result["config"]
     if set(map(type, config)) <= _STR_ONLY and set(map(type, config.values())) <= _STR_ONLY:
@@ -262,11 +263,8 @@ def _compared(result: Mapping) -> dict:
         # pylint: disable-next=unidiomatic-typecheck
         compared = {str(k): (v if type(v) is str else str(v)) for k, v in config.items()}
     sensitive = _sensitive_among(frozenset(compared))
-    if sensitive:
-        digests = result.get("sensitive_digests")
-        digests = digests if isinstance(digests, Mapping) else {}
-        for key in sensitive:
-            compared[key] = ("digest", str(digests[key])) if key in digests else _REDACTED_CMP
+    for key in sensitive:
+        compared[key] = _REDACTED_CMP
     return compared
 
 
@@ -444,9 +442,6 @@ def _raw_signature(result: Mapping, own: set):
         sig = frozenset(config.items())
         if own:
             sig = sig.difference([(k, config[k]) for k in own])
-        digests = result.get("sensitive_digests")
-        if digests:
-            sig = sig.union([("\0digest", str(k), str(v)) for k, v in dict(digests).items()])
         return sig
     except (TypeError, ValueError):
         return None

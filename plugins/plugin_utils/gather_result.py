@@ -195,6 +195,8 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "config_lines": dict(parsed.lines),
         "ignored_files": list(choice.ignored),
         "skipped_lines": list(parsed.skipped_lines),
+        "overridden": list(parsed.overridden),
+        "hash_cut_keys": list(parsed.hash_cut),
         "checksum": hashlib.sha256(content).hexdigest(),
         "flink_version": version,
         "processes": list(processes),

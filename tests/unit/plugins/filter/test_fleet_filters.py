@@ -81,7 +81,7 @@ def test_plan_misuse_and_impossible_policies(memory_plan, args, words):
 
 
 @pytest.mark.parametrize("name, words", [
-    ("fleet_drift", ["same_memory_different_keys", "sensitive_digests", "group_by"]),
+    ("fleet_drift", ["same_memory_different_keys", "sensitive_unchecked", "group_by"]),
     ("memory_plan", ["managed_per_slot", "headroom", "host_fraction", "jobmanager_share"]),
 ])
 def test_ansible_doc(name, words, ansible_env, ansible_bin):

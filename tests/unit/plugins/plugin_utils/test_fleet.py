@@ -223,20 +223,6 @@ def test_sensitive_values_never_shown_and_not_falsely_equal():
     assert group["identical_files"] is False
 
 
-def test_sensitive_values_compared_by_digest_when_the_gather_gives_one():
-    results = {
-        "tm1": gathered({**TM, "s3.secret-key": SECRET}, sensitive_digests={"s3.secret-key": "d1"}),
-        "tm2": gathered({**TM, "s3.secret-key": "x"}, sensitive_digests={"s3.secret-key": "d2"}),
-        "tm3": gathered({**TM, "s3.secret-key": "y"}, sensitive_digests={"s3.secret-key": "d2"}),
-    }
-    drift = fleet_drift(results)
-    assert SECRET not in json.dumps(drift)
-    key = entry(drift["groups"]["taskmanager"]["keys_differ"], "s3.secret-key")
-    assert key["note"] == "differs (sensitive)" and key["sensitive"] is True
-    assert key["values"] == [{"value": "******", "hosts": ["tm1"]}, {"value": "******", "hosts": ["tm2", "tm3"]}]
-    assert key["equivalent"] is None
-
-
 def test_host_specific_keys_are_not_drift_but_duplicates_are_told():
     results = {f"tm{i}": gathered({**TM, "taskmanager.host": f"tm{i}.example.org",
                                    "taskmanager.resource-id": "tm-a" if i in (2, 10) else f"tm{i}"})

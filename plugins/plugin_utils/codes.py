@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every finding code an audit can report, in one registry.
+
+``config_lint`` (lint.py), the live audit (live.py) and the report (gather failures) emit only codes
+listed here; docs/reports.md carries the table ``markdown_table`` renders, and the filter and module
+documentation list the same codes (tests/unit/plugins/plugin_utils/test_codes.py holds all of them to
+this registry, and every code the sources emit to it).
+
+Controller side; never imports Ansible.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+Code = namedtuple("Code", "source severities meaning")
+
+LINT = {
+    "unknown-key": Code("lint", ("warning",), "a key this Flink line does not read (with a did-you-mean, or the "
+                        "lines that do read it)"),
+    "blog-only-key": Code("lint", ("warning",), "a key that exists in no Flink release (it comes from blog posts)"),
+    "deprecated-key": Code("lint", ("warning",), "a deprecated spelling Flink still reads for another option"),
+    "deprecated-option": Code("lint", ("info",), "an option deprecated on this line (still works)"),
+    "removed-key": Code("lint", ("warning",), "a key an earlier Flink line read and this one ignores silently"),
+    "rejected-config": Code("lint", ("error",), "Flink refuses to start the process with this memory config"),
+    "sizing-paths": Code("lint", ("warning",), "more than one memory sizing path set: which one Flink uses and "
+                         "what the others become"),
+    "legacy-heap": Code("lint", ("warning",), "a pre-FLIP-49 heap key (taskmanager.heap.size, ...) and what it "
+                        "means on this line"),
+    "unused-key": Code("lint", ("info",), "a memory key that has no effect with the sizing path Flink takes"),
+    "exceeds-host-memory": Code("lint", ("error",), "the host's processes may use more memory than its tightest "
+                                "limit (inventory, cgroup or RAM)"),
+    "managed-per-slot": Code("lint", ("warning",), "Managed Memory per slot below min_managed_per_slot"),
+    "task-heap-per-slot": Code("lint", ("warning",), "task heap per slot too small for user code"),
+    "consumer-weights": Code("lint", ("error", "warning", "info"), "managed memory consumer weights Flink cannot "
+                             "parse, drops, or reads other than written"),
+    "ignored-file": Code("lint", ("warning",), "a config file in the conf dir that this Flink line does not read"),
+    "skipped-line": Code("lint", ("warning",), "a flink-conf.yaml line Flink skips (with the reason it logs)"),
+    "bom-in-key": Code("lint", ("warning",), "a UTF-8 byte order mark the legacy parser glues to the first key"),
+    "hash-cut-value": Code("lint", ("warning",), "a flink-conf.yaml value cut at a '#' written inside it"),
+    "overridden-key": Code("lint", ("info",), "a key set twice: Flink uses the later entry and ignores the earlier"),
+    "flink-version-mismatch": Code("lint", ("warning",), "the flink_version host variable names another Flink "
+                                   "line than the jar in lib/"),
+}
+
+LIVE = {
+    "live-restart-pending": Code("live", ("warning",), "changed on disk but not restarted: the file was modified "
+                                 "after the TaskManager started and gives other memory"),
+    "live-memory-mismatch": Code("live", ("warning",), "running with memory the file does not give, though the file "
+                                 "is older than the process (dynamic properties, another conf dir, another host "
+                                 "under this id)"),
+    "live-memory-differs": Code("live", ("warning",), "one of the two above; the TaskManager process was not found "
+                                "on the host to tell which"),
+    "live-file-changed": Code("live", ("info",), "the file changed after the TaskManager started; its memory is "
+                              "unaffected"),
+    "live-not-registered": Code("live", ("warning",), "no TaskManager registered under the host's id"),
+    "live-unknown-taskmanagers": Code("live", ("info",), "(on the first JobManager host) registered TaskManagers "
+                                      "that match no audited host"),
+    "live-unreachable": Code("live", ("error",), "(on the first JobManager host) the REST API could not be read"),
+}
+
+GATHER = {
+    "gather-failed": Code("gather", ("error",), "the host's config could not be gathered (the message says why)"),
+    "host-unreachable": Code("gather", ("error",), "Ansible could not reach the host"),
+}
+
+CODES = {**LINT, **LIVE, **GATHER}
+
+
+def markdown_table(codes=None) -> str:
+    """The table of codes docs/reports.md carries (tested to be exactly this)."""
+    rows = ["| Code | From | Severity | Meaning |", "|---|---|---|---|"]
+    for name, code in (codes or CODES).items():
+        rows.append(f"| `{name}` | {code.source} | {', '.join(code.severities)} | {code.meaning} |")
+    return "\n".join(rows) + "\n"
