@@ -346,11 +346,21 @@ def redact_fragment(text: str, sensitive: Callable[[str], bool]) -> str:
     return text
 
 
+def hide_text(text: str) -> str:
+    """``text`` hidden, its blanks at either end kept (``# rotated`` -> ``# ******``)."""
+    core = text.strip(" \t")
+    if not core:
+        return text
+    lead = text[:len(text) - len(text.lstrip(" \t"))]
+    return lead + REDACTED + text[len(lead) + len(core):]
+
+
 def redact_flink_conf_text(text: str, sensitive: Callable[[str], bool]) -> str:
     """``text`` with the value of every sensitive key replaced by ``******`` (for diffs).
 
-    Values Flink reads are hidden exactly; comments and lines Flink skips (``password:abc``) are
-    hidden by their look, since they may hold secrets too.
+    Values Flink reads are hidden exactly, and so is a comment after a sensitive value; other
+    comments and lines Flink skips (``password:abc``) are hidden by their look, since they may hold
+    secrets too.
     """
     out = []
     for line in _split(text):
@@ -367,6 +377,8 @@ def redact_flink_conf_text(text: str, sensitive: Callable[[str], bool]) -> str:
         elif body.strip():
             body = redact_fragment(body, sensitive)
         if comment:
-            comment = "#" + (REDACTED if glued else redact_fragment(comment[1:], sensitive))
+            # after a secret, a comment is most likely about it (or the rest of it): hide it whole
+            hide = glued or (line.key is not None and sensitive(line.key))
+            comment = "#" + (hide_text(comment[1:]) if hide else redact_fragment(comment[1:], sensitive))
         out.append(body + comment + line.eol)
     return "".join(out)

@@ -47,10 +47,10 @@ from yaml.events import (
 
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import (
-    REDACTED,
     EditError,
     EditResult,
     expected_after,
+    hide_text,
     normalize_ops,
     redact_fragment,
 )
@@ -71,6 +71,8 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x
             "\u2028": "\\L", "\u2029": "\\P"}
 _CHECK_PATH = "<value check>"
 _DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
+_SET_TAG = "tag:yaml.org,2002:set"
+_LINE_WITH_END = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 
 
 # --- the document as a tree of spans ------------------------------------------------------------
@@ -197,6 +199,9 @@ class _Doc:
             last = entry.value.end
         closing = loader.get_event()
         node.end = self.offset(closing.end_mark) if node.flow else last
+        if event.tag == _SET_TAG:
+            # Flink keeps a !!set as one value (rendered "!!set {a: null}"), it does not flatten it
+            node.kind, node.entries = "set", []
         return node
 
     # -- queries --
@@ -585,8 +590,11 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
     """``text`` with the value of every sensitive key replaced by ``******`` (for diffs).
 
     Values Flink reads are found through the document (nested keys count by their flattened
-    name); comments are hidden by their look (``# password: x``), since they may hold secrets.
-    A file this editor cannot follow is hidden line by line the same way.
+    name; a ``!!set`` is one value, members and all).  A value spanning several lines (a block
+    scalar, a list, a multi-line quoted string) keeps its line breaks, each line hidden, so the
+    diff keeps its shape.  A comment on a line that holds part of a sensitive value is hidden
+    whole; other comments by their look (``# password: x``), since they may hold secrets.  A file
+    this editor cannot follow is hidden line by line the same way.
     """
     spans = []
     try:
@@ -596,25 +604,43 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
     if doc is not None:
         for m in doc.maps():
             for e in m.entries:
-                if e.value.kind != "map" and sensitive(e.flat):
+                if e.value.kind != "map" and sensitive(e.flat) and e.value.end > e.value.start:
                     spans.append((e.value.start, e.value.end))
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        out.append(REDACTED)
-        pos = end
-    out.append(text[pos:])
-    redacted = "".join(out)
-    lines = []
-    for line in redacted.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        ending = line[len(body):]
-        hash_at = body.find("#")
-        if hash_at >= 0 and (hash_at == 0 or body[hash_at - 1] in " \t"):
-            body = body[:hash_at + 1] + redact_fragment(body[hash_at + 1:], sensitive)
+        spans.sort()
+        kept_spans: list = []
+        for span in spans:
+            if not kept_spans or span[0] >= kept_spans[-1][1]:
+                kept_spans.append(span)
+        spans = kept_spans
+    out = []
+    first = 0  # the first span that may reach the current line
+    for match in _LINE_WITH_END.finditer(text):
+        body, ending = match.group(1), match.group(2)
+        if not body and not ending:
+            break
+        start, end = match.start(1), match.end(1)
+        while first < len(spans) and spans[first][1] <= start:
+            first += 1
+        pieces, pos, index = [], start, first
+        while index < len(spans) and spans[index][0] < end:
+            s, e = max(spans[index][0], start), min(spans[index][1], end)
+            pieces.append(text[pos:s])
+            pieces.append(hide_text(text[s:e]))
+            pos = e
+            if spans[index][1] > end:
+                break  # continues on the next line
+            index += 1
+        hidden = bool(pieces)
+        tail = text[pos:end]
+        hash_at = tail.find("#")
+        while hash_at >= 0 and pos + hash_at > start and text[pos + hash_at - 1] not in " \t":
+            hash_at = tail.find("#", hash_at + 1)  # not a comment: YAML needs a blank before it
+        if hash_at >= 0:
+            comment = tail[hash_at + 1:]
+            shown = hide_text(comment) if hidden else redact_fragment(comment, sensitive)
+            tail = tail[:hash_at + 1] + shown
         if doc is None:
-            body = redact_fragment(body, sensitive)
-        lines.append(body + ending)
-    return "".join(lines)
+            tail = redact_fragment(tail, sensitive)
+        out.append("".join(pieces) + tail + ending)
+    return "".join(out)
+

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -127,6 +128,7 @@ def legacy_file(c: Canaries, host: str) -> bytes:
         f"s3.access.secret:{c(host + 'skipped')}",  # no space after ':': Flink skips the line
         f"# old value: security.ssl.rest.keystore-password: {c(host + 'comment')}",
         f"s3.secret-key: {c(host + 'dupwins')}",  # a later duplicate wins
+        f"security.ssl.rest.key-password: {c(host + 'keypw')} #{c(host + 'aftervalue')}",  # comment after a secret
     ]
     return ("\n".join(lines) + "\n").encode()
 
@@ -154,7 +156,7 @@ fs.azure.account.key.acct1.dfs.core.windows.net: {c(host + 'azure')}
 metrics:
   reporter:
     dghttp:
-      apikey: {c(host + 'apikey')}   # trailing comment
+      apikey: {c(host + 'apikey')}   # {c(host + 'aftervalue')}
     datadog:
       api-key: &dd {c(host + 'apikey2')}
 pulsar:
@@ -178,6 +180,11 @@ user:
   artifacts:
     http-headers: {{Authorization: "Bearer {c(host + 'headers')}"}}
 # security.ssl.rest.key-password: {c(host + 'comment')}
+secretset.password: !!set {{{c(host + 'set1')}, {c(host + 'set2')}}}
+blockset:
+  password: !!set
+    ? {c(host + 'bset1')}
+    ? {c(host + 'bset2')}
 """.encode()
 
 
@@ -248,12 +255,19 @@ def leak_run(ansible_env):
         settings={PATTERN_KEYS["password"]: c("nl117new") + "\n" + c("nl117new2")})
     add("refuse120", "1.20.5", "config.yaml", yaml_nested(c, "refuse120"),
         settings={PATTERN_KEYS["secret"]: c("refuse120new"), "taskmanager.memory.process.size": "300m"})
+    # the write itself fails (conf dir immutable, even to root): its diff was built all the same
+    add("ro23", "2.3.0", "config.yaml", yaml_nested(c, "ro23"))
+    immutable = [Path(hosts["ro23"]["flink_home"], "conf")]
+    for target in immutable:
+        subprocess.run(["chattr", "+i", str(target)], check=True)
     write_inventory(base, hosts, groups={"flink_taskmanager": list(hosts), "flink_jobmanager": ["l117", "y23"]})
     report_dir = base / "reports"
     cache_dir = base / "fact-cache"
     cache = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)}
     run = run_playbook(base, PLAY, ansible_env, "-vvv", "--diff", "-e", f"report_dir={report_dir}",
                        "-e", f"enforce_secret={c('enforce')}", name="leak", env_extra=cache)
+    for target in immutable:
+        subprocess.run(["chattr", "-i", str(target)], check=False)
     yield base, hosts, originals, c.all, run, report_dir, cache_dir
     if not os.environ.get("FLINKOPS_KEEP_TMP"):
         shutil.rmtree(base)
@@ -268,7 +282,7 @@ def test_run_covered_every_case(leak_run):
     assert run.proc.returncode == 0, run.output[-3000:]
     gathered = run.task("Gather_the_configuration_each_host_s_Flink_really_reads")
     assert {h for h, r in gathered.items() if r["status"] == "ok"} == \
-        {"l117", "l118", "l119", "y119", "y120", "y20", "y21", "y22", "y23", "hash118", "nl117", "refuse120"}
+        {"l117", "l118", "l119", "y119", "y120", "y20", "y21", "y22", "y23", "hash118", "nl117", "refuse120", "ro23"}
     for host, expect in {"bad23": "line", "set23": "duplicate", "tab21": "tab", "utf20": "UTF-8",
                          "big120": "max_file_size"}.items():
         msg = gathered[host]["result"]["msg"]
@@ -281,6 +295,14 @@ def test_run_covered_every_case(leak_run):
     assert "line break" in edits["nl117"]["result"]["msg"]
     assert "would not start the taskmanager" in edits["refuse120"]["result"]["msg"]
     assert edits["y23"]["result"]["diff"]["before"] and "******" in edits["y23"]["result"]["diff"]["after"]
+    assert edits["ro23"]["status"] == "failed" and edits["ro23"]["result"]["msg"].startswith("ro23: ")
+    # issue 13.4: block scalars and sets of secrets keep their lines in the diff, each line hidden
+    diff = edits["y120"]["result"]["diff"]["before"]
+    assert "    auth-params: ******\n      ******\n      ******\n" in diff, diff
+    assert "      service-key: ******\n        ******\n        ******\n" in diff, diff
+    assert "secretset.password: ******\n" in diff and "  password: ******\n    ******\n    ******\n" in diff
+    assert "apikey: ******   # ******\n" in diff
+    assert "security.ssl.rest.key-password: ****** #******" in edits["l117"]["result"]["diff"]["before"]
     # the reports, the cache and the diff were really produced, so the scans below look at something
     assert sorted(p.name for p in report_dir.iterdir()) == \
         ["flink-audit-junit.xml", "flink-audit.html", "flink-audit.json", "flink-audit.md"]
@@ -288,7 +310,7 @@ def test_run_covered_every_case(leak_run):
     assert "+taskmanager.memory.process.size: 3g" in run.proc.stdout  # --diff printed the patches
     enforced = run.task("flinkops.flink.enforce_Set_and_remove_the_keys_in_the_file_Flink_reads")
     assert {h for h, r in enforced.items() if r["status"] == "ok"} == \
-        {"l117", "l118", "l119", "y119", "y120", "y20", "y21", "y22", "y23", "hash118", "nl117", "refuse120"}
+        {"l117", "l118", "l119", "y119", "y120", "y20", "y21", "y22", "y23", "hash118", "nl117", "refuse120", "ro23"}
     assert all(r["result"]["diff"]["after"] for r in enforced.values() if r["status"] == "ok")
     assert "+taskmanager.memory.process.size: 4g" in run.proc.stdout
     # and the secrets really were read: a fleet whose canaries never reached Flink's map proves nothing

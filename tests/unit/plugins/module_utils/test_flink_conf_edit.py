@@ -161,7 +161,7 @@ def test_redaction_hides_values_comments_and_unparsed_lines():
             "plain: visible # keep\n"
             "x: y # password: inline\n")
     shown = redact_flink_conf_text(text, sensitive)
-    assert shown == ("s3.secret-key: ******   # rotated\n"
+    assert shown == ("s3.secret-key: ******   # ******\n"  # a comment after a secret may be about it
                      "a.password:******\n"
                      "# old.token: ******\n"
                      "plain: visible # keep\n"
