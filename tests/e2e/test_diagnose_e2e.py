@@ -1,0 +1,182 @@
+"""End to end on a real Flink 2.3.0 cluster: a failure provoked for real, diagnosed, fixed, and the same job runs.
+
+One JobManager and one TaskManager (tm1) on loopback (tests/e2e/diagnose_cluster.py, built on
+tests/e2e/cluster.py), reused by every case. Each case rewrites tm1's file with the keys that make a
+job of tests/e2e/job/DiagnoseJob.java fail, restarts tm1 and submits the job; then the real
+``ansible-playbook`` gathers every host (flink_config_info), the test adds each host's log tails (the
+newest 256 KiB of every ``flink-*`` file in its log dir: what the gather's ``logs: true`` is to return),
+the playbook runs the flinkops.flink.diagnose filter on them and applies the fix it gives for tm1's
+group with flinkops.flink.flink_config; tm1 is restarted with the file the module wrote and the same job
+is submitted again: it must run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
+import diagnose_cluster  # noqa: E402
+import flink_install  # noqa: E402
+
+TAIL = 256 * 1024
+
+GATHER = """
+- name: Gather every host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the config
+      flinkops.flink.flink_config_info:
+        flink_home: "{{ flink_home }}"
+        conf_dir: "{{ flink_conf_dir }}"
+      register: gathered
+    - name: Keep the results for the controller
+      ansible.builtin.copy:
+        content: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'gathered')))
+                     | to_json }}"
+        dest: "{{ results_file }}"
+        mode: "0600"
+      delegate_to: localhost
+      run_once: true
+"""
+
+FIX = """
+- name: Diagnose and apply the fix to its group
+  hosts: all
+  gather_facts: false
+  vars:
+    diagnosis: "{{ results | flinkops.flink.diagnose }}"
+    found: "{{ diagnosis.hosts['tm1'] | selectattr('code', 'equalto', code) | list }}"
+    fix: "{{ (found | first).fix }}"
+  tasks:
+    - name: Keep the diagnosis for the test
+      ansible.builtin.copy:
+        content: "{{ diagnosis | to_json }}"
+        dest: "{{ diagnosis_file }}"
+        mode: "0600"
+      delegate_to: localhost
+      run_once: true
+    - name: Apply the fix on every host of its group
+      flinkops.flink.flink_config:
+        flink_home: "{{ flink_home }}"
+        conf_dir: "{{ flink_conf_dir }}"
+        settings: "{{ fix.settings }}"
+        remove: "{{ fix.remove }}"
+        backup: true
+      when: inventory_hostname in fix.hosts
+"""
+
+
+@pytest.fixture(scope="module")
+def flink(tmp_path_factory):
+    home = flink_install.install("2.3.0")
+    root = tmp_path_factory.mktemp("flinkops-diagnose-e2e")
+    cl = diagnose_cluster.DiagnoseCluster(home, root / "cluster", "2.3.0")
+    try:
+        cl.build(root / "job")
+        cl.prepare()
+        cl.start()
+        yield cl
+    finally:
+        cl.teardown()
+        assert not cl._our_jvms(), "Java processes left behind"
+
+
+def log_tails(cl, name: str) -> list:
+    """Each flink-* file of the host's log dir, newest first, its last 256 KiB (whole lines only)."""
+    entries = []
+    files = sorted(cl.log_dir(name).glob("flink-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in files:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            fh.seek(max(0, size - TAIL))
+            data = fh.read(TAIL)
+        truncated = size > TAIL
+        if truncated:
+            data = data.split(b"\n", 1)[-1]
+        entry = {"file": str(path), "lines": data.decode(errors="replace").splitlines(), "truncated": truncated}
+        if not truncated:
+            entry["first_line"] = 1
+        entries.append(entry)
+    return entries
+
+
+def run(ansible_env, ansible_bin, inventory: Path, playbook: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra]
+    proc = subprocess.run(cmd, env=dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS), capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc
+
+
+def diagnose_and_fix(cl, ansible_env, ansible_bin, tmp_path, code: str) -> dict:
+    inventory = cl.inventory(tmp_path / "inventory.yml", sys.executable)
+    gather, fix = tmp_path / "gather.yml", tmp_path / "fix.yml"
+    gather.write_text(GATHER)
+    fix.write_text(FIX)
+    results_file, diagnosis_file = tmp_path / "results.json", tmp_path / "diagnosis.json"
+    run(ansible_env, ansible_bin, inventory, gather, "-e", f"results_file={results_file}")
+    results = json.loads(results_file.read_text())
+    for name in results:
+        results[name]["logs"] = log_tails(cl, name)
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"results": results, "code": code, "diagnosis_file": str(diagnosis_file)}))
+    run(ansible_env, ansible_bin, inventory, fix, "-e", f"@{extra}")
+    return json.loads(diagnosis_file.read_text())
+
+
+def test_network_buffers_diagnosed_fixed_and_the_job_runs(flink, ansible_env, ansible_bin, tmp_path):
+    cl = flink
+    overrides, args, _text, _where = diagnose_cluster.CASES["network-buffers"]
+    cl.cancel_all()
+    cl.restart_tm(overrides)
+    proc = cl.run_job(args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    cl.wait_text("tm1", "Insufficient number of network buffers", 240)
+    cl.wait(lambda: any(j["state"] == "FAILED" for j in cl.jobs()), 120, "the job failed")
+
+    diagnosis = diagnose_and_fix(cl, ansible_env, ansible_bin, tmp_path, "network-buffers")
+    found = [d for d in diagnosis["hosts"]["tm1"] if d["code"] == "network-buffers"]
+    assert found, diagnosis["hosts"]
+    d = found[0]
+    assert d["process"] == "taskmanager"
+    assert d["evidence"]["host"] == "tm1" and d["evidence"]["file"].endswith(".log")
+    assert "Insufficient number of network buffers: required" in d["evidence"]["message"]
+    lines = Path(d["evidence"]["file"]).read_text(errors="replace").splitlines()
+    assert lines[d["evidence"]["line"] - 1] == d["evidence"]["message"]
+    assert d["now"]["network_buffers"] == 64 and "taskmanager.memory.network.max" in d["keys"]
+    fix = d["fix"]
+    assert fix["valid"] and fix["hosts"] == ["tm1"], fix
+
+    # The module wrote what the fix says, and Flink's derivation of the new file is what the fix promised.
+    path = cl.conf_dir("tm1") / "config.yaml"
+    written = parse_config_yaml(path.read_bytes(), str(path)).config
+    for key, value in fix["settings"].items():
+        assert written[key] == value
+    model = compute(written, "taskmanager", "2.3.0")
+    assert model["valid"] and model["sizes"] == fix["memory"]["tm1"]
+
+    # Restart tm1 with its fixed file; the same job runs.
+    cl.stop_tm()
+    cl.start_taskmanager("tm1")
+    cl.wait(lambda: cl.tm_rest("tm1"), 240, "tm1 registered")
+    rest = cl.rest("/taskmanagers/tm1")
+    assert rest["memoryConfiguration"]["networkMemory"] == fix["memory"]["tm1"]["network"]
+    proc = cl.run_job(args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    job = cl.wait(lambda: next((j for j in cl.jobs() if j["state"] not in ("FAILED", "CANCELED")), None), 60,
+                  "the job listed")
+    cl.wait(lambda: cl.job_running(job["jid"]) or cl.rest(f"/jobs/{job['jid']}")["state"] == "FAILED", 240,
+            "the job RUNNING (or FAILED)")
+    assert cl.job_running(job["jid"]), yaml.safe_dump(cl.rest(f"/jobs/{job['jid']}/exceptions"))[:3000]
+    cl.cancel_all()
