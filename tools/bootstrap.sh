@@ -17,6 +17,8 @@ fi
 missing=
 command -v javac >/dev/null 2>&1 || missing="$missing openjdk-17-jdk-headless"
 command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
+# redis-server: the sliced audit's test with a Redis fact cache (tests/integration/test_sliced.py).
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 # Other POSIX shells the gather's one-command script is tested under.
 for sh in busybox mksh yash posh; do command -v $sh >/dev/null 2>&1 || missing="$missing $sh"; done
 if [ -n "$missing" ]; then

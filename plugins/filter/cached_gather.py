@@ -21,9 +21,6 @@ import time
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import aggregate
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan as _memory_plan
 
 _MEMORY_CACHES = ("memory", "ansible.builtin.memory")
 # ansible-core 2.19 keeps each host's facts as {"__payload__": JSON text} with tagged values written as
@@ -111,6 +108,11 @@ def cached_gather(hosts, max_age=3600, live=False, slice_count=0, inventory_host
 
 def aggregate_plan(selection, policy=None):
     """memory_plan over every cached result, trimmed to what the enforce role reads (see aggregate_plan.yml)."""
+    # imported here: the gather's filter (gather_record) needs none of the fleet analysis
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan as _memory_plan
+
     try:
         results, limits = aggregate.complete_results(selection)
         return aggregate.slim_plan(_memory_plan(results, policy, memory_limits=limits))

@@ -29,6 +29,9 @@ import pytest
 import redis  # the redis cache plugin's client; pinned in requirements-test.txt
 import yaml
 
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import choose_config_file
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan
 
 SLICES = 4
@@ -48,9 +51,11 @@ JM = {"2.3.0": {"config.yaml": "jobmanager:\n  memory:\n    process:\n      size
 
 def build_fleet(base: Path, broken: bool = True) -> dict:
     """40 hosts jm1-jm4 and tm1-tm36; with ``broken``, tm7 has no config file, tm13 is unreachable and tm21
-    has a managed fraction of its own (drift). Each host's flink_memory_limit_bytes: 6g, 5g on tm3x."""
+    has a managed fraction of its own (drift). flink_memory_limit_bytes: 5g on the hosts of the third AWX
+    slice, 6g elsewhere (a plan fitted to the smallest host differs between slices)."""
     hosts, groups = {}, {"flink_jobmanager": {}, "flink_taskmanager": {}}
     names = [f"jm{i}" for i in range(1, 5)] + [f"tm{i}" for i in range(1, 37)]
+    small = set(awx_slices(names)[2])
     for index, name in enumerate(names):
         is_jm = name.startswith("jm")
         version, files = next(iter(JM.items())) if is_jm else list(TM.items())[index % len(TM)]
@@ -64,7 +69,7 @@ def build_fleet(base: Path, broken: bool = True) -> dict:
         if not (broken and name == "tm7"):
             for file_name, text in files.items():
                 (home / "conf" / file_name).write_text(text)
-        host = {"flink_home": str(home), "flink_memory_limit_bytes": "5g" if name.startswith("tm3") else "6g"}
+        host = {"flink_home": str(home), "flink_memory_limit_bytes": "5g" if name in small else "6g"}
         if broken and name == "tm13":
             host.update(ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=free_port(),
                         ansible_ssh_common_args="-o ConnectTimeout=5 -o BatchMode=yes")
@@ -182,7 +187,8 @@ def unsliced(fleet, ansible_env, collections_root):
 
 def sliced_gather(base: Path, fleet: dict, cache: Cache, collections_root: Path, tag: str,
                   plan: dict | None = None) -> dict:
-    """Run the gather slices concurrently. ``plan`` gives a slice's treatment: run, cancel, unreachable, skip."""
+    """Run the gather slices concurrently. ``plan`` gives a slice's treatment: run, cancel (before it starts),
+    fail (ansible-playbook refuses its command line: nothing cached), unreachable (every host), skip."""
     plan = plan or {}
     jobs = {}
     for number, members in enumerate(awx_slices(fleet["hosts"]), start=1):
@@ -192,7 +198,8 @@ def sliced_gather(base: Path, fleet: dict, cache: Cache, collections_root: Path,
         extra = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": free_port(),
                  "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"} if how == "unreachable" else {}
         jobs[number] = job(base, f"{tag}-gather-{number}", playbook_path(collections_root, "gather"), fleet, cache,
-                           limit=members, extravars=extra, cancel=how == "cancel")
+                           limit=members, extravars=extra, cancel=how == "cancel",
+                           cmdline="--forks=none" if how == "fail" else None)
     return wait(jobs)
 
 
@@ -266,22 +273,24 @@ def test_failed_and_missing_slices_are_named(fleet, ansible_env, collections_roo
     cache = Cache("jsonfile", base_env(ansible_env, str(collections_root)), base / "broken-cache")
     slices = awx_slices(fleet["hosts"])
     runners = sliced_gather(base, fleet, cache, collections_root, "broken",
-                            plan={2: "cancel", 3: "unreachable", 4: "skip"})
+                            plan={2: "cancel", 3: "fail", 4: "unreachable"})
     assert runners[1].status == "successful" and runners[2].status == "canceled"
-    assert runners[3].status == "failed"  # every host of the slice unreachable
+    assert runners[3].status == "failed" and runners[3].rc != 0
+    # every host unreachable: recorded as such (ignore_unreachable), the job itself succeeds
+    assert runners[4].status == "successful"
 
     runner = aggregate_run(base, fleet, cache, collections_root, "broken-agg", audit_fail_on="error")
     out = stdout(runner)
     assert runner.rc != 0 and "Flink audit failed (audit_fail_on=error)" in out
     assert re.search(r"Slice 2 of 4: missing, 10 of 10 hosts without a usable result", out)
-    assert re.search(r"Slice 4 of 4: missing, 10 of 10 hosts without a usable result", out)
-    assert "Slice 1 of 4" not in out and "Slice 3 of 4" not in out  # slice 3 recorded its hosts, unreachable
+    assert re.search(r"Slice 3 of 4: missing, 10 of 10 hosts without a usable result", out)
+    assert "Slice 1 of 4" not in out and "Slice 4 of 4" not in out  # slice 4 recorded its hosts, unreachable
     hosts = {h["name"]: h for h in report(base / "broken-agg")["hosts"]}
-    for host in slices[1] + slices[3]:
-        number = 2 if host in slices[1] else 4
+    for host in slices[1] + slices[2]:
+        number = 2 if host in slices[1] else 3
         assert hosts[host]["status"] == "failed"
         assert f"no cached gather result (AWX slice {number} of 4)" in hosts[host]["gather"]["msg"]
-    for host in slices[2]:
+    for host in slices[3]:
         assert hosts[host]["status"] == "unreachable", host
     for host in slices[0]:
         assert hosts[host]["gather"]["ok"] == (host not in ("tm7", "tm13")), host
@@ -386,17 +395,17 @@ def test_the_same_with_a_redis_fact_cache(fleet, unsliced, ansible_env, collecti
 
 # -- enforce ----------------------------------------------------------------------------------------------------
 def sizes_on_disk(fleet: dict) -> dict:
-    """Each TaskManager's taskmanager.memory.process.size as written in the file its Flink reads."""
+    """Each TaskManager's process size and slots as Flink of its version reads them from its file now."""
     out = {}
-    for host in fleet["hosts"]:
+    for index, host in enumerate(fleet["hosts"]):
         if not host.startswith("tm"):
             continue
+        version = list(TM)[index % len(TM)]
         conf = fleet["base"] / "homes" / host / "conf"
-        name = "config.yaml" if (conf / "config.yaml").exists() and not (conf / "flink-conf.yaml").exists() \
-            else "flink-conf.yaml"
-        text = (conf / name).read_text()
-        found = re.findall(r"(?:taskmanager\.memory\.process\.size|^\s+size):\s*(\S+)", text, re.M)
-        out[host] = found[-1] if found else None
+        choice = choose_config_file(version, [p.name for p in conf.iterdir()])
+        parse = parse_flink_conf if choice.format == "legacy" else parse_config_yaml
+        config = parse((conf / choice.name).read_bytes(), choice.name).config
+        out[host] = (config.get("taskmanager.memory.process.size"), config.get("taskmanager.numberOfTaskSlots"))
     return out
 
 
@@ -406,22 +415,23 @@ def test_enforce_across_slices_applies_one_plan(tmp_path, ansible_env, collectio
     cache = Cache("jsonfile", base_env(ansible_env, str(collections_root)), base / "cache")
     runners = sliced_gather(base, fleet, cache, collections_root, "enf")
     assert all(r.status == "successful" for r in runners.values())
-    policy = {"taskmanager": {"process_size": "fit"}}
+    policy = {"taskmanager": {"process_size": "fit", "slots": 4}}
     runner = aggregate_run(base, fleet, cache, collections_root, "agg", enforce_policy=policy)
     assert runner.rc == 0, stdout(runner)[-4000:]
     plan_file = base / "agg" / "flink-plan.json"
     plan = json.loads(plan_file.read_text())["enforce_plan"]
     planned = plan["groups"]["taskmanager"]["set"]["taskmanager.memory.process.size"]
 
-    # Each slice alone would size its TaskManagers from the hosts it sees (the tm3x hosts, 5g, are all in
-    # two slices): the test fleet makes slices disagree, and the aggregate plan fits the smallest host.
+    # Each slice alone would size its TaskManagers from the hosts it sees (the 5g hosts are all in the third
+    # slice): the test fleet makes slices disagree, and the aggregate plan fits the smallest host.
     cached = {}
     for path in (base / "cache").iterdir():
         facts = json.loads(json.loads(path.read_text())["__payload__"])
         record = facts["flink_gather"].get("value", facts["flink_gather"])
         host = path.name.split("_", 1)[1]
         cached[host] = json.loads(record["result_json"])
-    limits = {h: ("5g" if h.startswith("tm3") else "6g") for h in cached}
+    small = set(awx_slices(fleet["hosts"])[2])
+    limits = {h: ("5g" if h in small else "6g") for h in cached}
     per_slice = set()
     for members in awx_slices(fleet["hosts"]):
         part = {h: cached[h] for h in members}
@@ -438,4 +448,4 @@ def test_enforce_across_slices_applies_one_plan(tmp_path, ansible_env, collectio
     for number, runner in wait(jobs).items():
         assert runner.status == "successful", f"enforce slice {number}: {stdout(runner)[-4000:]}"
     written = sizes_on_disk(fleet)
-    assert set(written.values()) == {planned}, written
+    assert set(written.values()) == {(planned, "4")}, written

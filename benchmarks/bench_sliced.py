@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Benchmark: the audit of a local fleet unsliced, against ping, and sliced (gather in slices + aggregate).
+
+Fleets of local hosts built as benchmarks/bench_gather.py builds them (Flink 1.17, 1.20 and 2.3 in turn,
+every host a TaskManager). Per fleet size N (default 200 and 2,000), in rounds, each command once per
+round in an order that rotates:
+
+* ``ping``: ``ansible all -m ansible.builtin.ping``, the baseline of the ratio;
+* ``audit``: ``ansible-playbook flinkops.flink.audit`` over every host; checked: every host audited;
+* ``sliced``: ``flinkops.flink.gather`` in S slices (AWX's cut: hosts by name, every S-th host), the S
+  runs concurrently with --limit and one jsonfile fact cache, then ``flinkops.flink.audit_aggregate``
+  once; checked: the aggregate used every host's cached result, and its JSON report equals the
+  unsliced audit's (timestamps aside). Its wall time is the slowest slice plus the aggregate.
+
+Reported: median wall seconds, the ratio to ping, seconds per host, and the controller's memory: the
+peak of the summed RSS of every process of the command (ansible-playbook and its workers; for the
+sliced run, all S slices together), sampled every 0.2 s.
+
+Then the aggregate alone over a fact cache of ``--aggregate-hosts`` (default 10,000) hosts: records
+made by a real gather of one host of each kind, stored under every hostname; the whole
+``ansible-playbook flinkops.flink.audit_aggregate`` (inventory, cache, lint, drift, the four reports)
+and, inside it, the Python part (reading the cache, selecting, lint, drift, report) timed in-process.
+
+Usage: bench_sliced.py [--sizes 200 2000] [--runs 1] [--slices 4] [--forks 10] [--aggregate-hosts 10000]
+                       [--doc docs/scale.md | --no-doc]
+Raw numbers go to benchmarks/results/sliced-<time>.json. The measurement section of docs/scale.md (between
+its markers) is rewritten from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PAGE = os.sysconf("SC_PAGE_SIZE")
+BEGIN, END = "<!-- bench_sliced:begin -->", "<!-- bench_sliced:end -->"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_gather = _load("flinkops_bench_gather", ROOT / "benchmarks" / "bench_gather.py")
+COLLECTIONS = bench_gather.collections_root()
+
+
+# -- measuring --------------------------------------------------------------------------------------------------
+class RssSampler:
+    """Peak of the summed RSS of every process in the given process groups, sampled in a thread."""
+
+    def __init__(self):
+        self.groups: set = set()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> int:
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                if int(fields[2]) in self.groups:  # pgrp
+                    total += int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * PAGE
+            except (OSError, ValueError, IndexError):
+                continue
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(0.2)
+
+
+def start(argv: list, env: dict, cwd: Path, sampler: RssSampler) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    sampler.groups.add(proc.pid)
+    return proc
+
+
+def finish(name: str, proc: subprocess.Popen) -> str:
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed (rc {proc.returncode}):\n{out[-3000:]}\n{err[-2000:]}")
+    return out
+
+
+# -- fleets and commands ----------------------------------------------------------------------------------------
+def build(base: Path, n: int) -> list:
+    bench_gather.build(base, n)
+    return [f"h{i:03d}" for i in range(n)]
+
+
+def env_for(base: Path, forks: int, cache: Path | None = None) -> dict:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_FORKS=str(forks),
+               ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False",
+               ANSIBLE_LOCAL_TEMP=str(base / "tmp"), ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    if cache is not None:
+        env.update(ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache))
+    return env
+
+
+def report_without_time(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    data.pop("generated_at")
+    return data
+
+
+def run_ping(base: Path, n: int, forks: int) -> dict:
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        proc = start([str(BIN / "ansible"), "all", "-i", str(base / "inventory.json"), "-m", "ansible.builtin.ping"],
+                     env_for(base, forks), base, sampler)
+        out = finish("ping", proc)
+        wall = time.perf_counter() - t0
+    if len(re.findall(r"SUCCESS", out)) != n:
+        raise SystemExit("ping did not reach every host")
+    return {"wall": wall, "rss": sampler.peak}
+
+
+def run_audit(base: Path, n: int, forks: int) -> dict:
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"), "flinkops.flink.audit",
+                      "-e", f"audit_report_dir={base}/audit", "-e", "audit_fail_on=never", "-e", "audit_hosts=all"],
+                     env_for(base, forks), base, sampler)
+        finish("audit", proc)
+        wall = time.perf_counter() - t0
+    summary = json.loads((base / "audit" / "flink-audit.json").read_text())["summary"]
+    if summary["hosts"] != n or summary["hosts_by_status"]["failed"] or summary["hosts_by_status"]["unreachable"]:
+        raise SystemExit(f"the audit did not audit every host: {summary}")
+    return {"wall": wall, "rss": sampler.peak}
+
+
+def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) -> dict:
+    cache = base / f"cache-{round_no}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = env_for(base, forks, cache)
+    ordered = sorted(hosts)
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        procs = [start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"), "flinkops.flink.gather",
+                        "-e", "gather_hosts=all", "--limit", ",".join(ordered[k::slices])], env, base, sampler)
+                 for k in range(slices)]
+        for k, proc in enumerate(procs):
+            finish(f"gather slice {k + 1}", proc)
+        gathered = time.perf_counter() - t0
+        rss_gather = sampler.peak
+        sampler.peak = 0
+        t1 = time.perf_counter()
+        proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
+                      "flinkops.flink.audit_aggregate", "-e", f"audit_report_dir={base}/aggregate",
+                      "-e", "audit_fail_on=never", "-e", "audit_hosts=all", "-e", f"audit_slice_count={slices}"],
+                     env, base, sampler)
+        out = finish("aggregate", proc)
+        aggregated = time.perf_counter() - t1
+    if f"Cached gather results: {len(hosts)} of {len(hosts)} hosts used" not in out:
+        raise SystemExit(f"the aggregate did not use every host's cached result:\n{out[-3000:]}")
+    got = report_without_time(base / "aggregate" / "flink-audit.json")
+    want = report_without_time(base / "audit" / "flink-audit.json")
+    if got != want:
+        differ = [key for key in want if got.get(key) != want[key]]
+        raise SystemExit(f"the aggregate's report differs from the unsliced audit's in {differ}: "
+                         f"{json.dumps({k: got.get(k) for k in differ})[:2000]}")
+    return {"wall": gathered + aggregated, "gather_wall": gathered, "aggregate_wall": aggregated,
+            "rss": rss_gather, "rss_aggregate": sampler.peak}
+
+
+def bench_size(n: int, runs: int, forks: int, slices: int) -> dict:
+    base = Path(tempfile.mkdtemp(prefix=f"flinkops-bench-sliced-{n}-"))
+    try:
+        hosts = build(base, n)
+        rows = {"ping": [], "audit": [], "sliced": []}
+        order = list(rows)
+        for round_no in range(runs):
+            rotated = order[round_no % len(order):] + order[:round_no % len(order)]
+            if rotated.index("sliced") < rotated.index("audit"):  # the sliced run compares with an audit
+                rotated.remove("sliced")
+                rotated.insert(rotated.index("audit") + 1, "sliced")
+            for name in rotated:
+                if name == "ping":
+                    rows[name].append(run_ping(base, n, forks))
+                elif name == "audit":
+                    rows[name].append(run_audit(base, n, forks))
+                else:
+                    rows[name].append(run_sliced(base, hosts, forks, slices, round_no))
+                print(f"  {n} hosts, round {round_no + 1}: {name} {rows[name][-1]['wall']:.1f} s", flush=True)
+        return {"hosts": n, "rows": rows}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# -- the aggregate over a large cache ---------------------------------------------------------------------------
+IN_PROCESS = r"""
+import json, sys, time, tempfile
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader()
+from ansible_collections.flinkops.flink.plugins.filter import cached_gather as cg
+from ansible_collections.flinkops.flink.plugins.action.audit_report import analyse
+from ansible_collections.flinkops.flink.plugins.plugin_utils import report as rp
+hosts = json.loads(open(sys.argv[1]).read())
+t0 = time.perf_counter()
+selection = cg.cached_gather(hosts, max_age=86400, slice_count=4)
+t1 = time.perf_counter()
+findings, drift, live = analyse(selection["results"], memory_limits={}, group_by="process")
+t2 = time.perf_counter()
+report = rp.build_report(selection["results"], findings, drift, fail_on="never", memory_limits={})
+paths, _ = rp.write_reports(report, tempfile.mkdtemp(), rp.FORMATS)
+t3 = time.perf_counter()
+assert selection["summary"]["used"] == len(hosts), selection["summary"]
+print(json.dumps({"read_select": t1 - t0, "lint_drift": t2 - t1, "report": t3 - t2, "total": t3 - t0}))
+"""
+
+
+def bench_aggregate(n: int, forks: int, runs: int) -> dict:
+    base = Path(tempfile.mkdtemp(prefix=f"flinkops-bench-aggregate-{n}-"))
+    try:
+        # one real gather of a host of each kind, into a jsonfile cache
+        build(base / "seed", 3)
+        seed_cache = base / "seed-cache"
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(base / "seed" / "inventory.json"),
+                               "flinkops.flink.gather", "-e", "gather_hosts=all"],
+                              env=env_for(base, forks, seed_cache), capture_output=True, text=True, cwd=base)
+        if proc.returncode != 0:
+            raise SystemExit(f"seed gather failed:\n{proc.stdout[-3000:]}")
+        seeds = sorted(seed_cache.iterdir())
+        cache = base / "cache"
+        cache.mkdir()
+        hosts = [f"h{i:05d}" for i in range(n)]
+        prefix = seeds[0].name.rsplit("h000", 1)[0]  # ansible-core's schema prefix of the cache keys
+        for i, host in enumerate(hosts):
+            shutil.copyfile(seeds[i % len(seeds)], cache / f"{prefix}{host}")
+        inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                             "hosts": {h: {} for h in hosts},
+                             "children": {"flink_taskmanager": {"hosts": {h: None for h in hosts}}}}}
+        (base / "inventory.json").write_text(json.dumps(inventory))
+        (base / "hosts.json").write_text(json.dumps(hosts))
+        env = env_for(base, forks, cache)
+        out = {"hosts": n, "playbook": [], "python": [], "rss": []}
+        for _ in range(runs):
+            with RssSampler() as sampler:
+                t0 = time.perf_counter()
+                proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
+                              "flinkops.flink.audit_aggregate", "-e", f"audit_report_dir={base}/report",
+                              "-e", "audit_fail_on=never", "-e", "audit_max_age=86400"], env, base, sampler)
+                text = finish("aggregate", proc)
+                out["playbook"].append(time.perf_counter() - t0)
+            out["rss"].append(sampler.peak)
+            if f"Cached gather results: {n} of {n} hosts used" not in text:
+                raise SystemExit(f"the aggregate did not use every cached host:\n{text[-3000:]}")
+            proc = subprocess.run([sys.executable, "-c", IN_PROCESS, str(base / "hosts.json")], env=dict(
+                env, PYTHONPATH=str(COLLECTIONS)), capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"in-process aggregate failed:\n{proc.stderr[-3000:]}")
+            out["python"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"  aggregate over {n} cached hosts: playbook {out['playbook'][-1]:.1f} s, "
+                  f"python part {out['python'][-1]['total']:.2f} s", flush=True)
+        return out
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# -- the document -----------------------------------------------------------------------------------------------
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def render(raw: dict) -> str:
+    lines = [BEGIN, "",
+             f"Measured {raw['when']} on this machine ({raw['cpus']} CPUs shared with other work, load average "
+             f"{raw['load']} at the start; Python {raw['python']}, forks {raw['forks']}, pipelining on, "
+             f"{raw['runs']} round(s), medians). Local hosts (ansible_connection=local): no network, the "
+             "controller's own cost.", "",
+             "| Hosts | ping s | audit s | audit / ping | audit s per host | sliced (gather x"
+             f"{raw['slices']} + aggregate) s | of which aggregate s | peak RSS audit | peak RSS sliced (all slices) "
+             "| peak RSS aggregate |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for size in raw["sizes"]:
+        rows = size["rows"]
+        ping = _median([r["wall"] for r in rows["ping"]])
+        audit = _median([r["wall"] for r in rows["audit"]])
+        sliced = _median([r["wall"] for r in rows["sliced"]])
+        agg = _median([r["aggregate_wall"] for r in rows["sliced"]])
+        mib = 1 << 20
+        lines.append(
+            f"| {size['hosts']:,} | {ping:.1f} | {audit:.1f} | {audit / ping:.2f}x"
+            f" | {audit / size['hosts'] * 1000:.1f} ms"
+            f" | {sliced:.1f} | {agg:.1f} | {_median([r['rss'] for r in rows['audit']]) / mib:.0f} MiB"
+            f" | {_median([r['rss'] for r in rows['sliced']]) / mib:.0f} MiB"
+            f" | {_median([r['rss_aggregate'] for r in rows['sliced']]) / mib:.0f} MiB |")
+    if len(raw["sizes"]) >= 2:
+        per = [_median([r["wall"] for r in s["rows"]["audit"]]) / s["hosts"] for s in raw["sizes"]]
+        ratio = [_median([r["wall"] for r in s["rows"]["audit"]]) / _median([r["wall"] for r in s["rows"]["ping"]])
+                 for s in raw["sizes"]]
+        lines += ["", f"Audit seconds per host from {raw['sizes'][0]['hosts']:,} to {raw['sizes'][-1]['hosts']:,} "
+                      f"hosts: {per[0] * 1000:.1f} -> {per[-1] * 1000:.1f} ms ({(per[-1] / per[0] - 1) * 100:+.0f}%; "
+                      f"target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x."]
+    agg = raw.get("aggregate")
+    if agg:
+        py = agg["python"]
+        lines += ["", f"The aggregate over {agg['hosts']:,} cached hosts (jsonfile cache; records of a real gather "
+                      "stored under every hostname): the whole `ansible-playbook flinkops.flink.audit_aggregate` "
+                      f"{_median(agg['playbook']):.1f} s (target: under 5 s), peak RSS "
+                      f"{_median(agg['rss']) / (1 << 20):.0f} MiB; its Python part in-process "
+                      f"{_median([p['total'] for p in py]):.2f} s (reading and selecting the cache "
+                      f"{_median([p['read_select'] for p in py]):.2f} s, lint and drift "
+                      f"{_median([p['lint_drift'] for p in py]):.2f} s, the four reports "
+                      f"{_median([p['report'] for p in py]):.2f} s)."]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_doc(doc: Path, raw: dict) -> None:
+    text = doc.read_text() if doc.exists() else ""
+    block = render(raw)
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--slices", type=int, default=4)
+    ap.add_argument("--forks", type=int, default=10)
+    ap.add_argument("--aggregate-hosts", type=int, default=10000)
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "scale.md")
+    ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--from-json", type=Path, help="rewrite the doc from an earlier run's raw numbers")
+    opts = ap.parse_args()
+    if opts.from_json:
+        raw = json.loads(opts.from_json.read_text())
+    else:
+        raw = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
+               "load": f"{os.getloadavg()[0]:.1f}", "python": platform.python_version(), "forks": opts.forks,
+               "runs": opts.runs, "slices": opts.slices, "sizes": []}
+        for n in opts.sizes:
+            raw["sizes"].append(bench_size(n, opts.runs, opts.forks, opts.slices))
+        if opts.aggregate_hosts:
+            raw["aggregate"] = bench_aggregate(opts.aggregate_hosts, opts.forks, opts.runs)
+        results = ROOT / "benchmarks" / "results"
+        results.mkdir(exist_ok=True)
+        (results / f"sliced-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(raw, indent=1))
+    print(render(raw))
+    if not opts.no_doc:
+        write_doc(opts.doc, raw)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
