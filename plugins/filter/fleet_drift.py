@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift as _fleet_drift
 
 
-def fleet_drift(results, group_by="process"):
+def fleet_drift(results, group_by="process", drift_keys="memory"):
     """Which hosts of each group differ, in keys and in effective memory (see fleet_drift.yml)."""
-    try:
-        return _fleet_drift(results, group_by)
-    except FleetError as exc:
-        raise AnsibleFilterError(f"flinkops.flink.fleet_drift: {exc}") from None
+    return filter_call("fleet_drift", _fleet_drift, FleetError, AnsibleFilterError, results, group_by,
+                       drift_keys=drift_keys)
 
 
 class FilterModule:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan as _memory_plan
@@ -14,10 +15,8 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_
 
 def memory_plan(results, policy=None, memory_limits=None):
     """One consistent set of memory keys per group, valid for Flink on every host (see memory_plan.yml)."""
-    try:
-        return _memory_plan(results, policy, memory_limits=memory_limits)
-    except (FleetError, PolicyError, PlanError) as exc:
-        raise AnsibleFilterError(f"flinkops.flink.memory_plan: {exc}") from None
+    return filter_call("memory_plan", _memory_plan, (FleetError, PolicyError, PlanError), AnsibleFilterError, results,
+                       policy, memory_limits=memory_limits)
 
 
 class FilterModule:

@@ -89,33 +89,34 @@ def _to_float32(value: Fraction) -> float:
     return best
 
 
-@lru_cache(maxsize=4096)
-def parse_float(raw: str) -> float:
-    """``Float.parseFloat(raw)`` widened to double, as Flink's getFloat returns it."""
+def _parse(raw: str, to_binary) -> float:
+    """Java's FloatingDecimal: trim, refuse the empty string, round the exact value with ``to_binary``."""
     text = java_trim(raw)
     if not text:
         raise JavaNumberFormatError("empty String")
     value = _exact_value(text)
-    if isinstance(value, float):
+    if isinstance(value, float):  # NaN, +-Infinity
         return value
-    result = _to_float32(abs(value))
-    return -result if text[0] == "-" else result  # "-0.0" keeps its sign, as in Java
+    return math.copysign(to_binary(abs(value)), -1.0 if text[0] == "-" else 1.0)  # "-0.0" keeps its sign
+
+
+def _to_double(value: Fraction) -> float:
+    try:
+        return float(value)  # Fraction -> float is correctly rounded
+    except OverflowError:
+        return math.inf
+
+
+@lru_cache(maxsize=4096)
+def parse_float(raw: str) -> float:
+    """``Float.parseFloat(raw)`` widened to double, as Flink's getFloat returns it."""
+    return _parse(raw, _to_float32)
 
 
 @lru_cache(maxsize=4096)
 def parse_double(raw: str) -> float:
     """``Double.parseDouble(raw)``."""
-    text = java_trim(raw)
-    if not text:
-        raise JavaNumberFormatError("empty String")
-    value = _exact_value(text)
-    if isinstance(value, float):
-        return value
-    try:
-        result = float(value)  # Fraction -> float is correctly rounded
-    except OverflowError:
-        result = math.inf
-    return math.copysign(result, -1.0 if text[0] == "-" else 1.0)
+    return _parse(raw, _to_double)
 
 
 _INT_DIGITS = re.compile(r"[+-]?\d+\Z")  # Unicode digits, as Character.digit accepts them

@@ -17,56 +17,57 @@ from collections import namedtuple
 
 Code = namedtuple("Code", "source severities meaning")
 
-LINT = {
-    "unknown-key": Code("lint", ("warning",), "a key this Flink line does not read (with a did-you-mean, or the "
-                        "lines that do read it)"),
-    "blog-only-key": Code("lint", ("warning",), "a key that exists in no Flink release (it comes from blog posts)"),
-    "deprecated-key": Code("lint", ("warning",), "a deprecated spelling Flink still reads for another option"),
-    "deprecated-option": Code("lint", ("info",), "an option deprecated on this line (still works)"),
-    "removed-key": Code("lint", ("warning",), "a key an earlier Flink line read and this one ignores silently"),
-    "rejected-config": Code("lint", ("error",), "Flink refuses to start the process with this memory config"),
-    "sizing-paths": Code("lint", ("warning",), "more than one memory sizing path set: which one Flink uses and "
-                         "what the others become"),
-    "legacy-heap": Code("lint", ("warning",), "a pre-FLIP-49 heap key (taskmanager.heap.size, ...) and what it "
-                        "means on this line"),
-    "unused-key": Code("lint", ("info",), "a memory key that has no effect with the sizing path Flink takes"),
-    "exceeds-host-memory": Code("lint", ("error",), "the host's processes may use more memory than its tightest "
-                                "limit (inventory, cgroup or RAM)"),
-    "managed-per-slot": Code("lint", ("warning",), "Managed Memory per slot below min_managed_per_slot"),
-    "task-heap-per-slot": Code("lint", ("warning",), "task heap per slot too small for user code"),
-    "consumer-weights": Code("lint", ("error", "warning", "info"), "managed memory consumer weights Flink cannot "
-                             "parse, drops, or reads other than written"),
-    "ignored-file": Code("lint", ("warning",), "a config file in the conf dir that this Flink line does not read"),
-    "skipped-line": Code("lint", ("warning",), "a flink-conf.yaml line Flink skips (with the reason it logs)"),
-    "bom-in-key": Code("lint", ("warning",), "a UTF-8 byte order mark the legacy parser glues to the first key"),
-    "hash-cut-value": Code("lint", ("warning",), "a flink-conf.yaml value cut at a '#' written inside it"),
-    "overridden-key": Code("lint", ("info",), "a key set twice: Flink uses the later entry and ignores the earlier"),
-    "flink-version-mismatch": Code("lint", ("warning",), "the flink_version host variable names another Flink "
-                                   "line than the jar in lib/"),
-}
+# code | from | severities | meaning -- one row a code, the order docs/reports.md shows them in.
+_TABLE = """
+unknown-key | lint | warning | a key this Flink line does not read (with a did-you-mean, or the lines that do read it)
+blog-only-key | lint | warning | a key that exists in no Flink release (it comes from blog posts)
+deprecated-key | lint | warning | a deprecated spelling Flink still reads for another option
+deprecated-option | lint | info | an option deprecated on this line (still works)
+removed-key | lint | warning | a key an earlier Flink line read and this one ignores silently
+rejected-config | lint | error | Flink refuses to start the process with this memory config
+sizing-paths | lint | warning | more than one memory sizing path set: which one Flink uses and what the others become
+legacy-heap | lint | warning | a pre-FLIP-49 heap key (taskmanager.heap.size, ...) and what it means on this line
+unused-key | lint | info | a memory key that has no effect with the sizing path Flink takes
+exceeds-host-memory | lint | error | the host's processes may use more memory than its tightest limit (inventory, \
+cgroup or RAM)
+managed-per-slot | lint | warning | Managed Memory per slot below min_managed_per_slot
+task-heap-per-slot | lint | warning | task heap per slot too small for user code
+consumer-weights | lint | error, warning, info | managed memory consumer weights Flink cannot parse, drops, or reads \
+other than written
+ignored-file | lint | warning | a config file in the conf dir that this Flink line does not read
+skipped-line | lint | warning | a flink-conf.yaml line Flink skips (with the reason it logs)
+bom-in-key | lint | warning | a UTF-8 byte order mark the legacy parser glues to the first key
+hash-cut-value | lint | warning | a flink-conf.yaml value cut at a '#' written inside it
+overridden-key | lint | info | a key set twice: Flink uses the later entry and ignores the earlier
+flink-version-mismatch | lint | warning | the flink_version host variable names another Flink line than the jar in lib/
+live-restart-pending | live | warning | changed on disk but not restarted: the file was modified after the TaskManager \
+started and gives other memory
+live-memory-mismatch | live | warning | running with memory the file does not give, though the file is older than the \
+process (dynamic properties, another conf dir, another host under this id)
+live-memory-differs | live | warning | one of the two above; the TaskManager process was not found on the host to tell \
+which
+live-file-changed | live | info | the file changed after the TaskManager started; its memory is unaffected
+live-not-registered | live | warning | no TaskManager registered under the host's id
+live-unknown-taskmanagers | live | info | (on the first JobManager host) registered TaskManagers that match no \
+audited host
+live-unreachable | live | error | (on the first JobManager host) the REST API could not be read
+gather-failed | gather | error | the host's config could not be gathered (the message says why)
+host-unreachable | gather | error | Ansible could not reach the host
+"""
 
-LIVE = {
-    "live-restart-pending": Code("live", ("warning",), "changed on disk but not restarted: the file was modified "
-                                 "after the TaskManager started and gives other memory"),
-    "live-memory-mismatch": Code("live", ("warning",), "running with memory the file does not give, though the file "
-                                 "is older than the process (dynamic properties, another conf dir, another host "
-                                 "under this id)"),
-    "live-memory-differs": Code("live", ("warning",), "one of the two above; the TaskManager process was not found "
-                                "on the host to tell which"),
-    "live-file-changed": Code("live", ("info",), "the file changed after the TaskManager started; its memory is "
-                              "unaffected"),
-    "live-not-registered": Code("live", ("warning",), "no TaskManager registered under the host's id"),
-    "live-unknown-taskmanagers": Code("live", ("info",), "(on the first JobManager host) registered TaskManagers "
-                                      "that match no audited host"),
-    "live-unreachable": Code("live", ("error",), "(on the first JobManager host) the REST API could not be read"),
-}
 
-GATHER = {
-    "gather-failed": Code("gather", ("error",), "the host's config could not be gathered (the message says why)"),
-    "host-unreachable": Code("gather", ("error",), "Ansible could not reach the host"),
-}
+def _parse(table: str) -> dict:
+    out = {}
+    for row in table.replace("\\\n", "").strip().splitlines():
+        name, source, severities, meaning = (part.strip() for part in row.split(" | ", 3))
+        out[name] = Code(source, tuple(severities.split(", ")), meaning)
+    return out
 
-CODES = {**LINT, **LIVE, **GATHER}
+
+CODES = _parse(_TABLE)
+LINT = {k: c for k, c in CODES.items() if c.source == "lint"}
+LIVE = {k: c for k, c in CODES.items() if c.source == "live"}
+GATHER = {k: c for k, c in CODES.items() if c.source == "gather"}
 
 
 def markdown_table(codes=None) -> str:

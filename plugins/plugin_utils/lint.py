@@ -511,18 +511,25 @@ def _search_smallest_valid(lint: _Lint, process: str, key: str) -> str | None:
     def valid(mib):
         return compute(dict(lint.config, **{key: f"{mib}m"}), process, lint.line)["valid"]
 
+    low = _smallest_mib(valid)
+    if low is None or (low > 1 and valid(low - 1)):
+        return None
+    return to_config_string(low * MIB)
+
+
+def _smallest_mib(ok) -> int | None:
+    """The smallest whole MiB in 1 MiB .. 1 TiB for which ``ok`` holds (it grows with the size: ~20 model
+    runs), or None when even 1 TiB is not enough."""
     low, high = 1, 1 << 20
-    if not valid(high):
+    if not ok(high):
         return None
     while low < high:
         mid = (low + high) // 2
-        if valid(mid):
+        if ok(mid):
             high = mid
         else:
             low = mid + 1
-    if low > 1 and valid(low - 1):
-        return None
-    return to_config_string(low * MIB)
+    return low
 
 
 def _path_keys(process: str) -> dict:
@@ -809,16 +816,8 @@ def _search_process_size_for(lint: _Lint, slots: int, threshold: int) -> str | N
         result = compute(dict(base, **{"taskmanager.memory.process.size": f"{mib}m"}), "taskmanager", lint.line)
         return result["valid"] and result["sizes"]["managed"] // slots >= threshold
 
-    low, high = 1, 1 << 20  # 1 MiB .. 1 TiB, searched in whole MiB: ~20 model runs
-    if not enough(high):
-        return None
-    while low < high:
-        mid = (low + high) // 2
-        if enough(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return f"{low}m"
+    low = _smallest_mib(enough)
+    return None if low is None else f"{low}m"
 
 
 def _check_memory(lint: _Lint):
@@ -1053,23 +1052,23 @@ def _sort_key(finding: dict):
             finding["key"] or "", finding["code"], finding["message"])
 
 
-def check_call(config, flink_version, facts, processes, min_managed_per_slot):
-    """Validate the arguments (not the config); return (line, facts, processes, threshold bytes)."""
+def check_config(config, error=None) -> None:
+    """A flat config: a mapping with string keys (``error``: the exception class to raise)."""
+    error = error or LintCallError
     if not isinstance(config, Mapping):
-        raise LintCallError(f"config must be a mapping of Flink keys to values, got {type(config).__name__}")
+        raise error(f"config must be a mapping of Flink keys to values, got {type(config).__name__}")
     bad = [k for k in config if not isinstance(k, str)]
     if bad:
-        raise LintCallError(f"config keys must be strings; got {bad[0]!r} ({type(bad[0]).__name__})")
-    try:
-        line = _minor_line(flink_version)
-    except TypeError:  # unhashable: not a version at all
-        raise LintCallError(f"flink_version must be a version string such as 2.3, got "
-                            f"{type(flink_version).__name__}") from None
+        raise error(f"config keys must be strings; got {bad[0]!r} ({type(bad[0]).__name__})")
+
+
+def check_facts(facts, processes, error=None) -> tuple:
+    """(facts, processes in PROCESS_KINDS order): ``processes`` defaults to the facts', else both."""
+    error = error or LintCallError
     if facts is None:
         facts = {}
     if not isinstance(facts, Mapping):
-        raise LintCallError(f"facts must be a mapping (a flink_config_info result or part of one), "
-                            f"got {type(facts).__name__}")
+        raise error(f"facts must be a mapping (a flink_config_info result or part of one), got {type(facts).__name__}")
     if processes is None:
         processes = facts.get("processes") or list(PROCESS_KINDS)
     if isinstance(processes, str):
@@ -1077,8 +1076,19 @@ def check_call(config, flink_version, facts, processes, min_managed_per_slot):
     processes = list(processes)
     for process in processes:
         if process not in PROCESS_KINDS:
-            raise LintCallError(f"unknown process {process!r}: expected any of {', '.join(PROCESS_KINDS)}")
-    processes = [p for p in PROCESS_KINDS if p in processes]  # stable order, no duplicates
+            raise error(f"unknown process {process!r}: expected any of {', '.join(PROCESS_KINDS)}")
+    return facts, [p for p in PROCESS_KINDS if p in processes]  # stable order, no duplicates
+
+
+def check_call(config, flink_version, facts, processes, min_managed_per_slot):
+    """Validate the arguments (not the config); return (line, facts, processes, threshold bytes)."""
+    check_config(config)
+    try:
+        line = _minor_line(flink_version)
+    except TypeError:  # unhashable: not a version at all
+        raise LintCallError(f"flink_version must be a version string such as 2.3, got "
+                            f"{type(flink_version).__name__}") from None
+    facts, processes = check_facts(facts, processes)
     threshold = None
     if min_managed_per_slot not in (None, 0, "0", ""):
         threshold = _threshold(as_flink_text(min_managed_per_slot))

@@ -23,12 +23,14 @@ from collections.abc import Mapping
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import LABELS, PROCESS_NAMES
-from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
+from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import (
     LintCallError,
     as_flink_text,
+    check_config,
+    check_facts,
     effective_weights,
     is_secret,
     size_text,
@@ -189,25 +191,24 @@ def _file_change(facts: Mapping, from_line: str, to_line: str) -> dict:
         out["message"] = f"Flink {to_line} reads {YAML_NAME}, as Flink {from_line} does."
         return out
     if YAML_NAME in ignored:
-        out.update(switches_to_ignored_file=True,
-                   message=f"Flink {from_line} reads {LEGACY_NAME} and ignores the {YAML_NAME} next to it; Flink "
-                           f"{to_line} reads only {YAML_NAME}, so that ignored file becomes the configuration "
-                           f"and every setting in {LEGACY_NAME} is dropped.",
-                   fix=f"Before the upgrade, make {YAML_NAME} hold today's settings: regenerate it from "
-                       f"{LEGACY_NAME} with bin/migrate-config-file.sh, review it, then delete {LEGACY_NAME}.")
-        return out
-    if from_line in _EITHER:
-        how = (f"run bin/migrate-config-file.sh of your Flink {from_line} (it writes {YAML_NAME} from "
-               f"{LEGACY_NAME})")
+        flag = "switches_to_ignored_file"
+        message = (f"Flink {from_line} reads {LEGACY_NAME} and ignores the {YAML_NAME} next to it; Flink {to_line} "
+                   f"reads only {YAML_NAME}, so that ignored file becomes the configuration and every setting in "
+                   f"{LEGACY_NAME} is dropped.")
+        fix = (f"Before the upgrade, make {YAML_NAME} hold today's settings: regenerate it from {LEGACY_NAME} with "
+               f"bin/migrate-config-file.sh, review it, then delete {LEGACY_NAME}.")
     else:
-        how = (f"convert it with bin/migrate-config-file.sh from a Flink 1.19 or 1.20 distribution (Flink "
+        how = (f"run bin/migrate-config-file.sh of your Flink {from_line} (it writes {YAML_NAME} from {LEGACY_NAME})"
+               if from_line in _EITHER else
+               f"convert it with bin/migrate-config-file.sh from a Flink 1.19 or 1.20 distribution (Flink "
                f"{from_line} has no such script)")
-    out.update(must_convert=True,
-               message=f"Flink {to_line} reads only {YAML_NAME} (standard YAML) and ignores {LEGACY_NAME}; with "
-                       f"only {LEGACY_NAME} it refuses to start: \"The Flink config file '<conf dir>/{YAML_NAME}' "
-                       f"does not exist.\"",
-               fix=f"Before the upgrade, {how}; review the result (values already cut at '#' stay cut, secrets "
-                   f"are written in clear text), then delete {LEGACY_NAME}.")
+        flag = "must_convert"
+        message = (f"Flink {to_line} reads only {YAML_NAME} (standard YAML) and ignores {LEGACY_NAME}; with only "
+                   f"{LEGACY_NAME} it refuses to start: \"The Flink config file '<conf dir>/{YAML_NAME}' does not "
+                   f"exist.\"")
+        fix = (f"Before the upgrade, {how}; review the result (values already cut at '#' stay cut, secrets are "
+               f"written in clear text), then delete {LEGACY_NAME}.")
+    out.update({flag: True, "message": message, "fix": fix})
     return out
 
 
@@ -299,28 +300,13 @@ def _weights_change(config: Mapping, from_line: str, to_line: str):
 
 
 def check_call(config, from_version, to_version, facts, processes):
-    if not isinstance(config, Mapping):
-        raise UpgradeCallError(f"config must be a mapping of Flink keys to values, got {type(config).__name__}")
-    bad = [k for k in config if not isinstance(k, str)]
-    if bad:
-        raise UpgradeCallError(f"config keys must be strings; got {bad[0]!r} ({type(bad[0]).__name__})")
+    check_config(config, UpgradeCallError)
     try:
         from_line, to_line = opts.minor_line(from_version), opts.minor_line(to_version)
     except ValueError as exc:
         raise UpgradeCallError(str(exc)) from None
-    if facts is None:
-        facts = {}
-    if not isinstance(facts, Mapping):
-        raise UpgradeCallError(f"facts must be a mapping (a flink_config_info result or part of one), "
-                               f"got {type(facts).__name__}")
-    if processes is None:
-        processes = facts.get("processes") or list(PROCESS_KINDS)
-    if isinstance(processes, str):
-        processes = [processes]
-    for process in processes:
-        if process not in PROCESS_KINDS:
-            raise UpgradeCallError(f"unknown process {process!r}: expected any of {', '.join(PROCESS_KINDS)}")
-    return from_line, to_line, facts, [p for p in PROCESS_KINDS if p in processes]
+    facts, processes = check_facts(facts, processes, UpgradeCallError)
+    return from_line, to_line, facts, processes
 
 
 def upgrade_readiness(config, from_version, to_version, facts=None, processes=None, to_config=None) -> dict:
