@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import contextmanager
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from itertools import chain
 
@@ -240,7 +241,18 @@ _REDACTED_CMP = ("redacted",)
 HOST_SPECIFIC_KEYS = frozenset((
     "taskmanager.host", "taskmanager.bind-host", "taskmanager.resource-id", "jobmanager.bind-host",
     "rest.bind-address",
+    # per host on HA JobManagers and co-located processes: ports, pid and log dirs
+    "rest.port", "rest.bind-port", "jobmanager.rpc.port", "taskmanager.rpc.port", "blob.server.port",
+    "taskmanager.data.port", "high-availability.jobmanager.port", "metrics.internal.query-service.port",
+    "env.pid.dir", "env.log.dir", "io.tmp.dirs", "web.tmpdir",
 ))
+# Of those, the keys that name the host: one value on several hosts is worth a note. Bind addresses
+# (0.0.0.0 on every host is Flink's own advice), ports and dirs may well be the same everywhere.
+HOST_NAMING_KEYS = frozenset(("taskmanager.host", "taskmanager.resource-id"))
+DRIFT_KEYS_CHOICES = ("memory", "all")
+# Memory-plan keys that are no memory size of their own: shown as what they are, not as "memory key".
+SLOT_KEYS = frozenset(("taskmanager.numberOfTaskSlots",))
+NOT_DRIFT_MEMORY = frozenset(("taskmanager.cpu.cores",))
 _STR_ONLY = {str}
 
 
@@ -282,7 +294,43 @@ def _equivalent(key: str, values: list, absent: bool):
     return len(typed) == 1
 
 
-def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, list, list]:
+def _kind(key: str, processes) -> str:
+    """``memory`` (a memory key of a process the group runs), ``slots``, or ``other``."""
+    if key in SLOT_KEYS and "taskmanager" in processes:
+        return "slots"
+    if key not in NOT_DRIFT_MEMORY and any(key in memory_keys(p) for p in processes):
+        return "memory"
+    return "other"
+
+
+def _counted(key: str, kind: str, drift_keys) -> bool:
+    """Whether a differing key makes the group drift: memory and slot keys (what enforce makes one per
+    group) by default, every key with ``all``, or the keys (fnmatch patterns) of a list."""
+    if drift_keys == "memory":
+        return kind != "other"
+    if drift_keys == "all":
+        return True
+    return any(fnmatchcase(key, pattern) for pattern in drift_keys)
+
+
+def _majority(values: list, absent: list) -> None:
+    """Mark the value most hosts have (``majority``) and the hosts that differ from it (``outliers``);
+    no majority on a tie."""
+    counts = [len(v["hosts"]) for v in values] + ([len(absent)] if absent else [])
+    top = max(counts)
+    if counts.count(top) > 1:
+        return None
+    winner = counts.index(top)
+    for i, value in enumerate(values):
+        value["majority"] = i == winner
+    outliers = [h for i, v in enumerate(values) if i != winner for h in v["hosts"]]
+    if absent and winner != len(values):
+        outliers += absent
+    return outliers
+
+
+def _key_drift(units: list, units_by_host: dict, hosts: list, processes=PROCESS_KINDS,
+               drift_keys="memory") -> tuple[list, list, list]:
     """units: [(compared, [hosts])] in first-host order.  Returns (keys_differ, keys_partial, sensitive_unchecked)."""
     n_hosts = len(hosts)
     # Pass 1, counting only (C-level for single-host units): which keys are not the same everywhere.
@@ -323,10 +371,14 @@ def _key_drift(units: list, units_by_host: dict, hosts: list) -> tuple[list, lis
                   for value, hs in slots[key].items()]
         complete = present[key] == n_hosts
         sensitive = is_sensitive_anywhere(key)
-        entry = {"key": key, "values": values, "sensitive": sensitive,
-                 "memory": any(key in memory_keys(p) for p in PROCESS_KINDS)}
+        kind = _kind(key, processes)
+        entry = {"key": key, "values": values, "sensitive": sensitive, "memory": kind == "memory", "kind": kind,
+                 "counted": _counted(key, kind, drift_keys)}
         if not complete:
             entry["absent_on"] = absent[key]
+        outliers = _majority(values, absent[key] if not complete else [])
+        entry["majority"] = next((v["value"] for v in values if v.get("majority")), None)
+        entry["outliers"] = natural_sorted(outliers) if outliers is not None else None
         entry["equivalent"] = _equivalent(key, [v["value"] for v in values], not complete)
         if sensitive:
             entry["note"] = "differs (sensitive)" if complete else "set on some hosts only (sensitive)"
@@ -490,10 +542,11 @@ def _host_specific(own_values: dict, hosts: list) -> list:
     return out
 
 
-def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict) -> dict:
+def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict, drift_keys="memory") -> dict:
     hosts = group["hosts"]
     units, units_by_host, own_values = _units(ok, hosts, dedupe)
-    differ, partial, unchecked = _key_drift(units, units_by_host, hosts)
+    processes = {p for h in hosts for p in procs[h]} or set(PROCESS_KINDS)
+    differ, partial, unchecked = _key_drift(units, units_by_host, hosts, processes, drift_keys)
     own = _host_specific(own_values, hosts)
     memory, invalid = {}, []
     for process in PROCESSES:
@@ -507,12 +560,18 @@ def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict
         versions.setdefault(str(ok[host]["flink_version"]), []).append(host)
     checksums = {ok[h].get("checksum") for h in hosts}
     memory_drift = any(len(m["profiles"]) > 1 for m in memory.values())
-    drift = bool(differ or partial or memory_drift)
+    drift = bool(memory_drift or any(item["counted"] for item in chain(differ, partial)))
     notes = []
+    uncounted = [item["key"] for item in chain(differ, partial) if not item["counted"]]
+    if uncounted:
+        which = "memory keys (drift_keys: memory)" if drift_keys == "memory" else "the keys of drift_keys"
+        notes.append(f"drift counts {which} only; these keys differ but do not count: {', '.join(uncounted)}")
     if len(checksums) > 1 and not (differ or partial):
         notes.append("the files differ although every key shows the same value: they differ in comments, "
                      "layout, key order or in the value of a sensitive key (redacted by the gather)")
     for item in own:
+        if item["key"] not in HOST_NAMING_KEYS:
+            continue
         for dup in item["duplicates"]:
             notes.append(f"{item['key']} is the same on {host_list(dup['hosts'], 4)}; it should name each host")
     if unchecked:
@@ -558,18 +617,33 @@ def no_gc():
             gc.enable()
 
 
-def fleet_drift(results, group_by="process", dedupe: bool = True) -> dict:
-    """Drift per group over gathered results (see plugins/filter/fleet_drift.yml for the contract)."""
+def fleet_drift(results, group_by="process", dedupe: bool = True, drift_keys="memory") -> dict:
+    """Drift per group over gathered results (see plugins/filter/fleet_drift.yml for the contract).
+
+    ``drift_keys``: which differing keys make a group drift: ``memory`` (default: the memory keys of the
+    group's processes and the slots, what enforce makes one per group), ``all``, or a list of keys or
+    fnmatch patterns. Every differing key is listed either way, with ``counted``.
+    """
+    drift_keys = _drift_keys(drift_keys)
     with no_gc():
-        return _fleet_drift(results, group_by, dedupe)
+        return _fleet_drift(results, group_by, dedupe, drift_keys)
 
 
-def _fleet_drift(results, group_by, dedupe):
+def _drift_keys(drift_keys):
+    if isinstance(drift_keys, str) and drift_keys in DRIFT_KEYS_CHOICES:
+        return drift_keys
+    if isinstance(drift_keys, (list, tuple)) and all(isinstance(k, str) and k for k in drift_keys):
+        return tuple(drift_keys)
+    raise FleetError(f"drift_keys must be one of {', '.join(DRIFT_KEYS_CHOICES)} or a list of keys (fnmatch "
+                     f"patterns such as 'taskmanager.memory.*'), got {drift_keys!r}")
+
+
+def _fleet_drift(results, group_by, dedupe, drift_keys="memory"):
     ok, failed = split_results(results)
     procs = {h: processes_of(r) for h, r in ok.items()}
     groups, ungrouped, mode = resolve_groups(group_by, ok, failed, procs)
     rank = ranks(ok)
-    out_groups = {name: _group_drift(ok, group, dedupe, rank, procs) for name, group in groups.items()}
+    out_groups = {name: _group_drift(ok, group, dedupe, rank, procs, drift_keys) for name, group in groups.items()}
     drifting = [name for name, g in out_groups.items() if g["drift"]]
     invalid_hosts = {i["host"] for g in out_groups.values() for i in g["invalid"]}
     return {
@@ -584,6 +658,7 @@ def _fleet_drift(results, group_by, dedupe):
             "invalid": len(invalid_hosts),
             "groups_with_drift": drifting,
             "drift": bool(drifting),
+            "drift_keys": drift_keys if isinstance(drift_keys, str) else list(drift_keys),
             "complete": not failed and not any(g["not_gathered"] for g in out_groups.values()),
         },
     }

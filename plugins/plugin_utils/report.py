@@ -239,14 +239,18 @@ def _drift_groups(drift: Mapping | None, hosts: dict) -> list:
             keys.append({
                 "key": key,
                 "values": [{"value": opts.REDACTED if sensitive else _value_text(v.get("value"), key),
-                            "hosts": sorted(v.get("hosts") or [], key=natural_key)}
+                            "hosts": sorted(v.get("hosts") or [], key=natural_key),
+                            "majority": bool(v.get("majority"))}
                            for v in item.get("values") or []],
                 "missing_on": sorted(item.get("absent_on") or [], key=natural_key),
                 "memory_key": bool(item.get("memory")),
+                "kind": item.get("kind") or ("memory" if item.get("memory") else "other"),
+                "counted": item.get("counted", True) is not False,
+                "outliers": sorted(item.get("outliers") or [], key=natural_key),
                 "equivalent": item.get("equivalent"),
                 "sensitive": sensitive,
             })
-        keys.sort(key=lambda k: (not k["memory_key"], k["key"] or ""))
+        keys.sort(key=lambda k: (not k["counted"], not k["memory_key"], k["key"] or ""))
         memory = []
         memory_status = {}
         for process, drift_of in (group.get("memory") or {}).items():
@@ -446,9 +450,32 @@ def _key_note(item: dict) -> str:
         notes.append("sensitive: values not shown")
     if item.get("equivalent") is True:
         notes.append("same value to Flink")
+    elif item.get("kind") == "slots":
+        notes.append("task slots")
     elif item.get("memory_key"):
         notes.append("memory key")
+    if item.get("counted") is False:
+        notes.append("not counted as drift")
+    if item.get("outliers"):
+        notes.append("outliers: " + ", ".join(item["outliers"]))
     return "; ".join(notes)
+
+
+SHORT_VALUE = 80  # longer values (a 1,000-character env.java.opts.all) are shortened in tables
+
+
+def _short(value: str) -> str:
+    text = str(value)
+    return text if len(text) <= SHORT_VALUE else f"{text[:SHORT_VALUE - 20]}... ({len(text)} characters)"
+
+
+def _value_html(value: str) -> str:
+    """A value chip; a long one shortened, the whole value a click away (details), never cut silently."""
+    text = str(value)
+    if len(text) <= SHORT_VALUE:
+        return f'<span class="chip mono">{_e(text)}</span>'
+    return (f'<details class="long"><summary><span class="chip mono">{_e(_short(text))}</span></summary>'
+            f'<span class="mono">{_e(text)}</span></details>')
 
 
 def _drift_value(value: dict) -> str:
@@ -526,7 +553,8 @@ def render_markdown(report: Mapping) -> str:
             for item in group["keys"]:
                 note = _key_note(item)
                 for value in item["values"]:
-                    out.append(f"| {_md_code(item['key'])} | {_md_code(value['value'])} | "
+                    majority = " (majority)" if value.get("majority") else ""
+                    out.append(f"| {_md_code(item['key'])} | {_md_code(_short(value['value']))}{majority} | "
                                f"{_md(', '.join(value['hosts']))} | {_md(note)} |")
                 if item["missing_on"]:
                     out.append(f"| {_md_code(item['key'])} | (not set) | {_md(', '.join(item['missing_on']))} | "
@@ -741,6 +769,8 @@ tr.differs td{background:var(--driftbg)}
 td.code{white-space:nowrap}
 .chip{display:inline-block;background:#eaeef2;border-radius:10px;padding:0 7px;margin:1px 2px;font-size:12px}
 details{margin-top:8px}
+details.long{display:inline;margin:0}details.long summary{cursor:pointer;display:inline}
+details.long[open] summary{display:none}
 summary{cursor:pointer;color:var(--muted);font-size:12.5px}
 .muted{color:var(--muted)}
 footer{color:var(--muted);font-size:12px;margin-top:30px}
@@ -900,11 +930,12 @@ def _drift_html(groups: list) -> str:
         if group["keys"]:
             rows = []
             for item in group["keys"]:
-                cells = [f'<span class="chip mono">{_e(v["value"])}</span> on {_e(", ".join(v["hosts"]))}'
+                cells = [f'{_value_html(v["value"])} on {_e(", ".join(v["hosts"]))}'
+                         + (' <span class="muted">(majority)</span>' if v.get("majority") else "")
                          for v in item["values"]]
                 if item["missing_on"]:
                     cells.append(f'<span class="chip">not set</span> on {_e(", ".join(item["missing_on"]))}')
-                cls = "differs" if item["memory_key"] and not item["equivalent"] else ""
+                cls = "differs" if item["counted"] and item["kind"] != "other" and not item["equivalent"] else ""
                 rows.append(f'<tr class="{cls}"><td class="mono">{_e(item["key"])}</td><td>{_cells(cells)}</td>'
                             f'<td class="muted">{_e(_key_note(item))}</td></tr>')
             parts.append('<table><thead><tr><th>Key that differs</th><th>Values</th><th>Note</th></tr></thead><tbody>'

@@ -55,8 +55,10 @@ def test_seed_story_taskmanagers_with_different_managed_fractions():
     group = drift["groups"]["taskmanager"]
     assert group["drift"] and drift["summary"]["drift"]
     fraction = entry(group["keys_differ"], "taskmanager.memory.managed.fraction")
-    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm2"]}, {"value": "0.7", "hosts": ["tm3"]}]
-    assert fraction["equivalent"] is False and fraction["memory"] is True
+    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm2"], "majority": True},
+                                  {"value": "0.7", "hosts": ["tm3"], "majority": False}]
+    assert fraction["majority"] == "0.4" and fraction["outliers"] == ["tm3"]
+    assert fraction["equivalent"] is False and fraction["memory"] is True and fraction["counted"] is True
     memory = group["memory"]["taskmanager"]
     assert memory["status"] == "different_memory"
     managed = memory["differing_components"]["managed"]
@@ -156,7 +158,8 @@ def test_invalid_and_failed_hosts():
     assert drift["failed"][1]["msg"].startswith("unreachable: ssh")
     assert "skipped" in drift["failed"][2]["msg"]
     assert drift["summary"] == {"groups": 1, "hosts": 2, "failed": 3, "invalid": 1,
-                                "groups_with_drift": ["taskmanager"], "drift": True, "complete": False}
+                                "groups_with_drift": ["taskmanager"], "drift": True, "complete": False,
+                                "drift_keys": "memory"}
 
 
 def test_all_hosts_invalid_alike():
@@ -329,7 +332,8 @@ def test_dedupe_matches_host_by_host(results, mode):
             for v in item["values"]:
                 assert v["hosts"] == natural_sorted(v["hosts"])
         differs = any(len(m["profiles"]) > 1 for m in group["memory"].values())
-        assert group["drift"] == bool(group["keys_differ"] or group["keys_partial"] or differs)
+        counted = [i for i in group["keys_differ"] + group["keys_partial"] if i["counted"]]
+        assert group["drift"] == bool(counted or differs)
 
 
 @settings(max_examples=200, deadline=None)
@@ -337,3 +341,60 @@ def test_dedupe_matches_host_by_host(results, mode):
 def test_natural_order_is_prefix_then_number(pairs):
     names = [f"{p}{n}" for p, n in pairs]
     assert natural_sorted(names) == [f"{p}{n}" for p, n in sorted(pairs)]
+
+
+def test_bind_addresses_shared_by_every_host_are_no_mistake():
+    """Issue 15.12: 0.0.0.0 everywhere is Flink's own advice for bind-host; taskmanager.host names the host."""
+    results = {h: gathered({**TM, "taskmanager.bind-host": "0.0.0.0", "taskmanager.host": host_name})
+               for h, host_name in (("tm1", "10.0.0.1"), ("tm2", "10.0.0.7"), ("tm3", "10.0.0.7"))}
+    notes = fleet_drift(results)["groups"]["taskmanager"]["notes"]
+    assert not any("bind-host" in n for n in notes)
+    assert "taskmanager.host is the same on tm2, tm3; it should name each host" in notes
+
+
+def test_labels_counted_keys_majority_and_outliers():
+    """Issue 15.12: slots are slots, JobManager keys on TaskManagers are no memory key of the group, only
+    memory keys count for drift by default (the note says so), and the majority value and outliers are marked."""
+    base = {**TM, "rest.address": "jm1", "jobmanager.execution.failover-strategy": "region"}
+    results = {
+        "tm1": gathered(base),
+        "tm2": gathered(base),
+        "tm3": gathered({**base, "taskmanager.numberOfTaskSlots": "4", "jobmanager.memory.process.size": "2g",
+                         "rest.address": "jm2", "jobmanager.execution.failover-strategy": "full"}),
+    }
+    group = fleet_drift(results)["groups"]["taskmanager"]
+    slots = entry(group["keys_differ"], "taskmanager.numberOfTaskSlots")
+    assert (slots["kind"], slots["memory"], slots["counted"]) == ("slots", False, True)
+    assert slots["majority"] == "2" and slots["outliers"] == ["tm3"]
+    jm_key = entry(group["keys_partial"], "jobmanager.memory.process.size")
+    assert (jm_key["kind"], jm_key["memory"], jm_key["counted"]) == ("other", False, False)
+    assert jm_key["majority"] is None and jm_key["outliers"] == ["tm3"]  # not set on the majority
+    assert entry(group["keys_differ"], "rest.address")["counted"] is False
+    assert group["drift"]  # the slots
+    # Without the slots difference, only keys enforce does not make one per group differ: no drift.
+    results["tm3"] = gathered({**base, "rest.address": "jm2", "jobmanager.execution.failover-strategy": "full"})
+    drift = fleet_drift(results)
+    group = drift["groups"]["taskmanager"]
+    assert not group["drift"] and not drift["summary"]["drift"] and drift["summary"]["drift_keys"] == "memory"
+    assert any(n.startswith("drift counts memory keys (drift_keys: memory) only; these keys differ but do not "
+                            "count: jobmanager.execution.failover-strategy, rest.address") for n in group["notes"])
+    assert fleet_drift(results, drift_keys="all")["groups"]["taskmanager"]["drift"]
+    assert fleet_drift(results, drift_keys=["rest.*"])["groups"]["taskmanager"]["drift"]
+    assert not fleet_drift(results, drift_keys=["taskmanager.memory.*"])["groups"]["taskmanager"]["drift"]
+    with pytest.raises(FleetError, match="drift_keys must be one of memory, all or a list"):
+        fleet_drift(results, drift_keys="some")
+
+
+def test_ha_jobmanagers_differing_in_per_host_keys_do_not_drift():
+    """Issue 15.12: two HA JobManagers whose files differ only in ports, pid and log dirs."""
+    jm = {"jobmanager.memory.process.size": "1600m", "high-availability.type": "zookeeper"}
+    results = {
+        "jm1": gathered({**jm, "rest.port": "8081", "jobmanager.rpc.port": "6123", "env.pid.dir": "/run/jm1",
+                         "env.log.dir": "/var/log/jm1"}, processes=("jobmanager",)),
+        "jm2": gathered({**jm, "rest.port": "8082", "jobmanager.rpc.port": "6124", "env.pid.dir": "/run/jm2",
+                         "env.log.dir": "/var/log/jm2"}, processes=("jobmanager",)),
+    }
+    for drift_keys in ("memory", "all"):
+        group = fleet_drift(results, drift_keys=drift_keys)["groups"]["jobmanager"]
+        assert not group["drift"] and group["keys_differ"] == [] and group["keys_partial"] == []
+        assert {i["key"] for i in group["keys_host_specific"]} >= {"rest.port", "env.pid.dir", "env.log.dir"}

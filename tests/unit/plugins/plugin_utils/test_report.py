@@ -164,8 +164,10 @@ def test_drift_groups_from_fleet_drift():
     assert group["name"] == "taskmanager" and group["drift"] is True
     keys = {k["key"]: k for k in group["keys"]}
     fraction = keys["taskmanager.memory.managed.fraction"]
-    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm3"]}, {"value": "0.6", "hosts": ["tm2"]}]
+    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm3"], "majority": True},
+                                  {"value": "0.6", "hosts": ["tm2"], "majority": False}]
     assert fraction["memory_key"] is True and fraction["equivalent"] is False
+    assert fraction["kind"] == "memory" and fraction["counted"] is True and fraction["outliers"] == ["tm2"]
     assert keys["taskmanager.memory.process.size"]["equivalent"] is True
     managed = next(m for m in group["memory"] if m["component"] == "managed")
     assert [v["hosts"] for v in managed["values"]] == [["tm1", "tm3"], ["tm2"]]
@@ -392,3 +394,21 @@ def test_markdown_shows_keys_and_never_makes_markup_of_them():
     # Outside code spans the raw Markdown never holds the tag either.
     outside = re.sub(r"(`+).*?\1", "", md)
     assert "<script>" not in outside
+
+
+def test_drift_tables_shorten_long_values_and_label_keys():
+    """Issue 15.12: a 1,000-character env.java.opts.all is shortened (the whole value on demand), the
+    majority value is marked, slots are labelled as slots, keys drift does not count say so."""
+    opts_a, opts_b = "-XX:+UseG1GC " + "-Dx=" + "a" * 1000, "-XX:+UseG1GC"
+    results = {h: gathered({"taskmanager.memory.process.size": "2g", "taskmanager.numberOfTaskSlots": slots,
+                            "env.java.opts.all": java})
+               for h, slots, java in (("tm1", "2", opts_a), ("tm2", "2", opts_a), ("tm3", "4", opts_b))}
+    report = rp.build_report(results, {}, rp_drift(results))
+    html, md = rp.render_html(report), rp.render_markdown(report)
+    assert opts_a not in md and "(1017 characters)" in md
+    assert '<details class="long"><summary>' in html and opts_a in html  # shortened, the whole value on demand
+    assert "`2` (majority)" in md
+    row = next(line for line in md.splitlines() if "numberOfTaskSlots" in line and "`4`" in line)
+    assert "task slots" in row and "memory key" not in row and "outliers: tm3" in row
+    java_row = next(line for line in md.splitlines() if "env.java.opts.all" in line)
+    assert "not counted as drift" in java_row
