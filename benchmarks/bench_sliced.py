@@ -351,7 +351,7 @@ def write_doc(doc: Path, raw: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[200, 2000])
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--slices", type=int, default=4)
     ap.add_argument("--forks", type=int, default=10)
