@@ -40,6 +40,8 @@ bom-in-key | lint | warning | a UTF-8 byte order mark the legacy parser glues to
 hash-cut-value | lint | warning | a flink-conf.yaml value cut at a '#' written inside it
 overridden-key | lint | info | a key set twice: Flink uses the later entry and ignores the earlier
 flink-version-mismatch | lint | warning | the flink_version host variable names another Flink line than the jar in lib/
+process-unknown | lint | warning | the host is in neither flink_jobmanager nor flink_taskmanager: which process it \
+runs, and so its memory, is not checked
 live-restart-pending | live | warning | changed on disk but not restarted: the file was modified after the TaskManager \
 started and gives other memory
 live-memory-mismatch | live | warning | running with memory the file does not give, though the file is older than the \

@@ -289,6 +289,15 @@ def _deprecated_key(lint: _Lint, key: str, new: str):
 # --- files: which file Flink reads, skipped lines, BOM and '#' ---------------------------------
 
 
+def _process_unknown(lint: _Lint):
+    lint.add("warning", "process-unknown", None,
+             "Which Flink process this host runs is unknown: the host is in neither inventory group "
+             "flink_jobmanager nor flink_taskmanager (the gather takes the processes from them), so its memory "
+             "was not checked and it is in no drift group.",
+             "Put the host in flink_jobmanager or flink_taskmanager, or leave it out of the audited hosts "
+             "(audit_hosts) if it runs no Flink process.")
+
+
 def _check_version(lint: _Lint):
     """The version the config is read as (an inventory flink_version wins) against the jar in lib/."""
     detected = lint.facts.get("flink_version_detected")
@@ -1063,14 +1072,17 @@ def check_config(config, error=None) -> None:
 
 
 def check_facts(facts, processes, error=None) -> tuple:
-    """(facts, processes in PROCESS_KINDS order): ``processes`` defaults to the facts', else both."""
+    """(facts, processes in PROCESS_KINDS order): ``processes`` defaults to the facts' (an empty list
+    there: the gather does not know the process, so none is checked), else both."""
     error = error or LintCallError
     if facts is None:
         facts = {}
     if not isinstance(facts, Mapping):
         raise error(f"facts must be a mapping (a flink_config_info result or part of one), got {type(facts).__name__}")
     if processes is None:
-        processes = facts.get("processes") or list(PROCESS_KINDS)
+        processes = facts.get("processes")
+        if not isinstance(processes, (list, tuple)):
+            processes = list(PROCESS_KINDS)
     if isinstance(processes, str):
         processes = [processes]
     processes = list(processes)
@@ -1133,6 +1145,8 @@ def _lint(config, line, facts, processes, threshold) -> list:
     _check_ignored(lint)
     _check_files(lint)
     _check_version(lint)
+    if not processes and isinstance(facts.get("processes"), (list, tuple)):
+        _process_unknown(lint)
     if "taskmanager" in processes:
         _check_consumer_weights(lint)
     return sorted(lint.findings, key=_sort_key)

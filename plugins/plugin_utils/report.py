@@ -146,7 +146,7 @@ def _memory_entry(result: Mapping, process: str) -> dict:
 
 def _host_entry(name: str, result, findings, limit_override) -> dict:
     host = read_host(name, result, limit_override)
-    if isinstance(host, GatheredHost) and not host.memory:
+    if isinstance(host, GatheredHost) and not host.memory and host.processes:  # no process: nothing to model
         host = NotGathered(host.name, "gather returned no memory model")
     failed = isinstance(host, NotGathered)
     unreachable = failed and host.unreachable
@@ -356,7 +356,9 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
         "gate": gate(summary, fail_on),
         "summary": summary,
         "hosts": [hosts[n] for n in names],
-        "drift": {"groups": groups},
+        "drift": {"groups": groups,
+                  # gathered, but no process known: in no drift group (the reason is told where it shows)
+                  "unknown_process": [n for n in names if hosts[n]["gather"]["ok"] and not hosts[n]["processes"]]},
         "live": dict(live) if live is not None else None,
     }
 
@@ -377,6 +379,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _host_memory_text(host: dict) -> str:
+    if host["gather"]["ok"] and not host["processes"]:
+        return "process unknown (in neither flink_jobmanager nor flink_taskmanager)"
     parts = []
     for process in host["processes"]:
         mem = host["memory"][process]
@@ -539,7 +543,9 @@ def render_markdown(report: Mapping) -> str:
                    f"{_md(limit)} | {host['counts']['error']} | {host['counts']['warning']} |")
     out += ["", "## Drift", ""]
     if not report["drift"]["groups"]:
-        out += ["No drift analysis.", ""]
+        out += [_no_drift_text(report["drift"]), ""]
+    elif report["drift"].get("unknown_process"):
+        out += [_md(_unknown_process_text(report["drift"])), ""]
     for group in report["drift"]["groups"]:
         out.append(f"### {_md(group['name'])} ({_md(', '.join(group['hosts']))}): "
                    + ("**drift**" if group["drift"] else "consistent"))
@@ -913,10 +919,24 @@ def _cells(cells: list) -> str:
     return '<div class="vals">' + "".join(f"<span>{c}</span>" for c in cells) + "</div>"
 
 
-def _drift_html(groups: list) -> str:
+def _unknown_process_text(drift: Mapping) -> str:
+    return (f"Not compared (process unknown: in neither flink_jobmanager nor flink_taskmanager): "
+            f"{', '.join(drift['unknown_process'])}.")
+
+
+def _no_drift_text(drift: Mapping) -> str:
+    if drift.get("unknown_process"):
+        return "No drift analysis: no audited host's process is known. " + _unknown_process_text(drift)
+    return "No drift analysis."
+
+
+def _drift_html(groups: list, drift: Mapping | None = None) -> str:
+    drift = drift or {}
     if not groups:
-        return '<p class="muted">No drift analysis.</p>'
+        return f'<p class="muted">{_e(_no_drift_text(drift))}</p>'
     out = []
+    if drift.get("unknown_process"):
+        out.append(f'<p class="muted">{_e(_unknown_process_text(drift))}</p>')
     for group in groups:
         state = ('<span class="badge b-drift">drift</span>' if group["drift"]
                  else '<span class="badge b-ok">consistent</span>')
@@ -1034,7 +1054,7 @@ def render_html(report: Mapping) -> str:
         "<h2>Overview</h2>",
         _overview_html(hosts),
         "<h2>Drift</h2>",
-        _drift_html(report["drift"]["groups"]),
+        _drift_html(report["drift"]["groups"], report["drift"]),
         "<h2>Hosts</h2>",
         f'<div class="legend">{"".join(legend)}</div>',
         '<div class="toolbar"><span class="muted">Show</span><button type="button" data-mode="all" '

@@ -613,3 +613,14 @@ def test_a_stale_flink_version_variable_is_a_warning():
         facts = {"flink_version": "1.19.1", "flink_version_detected": detected}
         assert "flink-version-mismatch" not in codes(
             config_lint({"taskmanager.memory.process.size": "1728m"}, "1.19", facts=facts, processes=TM))
+
+
+def test_a_host_outside_the_flink_groups_has_an_unknown_process():
+    """Issue 15.14: with audit_hosts=all a TaskManager host outside flink_taskmanager gathers processes []:
+    no JobManager (or TaskManager) findings are made up for it; one finding says why nothing was checked."""
+    config = {"taskmanager.memory.process.size": "1728m", "jobmanager.memory.process.size": "300m"}
+    findings = config_lint(config, "1.20.5", facts={"processes": []})
+    assert codes(findings) == ["process-unknown"]
+    assert "neither inventory group flink_jobmanager nor flink_taskmanager" in findings[0]["message"]
+    # Without facts (a direct call) both processes are still checked; Flink refuses a 300m JobManager.
+    assert "rejected-config" in codes(config_lint(config, "1.20.5"))

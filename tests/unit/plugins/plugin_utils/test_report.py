@@ -412,3 +412,16 @@ def test_drift_tables_shorten_long_values_and_label_keys():
     assert "task slots" in row and "memory key" not in row and "outliers: tm3" in row
     java_row = next(line for line in md.splitlines() if "env.java.opts.all" in line)
     assert "not counted as drift" in java_row
+
+
+def test_hosts_outside_the_flink_groups_are_said_to_have_an_unknown_process():
+    """Issue 15.14: a gathered host with no known process: the memory column and the drift section say why."""
+    results = {"node1": gathered({"taskmanager.memory.process.size": "2g"}, processes=())}
+    report = rp.build_report(results, {}, rp_drift(results))
+    host = report["hosts"][0]
+    assert rp._host_memory_text(host) == "process unknown (in neither flink_jobmanager nor flink_taskmanager)"
+    assert report["drift"]["unknown_process"] == ["node1"]
+    md, html = rp.render_markdown(report), rp.render_html(report)
+    assert "No drift analysis: no audited host's process is known. Not compared (process unknown: in neither " \
+           "flink_jobmanager nor flink_taskmanager): node1." in md
+    assert "process unknown" in html and "No drift analysis: no audited host" in html
