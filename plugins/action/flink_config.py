@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import posixpath
 import time
 
@@ -95,7 +96,7 @@ class ActionModule(FlinkAction, ActionBase):
         conf_dir, version, processes = target.conf_dir, target.flink_version, target.processes
 
         gathered = args["gathered"]
-        if gathered is not None:
+        if gathered is not None and not args["restore_from"]:
             why = gathered_unusable(gathered, conf_dir, version, args["gathered_max_age"], time.time())
             if why is None and already_holds(gathered["config"], args["settings"], args["remove"],
                                              gathered["flink_version"]):
@@ -115,9 +116,12 @@ class ActionModule(FlinkAction, ActionBase):
                                    "be shared with other hosts or programs: set "
                                    "follow_symlinks_outside_conf_dir: true to edit it, or replace the link "
                                    "with a file")
-            plan = plan_edit(content, fmt, path, version, args["settings"], args["remove"], processes,
-                             validate=args["validate"], allow_unknown_keys=args["allow_unknown_keys"],
-                             want_diff=self._task.diff)
+            if args["restore_from"]:
+                plan = self._restore_plan(host, args, path, fmt, version, processes, content, task_vars)
+            else:
+                plan = plan_edit(content, fmt, path, version, args["settings"], args["remove"], processes,
+                                 validate=args["validate"], allow_unknown_keys=args["allow_unknown_keys"],
+                                 want_diff=self._task.diff)
         except (EditError, EditRefused) as exc:
             raise ActionFailed(f"{host}: {exc}") from None
         except GatherError as exc:
@@ -160,6 +164,25 @@ class ActionModule(FlinkAction, ActionBase):
         config, version = gathered["config"], gathered["flink_version"]
         warnings = [] if args["allow_unknown_keys"] else unknown_key_warnings(args["settings"], version)
         # memory keys are never sensitive: the redacted map computes as the file does
+    def _restore_plan(self, host, args, path, fmt, version, processes, content, task_vars):
+        """The write that puts ``restore_from`` back, byte for byte, checked as any edit is (Flink must start)."""
+        backup = args["restore_from"]
+        if args["settings"] or args["remove"]:
+            raise ActionFailed(f"{host}: restore_from puts a backup back as it is; give no settings or remove with it")
+        if posixpath.dirname(backup) != posixpath.dirname(path):
+            raise ActionFailed(f"{host}: restore_from {backup} is not a backup next to {path}; nothing was written")
+        got = self._execute_module(module_name="ansible.builtin.slurp", module_args={"src": backup},
+                                   task_vars=task_vars)
+        if got.get("failed"):
+            raise ActionFailed(f"{host}: cannot read the backup {backup} ({got.get('msg')}); nothing was written")
+        restored = base64.b64decode(got["content"])
+        plan = plan_edit(restored, fmt, path, version, {}, [], processes, validate=False, want_diff=False)
+        bad = [f"the {p}: {m['error']}" for p, m in plan.memory.items() if not m["valid"]]
+        if bad and args["validate"]:
+            raise ActionFailed(f"{host}: {backup}: Flink {version} would not start {' and '.join(bad)}; nothing was "
+                               "written (validate: false writes it anyway)")
+        return dataclasses.replace(plan, changed=restored != content, changes=[])
+
         procs = processes or infer_processes(config)
         return cls._describe(result, host, gathered, read_from="gather", changed=False, config=config, changes=[],
                              memory={p: compute(config, p, version) for p in procs}, warnings=warnings)

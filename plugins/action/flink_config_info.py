@@ -31,7 +31,8 @@ class ActionModule(FlinkAction, ActionBase):
     def act(self, result, args, host, task_vars):
         try:
             target = resolve_target(args, host, task_vars.get("group_names"))
-            live = args["live"] and "taskmanager" in target.processes
+            # the probe finds TaskManager and JobManager JVMs (the live audit compares both)
+            live = args["live"] and bool({"taskmanager", "jobmanager"} & set(target.processes))
             # Connection and become failures are Ansible's to report (unreachable vs failed).
             # sudoable only with become: over SSH a sudoable command gets a pty (ssh -tt), which costs the
             # host a pty and login records on every run and mixes stderr into the answer.

@@ -38,6 +38,8 @@ CONFIG_OPTIONS = {
     "follow_symlinks_outside_conf_dir": {"type": "bool", "default": False},
     "gathered": {"type": "dict"},
     "gathered_max_age": {"type": "int", "default": 300},
+    # a backup of the file (backup_file of an earlier write) to put back, through the same checked write
+    "restore_from": {"type": "str"},
 }
 
 # Set by flink_config's action for the write on the host, never by a playbook (refused there and

@@ -64,6 +64,13 @@ options:
     description: Keep a timestamped copy of the file next to it before writing (returned as RV(backup_file)).
     type: bool
     default: false
+  restore_from:
+    description:
+      - A backup of the file, next to it (RV(backup_file) of an earlier write), to put back byte for byte through the
+        same write - locked, compare-and-swap, atomic - instead of O(settings) and O(remove). With O(validate), Flink
+        must start the host's processes with it.
+      - The rolling_restart role rolls a failed TaskManager back with it.
+    type: str
   backups_to_keep:
     description:
       - With O(backup), how many backups of the file to keep; after a successful write the oldest beyond that

@@ -58,3 +58,55 @@ def test_five_are_kept_by_default_and_other_files_are_left_alone(ansible_env, an
     assert len(_backups(conf)) == 5
     assert (conf / "config.yaml.bak").read_text() == "mine\n"
     assert (conf / "flink-conf.yaml.1.2020-01-01@00:00:00~").is_file()
+
+
+def _play(ansible_env, ansible_bin, tmp_path, tasks) -> subprocess.CompletedProcess:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"h1": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
+    return subprocess.run([str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+                          env=ansible_env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_restore_from_puts_the_backup_back_byte_for_byte_through_the_writer(ansible_env, ansible_bin, tmp_path):
+    """Issue 12.5: the rollback's restore is flink_config's checked write, not cp/mv."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    original = ("# kept as it is\ntaskmanager.memory.process.size: \"1g\"   # the size\n"
+                "taskmanager.memory.managed.fraction: '0.10'\n")
+    (conf / "config.yaml").write_text(original)
+    common = {"conf_dir": str(conf), "flink_version": "2.3.0", "processes": ["taskmanager"]}
+    proc = _play(ansible_env, ansible_bin, tmp_path, [
+        {"flinkops.flink.flink_config": {**common, "backup": True,
+                                         "settings": {"taskmanager.memory.managed.fraction": "0.3"}},
+         "register": "w"},
+        {"flinkops.flink.flink_config": {**common, "restore_from": "{{ w.backup_file }}"}, "register": "r"},
+        {"ansible.builtin.assert": {"that": ["r.changed", "r.restart_required",
+                                             "r.memory.taskmanager.valid"]}},
+        {"flinkops.flink.flink_config": {**common, "restore_from": "{{ w.backup_file }}"}, "register": "again"},
+        {"ansible.builtin.assert": {"that": ["not again.changed"]}},
+        {"flinkops.flink.flink_config": {**common, "restore_from": "{{ w.backup_file }}",
+                                         "settings": {"a": "b"}}, "register": "both", "ignore_errors": True},
+        {"ansible.builtin.assert": {"that": ["both.failed", "'give no settings or remove' in both.msg"]}},
+    ])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert (conf / "config.yaml").read_text() == original
+
+
+def test_restore_from_refuses_a_backup_flink_would_not_start(ansible_env, ansible_bin, tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_text("taskmanager.memory.process.size: 1g\n")
+    bad = conf / "config.yaml.1.2020-01-01@00:00:00~"
+    bad.write_text("taskmanager.memory.process.size: 10m\n")
+    proc = _play(ansible_env, ansible_bin, tmp_path, [
+        {"flinkops.flink.flink_config": {"conf_dir": str(conf), "flink_version": "2.3.0",
+                                         "processes": ["taskmanager"], "restore_from": str(bad)},
+         "register": "r", "ignore_errors": True},
+        {"ansible.builtin.assert": {"that": ["r.failed", "'would not start the taskmanager' in r.msg",
+                                             "'nothing was written' in r.msg"]}},
+    ])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert (conf / "config.yaml").read_text() == "taskmanager.memory.process.size: 1g\n"

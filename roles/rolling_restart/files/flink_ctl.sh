@@ -1,10 +1,9 @@
 #!/bin/sh
-# Stop, start or restore one Flink process on this host, the way an operator would by hand:
+# Stop or start one Flink process on this host, the way an operator would by hand:
 # bin/taskmanager.sh (or bin/jobmanager.sh) with the host's own FLINK_CONF_DIR, pid dir and ident
 # string, or the host's systemd unit. POSIX sh; the host needs no Python.
 #
 #   flink_ctl.sh stop|start|status            (process from FLINKOPS_PROCESS: taskmanager|jobmanager)
-#   flink_ctl.sh restore <backup> <config file>
 #
 # Environment (set by the rolling_restart role): FLINKOPS_HOME, FLINKOPS_CONF_DIR, FLINKOPS_PID_DIR,
 # FLINKOPS_LOG_DIR, FLINKOPS_IDENT (empty: $USER, as flink-daemon.sh does), FLINKOPS_UNIT (systemd
@@ -20,18 +19,6 @@ esac
 unit=${FLINKOPS_UNIT:-}
 grace=${FLINKOPS_GRACE:-5}
 stop_timeout=${FLINKOPS_STOP_TIMEOUT:-60}
-
-if [ "$action" = restore ]; then
-  backup=${2:-}; cfg=${3:-}
-  if [ ! -f "$backup" ]; then echo "backup file $backup does not exist" >&2; exit 1; fi
-  tmp="$cfg.flinkops-restore.$$"
-  # cp -p keeps the backup's mode and owner; the rename makes the swap atomic.
-  if ! { cp -p "$backup" "$tmp" && mv -f "$tmp" "$cfg"; }; then
-    rm -f "$tmp"; echo "cannot restore $cfg from $backup" >&2; exit 1
-  fi
-  echo "restored $cfg from $backup"
-  exit 0
-fi
 
 if [ -z "$unit" ]; then
   home=${FLINKOPS_HOME:?FLINKOPS_HOME is not set}
@@ -125,7 +112,7 @@ case $action in
     echo "started pid=$p"
     ;;
   *)
-    echo "usage: flink_ctl.sh stop|start|status | restore <backup> <config file>" >&2
+    echo "usage: flink_ctl.sh stop|start|status" >&2
     exit 2
     ;;
 esac
