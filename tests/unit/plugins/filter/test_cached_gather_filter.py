@@ -1,0 +1,87 @@
+"""gather_record, cached_gather, aggregate_plan filters: adapters, misuse as AnsibleFilterError, the cache format.
+
+The whole path (real slices writing a real jsonfile and Redis cache, the aggregate reading it) is in
+tests/integration/test_sliced.py, which also checks that the fast reader and ansible-core's decoder agree.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flinkops.flink.plugins.filter import cached_gather as cg
+
+OK = {"changed": False, "failed": False, "config": {"taskmanager.memory.process.size": "4g"},
+      "flink_version": "2.3.0", "processes": ["taskmanager"]}
+
+
+def test_gather_record_is_made_now_and_refuses_what_is_no_result():
+    before = time.time()
+    record = cg.gather_record(OK, live=True, memory_limit="3g")
+    assert before - 1 <= record["gathered_at"] <= time.time() + 1
+    assert record["live"] is True and record["memory_limit"] == "3g" and json.loads(record["result_json"]) == OK
+    with pytest.raises(AnsibleFilterError, match="flinkops.flink.gather_record: a gather result is a mapping"):
+        cg.gather_record("text")
+
+
+def test_untagged_removes_the_tag_wrappers_ansible_core_writes():
+    # the shape of a record in a 2.19 jsonfile payload (one template made it: one origin tag on the mapping)
+    stored = {"value": {"format": 1, "gathered_at": {"value": 1.5, "tags": [], "__ansible_type": "_AnsibleTaggedFloat"},
+                        "live": False, "result_json": "{}", "memory_limit": None},
+              "tags": [{"path": "/p/gather.yml", "line_num": 30, "col_num": 23, "__ansible_type": "Origin"}],
+              "__ansible_type": "_AnsibleTaggedDict"}
+    assert cg._untagged(stored) == {"format": 1, "gathered_at": 1.5, "live": False, "result_json": "{}",
+                                    "memory_limit": None}
+    with pytest.raises(ValueError, match="does not know"):
+        cg._untagged({"__ansible_type": "Something", "other": 1})
+
+
+class _Backend:
+    """A cache backend holding what ansible-core's interposer stores: {"__payload__": JSON text}."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def get(self, key):
+        return self.data[key]
+
+
+class _Interposed:
+    def __init__(self, data, decoded):
+        self.__wrapped__ = _Backend(data)
+        self.decoded = decoded
+
+    @staticmethod
+    def _get_key(key):
+        return f"s1_{key}"
+
+    def get(self, key):  # ansible-core's own path, used when the payload is not as expected
+        return self.decoded[key]
+
+
+def test_read_records_reads_payloads_and_falls_back_to_the_cache_own_decoder():
+    record = cg.gather_record(OK)
+    cache = _Interposed({"s1_tm1": {"__payload__": json.dumps({"flink_gather": record})},
+                         "s1_tm2": {"something": "else"}},
+                        {"tm2": {"flink_gather": record}})
+    assert cg.read_records(["tm1", "tm2", "tm3"], cache) == {"tm1": record, "tm2": record, "tm3": None}
+
+
+def test_cached_gather_refuses_the_memory_cache_and_a_string():
+    code = ("from ansible_collections.flinkops.flink.plugins.filter import cached_gather as cg\n"
+            "try:\n    cg.cached_gather(['tm1'])\nexcept Exception as exc:\n    print(exc)\n")
+    env = {"PYTHONPATH": ":".join(sys.path), "ANSIBLE_CACHE_PLUGIN": "memory", "HOME": "/tmp"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "the fact cache is 'memory', which keeps nothing between runs" in out.stdout, out.stderr
+    with pytest.raises(AnsibleFilterError, match="a list of hostnames"):
+        cg.cached_gather("tm1")
+
+
+def test_aggregate_plan_refuses_a_selection_that_lacks_hosts():
+    selection = {"results": {}, "hosts": ["tm1"], "missing": ["tm1"], "stale": [], "refused": [],
+                 "summary": {"complete": False}}
+    with pytest.raises(AnsibleFilterError, match=r"aggregate_plan: no plan from part of the fleet: 1 hosts"):
+        cg.aggregate_plan(selection, {})
