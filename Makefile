@@ -26,6 +26,7 @@ bench: bootstrap
 	$(PY) benchmarks/bench_gather.py
 	$(PY) benchmarks/bench_enforce.py
 	$(PY) benchmarks/bench_fleet.py
+	$(PY) benchmarks/bench_sliced.py
 
 lint: bootstrap
 	$(VENV)/bin/ruff check plugins tests benchmarks
