@@ -833,3 +833,93 @@ def _report(policy, mode, groups, jobs, templates, sizes, sizing, memory, ok, ow
             "skipped": len(failed),
         },
     }
+
+
+# --- The policy that removes a group's drift (the audit report's next step) -----------------------
+
+_POLICY_NAME = {option: name for name, option in TM_TUNABLES.items()}
+
+
+def _canonical(key: str, process: str):
+    """The option ``key`` spells for ``process`` (a deprecated name maps to its option), or None."""
+    for option in opts.PROCESSES[process].values():
+        if key in option.names():
+            return option
+    return None
+
+
+def _group_policy(drift_group: Mapping) -> dict:
+    """process -> the policy section that gives every host of a drifting group what most of them have."""
+    memory = drift_group.get("memory") or {}
+    out: dict = {}
+    for process in PROCESSES:
+        profiles = (memory.get(process) or {}).get("profiles") or []
+        keys = [i for i in _differing(drift_group) if i.get("counted") and i.get("kind") != "other"
+                and _canonical(i["key"], process) is not None]
+        if len(profiles) < 2 and not keys:
+            continue
+        proc: dict = {}
+        if profiles:
+            top = max(profiles, key=lambda p: len(p["hosts"]))  # the first with the most hosts
+            proc["process_size"] = size_text(top["sizes"]["total_process"])
+        sizing = {opts.PROCESSES[process][k].key for k in (PROCESS_SIZE[process], *OTHER_SIZING[process],
+                                                            *LEGACY[process]) if k in opts.PROCESSES[process]}
+        for item in keys:
+            option, value = _canonical(item["key"], process), item.get("majority")
+            if value is None and item.get("outliers") is not None and option.default is not None:
+                # most hosts leave the key unset: Flink's default is their value
+                value = size_text(option.default) if option.kind == "memory" else str(option.default)
+            if value is None or item.get("sensitive") or option.key in sizing:
+                continue  # the size comes from process_size; the plan removes other sizing keys itself
+            if process == TM and option.key in _POLICY_NAME:
+                proc[_POLICY_NAME[option.key]] = str(value)
+            elif option.key in {o.key for o in KEPT[process]}:
+                proc.setdefault("options", {})[option.key] = str(value)
+        if proc:
+            out[process] = proc
+    return out
+
+
+def drift_policy(results, drift: Mapping, memory_limits=None) -> dict:
+    """The fleet-level next step of a drift report: the enforce_policy under which every host of each
+    drifting group gets one memory configuration, each process sized as most of its hosts are and each
+    differing memory key at the value most hosts have; checked with memory_plan on the fleet.
+
+    ``drift`` is a fleet_drift result. Returns ``policy`` (None when no group drifts in memory keys or
+    memory), ``groups`` (the drifting groups it covers), ``valid`` and ``error`` (why memory_plan refuses
+    it: the policy is then a starting point, not a fix).
+    """
+    groups = drift.get("groups") or {}
+    policy: dict = {}
+    covered, conflicts = [], []
+    for name in natural_sorted(groups):
+        if not groups[name].get("drift"):
+            continue
+        for process, proc in _group_policy(groups[name]).items():
+            covered.append(name)
+            have = policy.setdefault(process, {})
+            for field, value in proc.items():
+                if have.setdefault(field, value) != value:
+                    conflicts.append(f"{process}.{field}")
+    if not policy:
+        return {"policy": None, "groups": [], "valid": True, "error": None}
+    if drift.get("group_by") == "mapping":
+        policy = {"group_by": {n: list(groups[n].get("hosts") or []) for n in natural_sorted(set(covered))},
+                  **policy}
+    elif drift.get("group_by") == "all":
+        policy = {"group_by": "all", **policy}
+    covered = natural_sorted(set(covered))
+    if conflicts:
+        return {"policy": policy, "groups": covered, "valid": False,
+                "error": f"the groups {', '.join(covered)} have different majorities for "
+                         f"{', '.join(sorted(set(conflicts)))}: one policy sizes every group alike; enforce "
+                         f"them one at a time (enforce_hosts)"}
+    try:
+        memory_plan(results, policy, memory_limits=memory_limits)
+    except (PolicyError, PlanError, FleetError) as exc:
+        return {"policy": policy, "groups": covered, "valid": False, "error": str(exc)}
+    return {"policy": policy, "groups": covered, "valid": True, "error": None}
+
+
+def _differing(drift_group: Mapping) -> list:
+    return list(drift_group.get("keys_differ") or []) + list(drift_group.get("keys_partial") or [])

@@ -357,10 +357,38 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
         "summary": summary,
         "hosts": [hosts[n] for n in names],
         "drift": {"groups": groups,
+                  "next_step": _next_step(results, drift, memory_limits),
                   # gathered, but no process known: in no drift group (the reason is told where it shows)
                   "unknown_process": [n for n in names if hosts[n]["gather"]["ok"] and not hosts[n]["processes"]]},
         "live": dict(live) if live is not None else None,
     }
+
+
+def _next_step(results: Mapping, drift: Mapping | None, memory_limits: Mapping) -> dict | None:
+    """The fleet-level next step: the enforce_policy that removes the drift (plan.drift_policy), with the
+    command to apply it; None when no group drifts in memory keys or memory."""
+    if not drift or not isinstance(drift.get("groups"), Mapping):
+        return None
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import drift_policy  # heavy: only here
+
+    step = drift_policy(results, drift, memory_limits)
+    if step["policy"] is None:
+        return None
+    step["command"] = ("ansible-playbook -i <inventory> flinkops.flink.enforce -e @policy.yml "
+                       "(add -e enforce_confirm=true to write)")
+    step["policy_yaml"] = "enforce_policy: " + json.dumps(step["policy"], sort_keys=False)
+    return step
+
+
+def _next_step_text(step: Mapping) -> list:
+    """Lines (plain text) telling the next step."""
+    head = (f"Next step for the fleet: this policy makes every host of {', '.join(step['groups'])} get one memory "
+            f"configuration (the values most hosts have)")
+    if step["valid"]:
+        head += "; memory_plan checked it on every host."
+    else:
+        head += f"; memory_plan does not accept it as it is: {step['error']}"
+    return [head, f"policy.yml: {step['policy_yaml']}", f"Run: {step['command']}"]
 
 
 def _code_counts(hosts) -> dict:
@@ -542,6 +570,9 @@ def render_markdown(report: Mapping) -> str:
                    f"{_md(host['config_file'] or host['gather']['msg'])} | {_md(_host_memory_text(host))} | "
                    f"{_md(limit)} | {host['counts']['error']} | {host['counts']['warning']} |")
     out += ["", "## Drift", ""]
+    if report["drift"].get("next_step"):
+        head, policy, command = _next_step_text(report["drift"]["next_step"])
+        out += [_md(head), "", "```yaml", policy.split(": ", 1)[1], "```", "", _md(command), ""]
     if not report["drift"]["groups"]:
         out += [_no_drift_text(report["drift"]), ""]
     elif report["drift"].get("unknown_process"):
@@ -775,6 +806,10 @@ tr.differs td{background:var(--driftbg)}
 td.code{white-space:nowrap}
 .chip{display:inline-block;background:#eaeef2;border-radius:10px;padding:0 7px;margin:1px 2px;font-size:12px}
 details{margin-top:8px}
+.legend{display:flex;flex-wrap:wrap;gap:2px 12px;font-size:12px;margin-top:4px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.next-step{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:8px 0}
+.next-step pre{white-space:pre-wrap;margin:6px 0}
 details.long{display:inline;margin:0}details.long summary{cursor:pointer;display:inline}
 details.long[open] summary{display:none}
 summary{cursor:pointer;color:var(--muted);font-size:12.5px}
@@ -815,16 +850,18 @@ def _bar(process: str, mem: dict, scale: int, limit, limit_source, note: str) ->
     sizes = mem["sizes"]
     total = sizes["total_process"]
     width = 100.0 * total / scale if scale else 0
-    segs = []
+    segs, legend = [], []
     for key, name, color in COMPONENTS[process]:
         value = sizes.get(key) or 0
         if not value:
             continue
         share = 100.0 * value / total
-        text = f"{name} {human_bytes(value)}" if share >= 7 else ""
+        # A label only where it fits whole; every size is in the legend below, without hovering.
+        text = f"{name} {human_bytes(value)}" if share * width / 100 >= 14 else ""
         cls = "seg light" if _light(color) else "seg"
         segs.append(f'<div class="{cls}" style="width:{share:.4f}%;background:{color}" '
                     f'title="{_e(name)}: {_e(human_bytes(value))} ({value} bytes)">{_e(text)}</div>')
+        legend.append(f'<span><i style="background:{color}"></i>{_e(name)} {_e(human_bytes(value))}</span>')
     flink = sizes["total_flink"]
     split = width * flink / total
     brackets = (f'<div style="left:0;width:{split:.4f}%">Total Flink Memory {_e(human_bytes(flink))}</div>'
@@ -847,7 +884,7 @@ def _bar(process: str, mem: dict, scale: int, limit, limit_source, note: str) ->
     return (f'<div class="proc"><div class="proc-title"><b>{label}</b> &middot; {" &middot; ".join(facts)}</div>'
             f'<div class="track{" has-limit" if marker else ""}"><div class="bar" style="width:{width:.4f}%">'
             f'{"".join(segs)}</div>{marker}</div>'
-            f'<div class="brackets">{brackets}</div></div>')
+            f'<div class="brackets">{brackets}</div><div class="legend">{"".join(legend)}</div></div>')
 
 
 def _findings_table(findings: list) -> str:
@@ -937,6 +974,10 @@ def _drift_html(groups: list, drift: Mapping | None = None) -> str:
     out = []
     if drift.get("unknown_process"):
         out.append(f'<p class="muted">{_e(_unknown_process_text(drift))}</p>')
+    if drift.get("next_step"):
+        head, policy, command = _next_step_text(drift["next_step"])
+        out.append(f'<div class="next-step"><b>{_e(head)}</b><pre class="mono">{_e(policy.split(": ", 1)[1])}</pre>'
+                   f'<p class="muted">{_e(command)}</p></div>')
     for group in groups:
         state = ('<span class="badge b-drift">drift</span>' if group["drift"]
                  else '<span class="badge b-ok">consistent</span>')
@@ -983,6 +1024,13 @@ def _drift_html(groups: list, drift: Mapping | None = None) -> str:
     return "".join(out)
 
 
+def _stripe(status: str) -> str:
+    """The row's stripe: its severity; a host not audited is an error; an OK host has none (drift or not)."""
+    if status in SEVERITIES:
+        return status
+    return "ok" if status == "ok" else "error"
+
+
 def _overview_html(hosts: list) -> str:
     rows = []
     for host in hosts:
@@ -993,7 +1041,7 @@ def _overview_html(hosts: list) -> str:
         codes = sorted({f["code"] for f in host["findings"] if f["severity"] != "info"})
         drift = ' <span class="badge b-drift">drift</span>' if host["in_drift"] else ""
         rows.append(
-            f'<tr class="sev-{_e(host["status"] if host["status"] in SEVERITIES else "error")}">'
+            f'<tr class="sev-{_e(_stripe(host["status"]))}">'
             f'<td><a href="#host-{_e(host["name"])}">{_e(host["name"])}</a></td>'
             f'<td><span class="badge b-{_e(host["status"])}">{_e(host["status"])}</span>{drift}</td>'
             f'<td>{_e(host["flink_version"] or "")}</td><td>{_e(host["config_format"] or "")}</td>'

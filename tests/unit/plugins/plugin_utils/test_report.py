@@ -425,3 +425,61 @@ def test_hosts_outside_the_flink_groups_are_said_to_have_an_unknown_process():
     assert "No drift analysis: no audited host's process is known. Not compared (process unknown: in neither " \
            "flink_jobmanager nor flink_taskmanager): node1." in md
     assert "process unknown" in html and "No drift analysis: no audited host" in html
+
+
+def _drifting_fleet():
+    tm = {"taskmanager.memory.process.size": "1728m", "taskmanager.numberOfTaskSlots": "2",
+          "taskmanager.memory.managed.fraction": "0.4"}
+    return {"tm1": gathered(tm), "tm2": gathered(tm),
+            "tm3": gathered({**tm, "taskmanager.memory.process.size": "4g",
+                             "taskmanager.memory.managed.fraction": "0.6",
+                             "taskmanager.memory.jvm-metaspace.size": "512m"})}
+
+
+def test_an_ok_host_in_a_drifting_group_has_no_error_stripe():
+    """Issue 15.16: the overview stripe follows the host's own status."""
+    results = _drifting_fleet()
+    report = rp.build_report(results, {}, rp_drift(results))
+    assert [h["status"] for h in report["hosts"]] == ["ok", "ok", "ok"] and report["summary"]["drift"]
+    html = rp.render_html(report)
+    assert 'class="sev-error"' not in html
+    assert html.count('<tr class="sev-ok">') == 3
+
+
+def test_every_bar_segment_size_is_shown_without_hovering():
+    """Issue 15.16: small segments (Network, JVM Overhead) were cut ("Net..."); the legend shows every size."""
+    results = _drifting_fleet()
+    html = rp.render_html(rp.build_report(results, {}, rp_drift(results)))
+    model = compute({"taskmanager.memory.process.size": "1728m", "taskmanager.numberOfTaskSlots": "2"},
+                    "taskmanager", "1.20.5")
+    for part, label in (("network", "Network"), ("jvm_overhead", "JVM Overhead"), ("framework_heap", "Framework Heap")):
+        assert f"</i>{label} {rp.human_bytes(model['sizes'][part])}</span>" in html, part
+
+
+def test_the_fleet_gets_the_policy_that_removes_its_drift():
+    """Issue 15.16: a next step for the fleet, the enforce_policy that removes the drift, checked with
+    memory_plan; applied, the fleet no longer drifts."""
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan
+
+    results = _drifting_fleet()
+    report = rp.build_report(results, {}, rp_drift(results))
+    step = report["drift"]["next_step"]
+    assert step["valid"] and step["groups"] == ["taskmanager"]
+    assert step["policy"] == {"taskmanager": {"process_size": "1728m", "managed_fraction": "0.4",
+                                              "options": {"taskmanager.memory.jvm-metaspace.size": "256m"}}}
+    plan = memory_plan(results, step["policy"])
+    after = {}
+    for host, result in results.items():
+        config = {k: v for k, v in result["config"].items() if k not in plan["hosts"][host]["remove"]}
+        config.update(plan["hosts"][host]["set"])
+        after[host] = gathered(config)
+    assert not fleet_drift(after)["summary"]["drift"]
+    md, html = rp.render_markdown(report), rp.render_html(report)
+    for text in (md.replace("\\_", "_"), html):
+        assert "Next step for the fleet" in text and "memory_plan checked it on every host" in text
+        assert "flinkops.flink.enforce -e @policy.yml" in text
+    assert '"process_size": "1728m"' in md
+    # No drift, no next step.
+    same = {h: results["tm1"] for h in ("tm1", "tm2")}
+    assert rp.build_report(same, {}, rp_drift(same))["drift"]["next_step"] is None
