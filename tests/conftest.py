@@ -59,3 +59,25 @@ def ansible_env(collections_root) -> dict:
 def ansible_bin() -> Path:
     """Directory holding the test venv's ansible, ansible-playbook, ansible-doc."""
     return Path(sys.executable).parent
+
+
+def _python_calls(fn, *args, **kwargs):
+    """How many Python-level calls ``fn(*args)`` makes: a count of work, the same on a busy machine."""
+    count = [0]
+
+    def profile(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+@pytest.fixture
+def python_calls():
+    """Count work, not seconds: tests of cost compare call counts across input sizes."""
+    return _python_calls
