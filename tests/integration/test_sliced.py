@@ -324,6 +324,15 @@ def test_results_older_than_the_maximum_age_are_refused(fleet, json_sliced, ansi
     assert host["status"] == "failed" and "older than the maximum age (3600 s)" in host["gather"]["msg"]
 
 
+def test_the_aggregate_refuses_a_limit(fleet, json_sliced, collections_root):
+    """A limit that left localhost out would run nothing and pass: the aggregate fails and says why."""
+    runner = run_one(fleet["base"], "limited-agg", playbook_path(collections_root, "audit_aggregate"), fleet,
+                     json_sliced, limit=["tm1"], extravars={"audit_report_dir": str(fleet["base"] / "limited")})
+    assert runner.rc != 0
+    assert "run it without --limit (tm1)" in stdout(runner)
+    assert not (fleet["base"] / "limited").exists()
+
+
 # -- redis ------------------------------------------------------------------------------------------------------
 def community_general() -> Path:
     """A collections path holding only community.general, from PyPI's ansible package (not installed into the
