@@ -45,6 +45,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result impor
     redact_anywhere,
     resolve_target,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils.write_outcome import write_failure
 
 GATHERED_KEYS = ("config", "config_file", "conf_dir", "config_format", "flink_version", "checksum", "read_at",
                  "skipped_lines")
@@ -149,21 +150,20 @@ class ActionModule(FlinkAction, ActionBase):
         }
         written = self._execute_module(module_name="flinkops.flink.flink_config", module_args=module_args,
                                        task_vars=task_vars)
+        # what the module did, failed or not: a file written is a restart to come
+        wrote = bool(written.get("changed"))
+        result.update(changed=wrote, restart_required=wrote)
         if written.get("failed"):
-            msg = written.get("msg") or "the write failed"
-            raise ActionFailed(msg if msg.startswith(f"{host}:") else f"{host}: {msg}")
-        result.update(changed=bool(written.get("changed")), checksum=written.get("checksum", plan.checksum))
-        result["restart_required"] = result["changed"]
+            raise ActionFailed(write_failure(written, host))
+        result["checksum"] = written.get("checksum", plan.checksum)
+        if written.get("written_by_another"):
+            result.setdefault("warnings", []).append(
+                f"{host}: {path} already held the new content when written, although it changed since it was read: "
+                "another writer wrote the same settings in between. Do two inventory hosts resolve to this one file "
+                "(one conf dir shared by two hosts)? Nothing more to do here")
         if written.get("backup_file"):
             result["backup_file"] = written["backup_file"]
 
-    @classmethod
-    def _as_gathered(cls, result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
-        """The result for a host whose gathered read already holds everything: what reading it again would
-        give (its warnings included), without contacting it."""
-        config, version = gathered["config"], gathered["flink_version"]
-        warnings = [] if args["allow_unknown_keys"] else unknown_key_warnings(args["settings"], version)
-        # memory keys are never sensitive: the redacted map computes as the file does
     def _restore_plan(self, host, args, path, fmt, version, processes, content, task_vars):
         """The write that puts ``restore_from`` back, byte for byte, checked as any edit is (Flink must start)."""
         backup = args["restore_from"]
@@ -183,6 +183,13 @@ class ActionModule(FlinkAction, ActionBase):
                                "written (validate: false writes it anyway)")
         return dataclasses.replace(plan, changed=restored != content, changes=[])
 
+    @classmethod
+    def _as_gathered(cls, result: dict, host: str, gathered: dict, args: dict, processes: list) -> dict:
+        """The result for a host whose gathered read already holds everything: what reading it again would
+        give (its warnings included), without contacting it."""
+        config, version = gathered["config"], gathered["flink_version"]
+        warnings = [] if args["allow_unknown_keys"] else unknown_key_warnings(args["settings"], version)
+        # memory keys are never sensitive: the redacted map computes as the file does
         procs = processes or infer_processes(config)
         return cls._describe(result, host, gathered, read_from="gather", changed=False, config=config, changes=[],
                              memory={p: compute(config, p, version) for p in procs}, warnings=warnings)

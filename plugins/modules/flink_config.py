@@ -145,7 +145,14 @@ attributes:
     support: full
   vault:
     support: none
+requirements:
+  - "Python 3 on the managed host to write a file that changes (reading, check mode and a host already compliant
+    need none). When the interpreter Ansible picks cannot run, the task fails with what it printed (for example
+    C(pyenv: python3.13: command not found)); set C(ansible_python_interpreter) for the host."
 notes:
+  - Two inventory hosts that resolve to one file (one conf dir shared) and want the same content both succeed - the
+    later writer finds the file already holding its target, reports it unchanged and warns that another writer
+    wrote it.
   - Every change to a Flink configuration file needs a restart of the processes reading it; RV(restart_required)
     tells which hosts (flinkops.flink.enforce publishes them for the rolling_restart role). Nothing is restarted.
   - In check mode RV(restart_required) is false (nothing was written); RV(changed) tells what would change.
@@ -409,18 +416,24 @@ def write(module, path, content, expected):
     directory, renamed over it), and a backup file only once it is complete.
     """
     fd = _open_locked(module, path, LOCK_TIMEOUT)
+    replaced = not _same_file(fd, path)
+    if replaced:
+        # replaced while this run waited for the lock: look at the file now in place
+        os.close(fd)
+        fd = _open_locked(module, path, LOCK_TIMEOUT)
     tmp = None
     try:
-        if not _same_file(fd, path):
+        current = _read_fd(fd) if _same_file(fd, path) else None
+        if current == content:
+            # already the target, whoever wrote it: two inventory hosts sharing one file both want it
+            return False, None, replaced or _sha256(current) != expected
+        if replaced or current is None:
             _fail(module, f"{path}: the file changed since it was read (it was replaced); nothing was written: "
                           "run the task again")
-        current = _read_fd(fd)
         if _sha256(current) != expected:
             _changed(module, path, _sha256(current), expected)
-        if current == content:
-            return False, None
         if module.check_mode:
-            return True, None
+            return True, None, False
         backup_file = _backup(module, path, fd, current) if module.params["backup"] else None
         tmp_fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".flinkops-", suffix=".tmp")
         with os.fdopen(tmp_fd, "wb") as handle:
@@ -435,7 +448,7 @@ def write(module, path, content, expected):
         module.atomic_move(tmp, path)
         if backup_file:
             _prune_backups(path, module.params["backups_to_keep"])
-        return True, backup_file
+        return True, backup_file, False
     except OSError as exc:
         _fail(module, f"{path}: cannot write it ({exc.strerror or exc}); the file is unchanged")
     except Exception as exc:  # noqa: BLE001 -- atomic_move raises plain Exception; a message, not a traceback
@@ -465,10 +478,14 @@ def main():
     if params["_content_checksum"] and _sha256(content) != params["_content_checksum"]:
         module.fail_json(msg=f"{path}: the new content did not arrive intact (sha256 differs); nothing was written",
                          changed=False)
-    changed, backup_file = write(module, path, content, params["_expected_checksum"])
-    result = dict(changed=changed, path=path, checksum=_sha256(content) if changed else params["_expected_checksum"])
+    changed, backup_file, written_by_another = write(module, path, content, params["_expected_checksum"])
+    # no "path" key: Ansible post-processes one (expands $VARS in it and stats the result), so a conf dir
+    # literally named "inj $HOME" failed after its file was written
+    result = dict(changed=changed, checksum=_sha256(content) if changed else params["_expected_checksum"])
     if backup_file:
         result["backup_file"] = backup_file
+    if written_by_another:
+        result["written_by_another"] = True
     module.exit_json(**result)
 
 

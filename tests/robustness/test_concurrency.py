@@ -64,8 +64,8 @@ def race(driver, tmp_path: Path, no_lock: bool):
     new_b = edit_flink_conf(OLD, "x", {"b.key": "from-b"}).content
 
     def args(new):  # both read the same old file
-        return {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
-                "content_checksum": sha(new), "backup": True}
+        return {"_path": str(conf), "_content": base64.b64encode(new).decode(), "_expected_checksum": sha(OLD),
+                "_content_checksum": sha(new), "backup": True}
 
     a, b = driver({"race": [args(new_a), args(new_b)], "no_lock": no_lock})
     return conf, new_a, new_b, a, b
@@ -97,8 +97,8 @@ def one_edit(tmp_path, backup: bool):
     conf = tmp_path / "flink-conf.yaml"
     conf.write_bytes(OLD)
     new = edit_flink_conf(OLD, "x", {"a.key": "1"}).content
-    args = {"path": str(conf), "content": base64.b64encode(new).decode(), "expected_checksum": sha(OLD),
-            "content_checksum": sha(new), "backup": backup}
+    args = {"_path": str(conf), "_content": base64.b64encode(new).decode(), "_expected_checksum": sha(OLD),
+            "_content_checksum": sha(new), "backup": backup}
     return conf, new, args
 
 
@@ -115,8 +115,14 @@ def test_a_file_system_without_locks_still_gets_compare_and_swap(driver, tmp_pat
     conf, new, args = one_edit(tmp_path, backup=False)
     r = driver({"args": args, "flock_errno": errno.ENOLCK})  # NFS without lockd
     assert r["exit"] == 0 and r["result"]["changed"] is True and conf.read_bytes() == new, r
-    r = driver({"args": args, "flock_errno": errno.ENOLCK})  # the old checksum no longer matches
+    # the same edit again finds its target in place: nothing to do (issue 13.8), also without locks
+    r = driver({"args": args, "flock_errno": errno.ENOLCK})
+    assert r["exit"] == 0 and r["result"]["changed"] is False and r["result"]["written_by_another"], r
+    other = edit_flink_conf(OLD, "x", {"a.key": "2"}).content  # another edit of the old file: refused
+    r = driver({"args": dict(args, _content=base64.b64encode(other).decode(), _content_checksum=sha(other)),
+                "flock_errno": errno.ENOLCK})
     assert r["exit"] == 1 and "changed since it was read" in r["result"]["msg"], r
+    assert conf.read_bytes() == new
 
 
 TASKS = """
@@ -143,7 +149,7 @@ ENFORCE = """
       vars:
         enforce_settings: "{{{{ {{'all': {{'race.' ~ inventory_hostname ~ '.t{n}': 'v{n}'}}}} }}}}"
         enforce_confirm: true
-        enforce_allow_unknown_keys: true
+        enforce_allow_unknown_keys: ["race.*"]
 """
 
 CHANGED = ("the file changed since it was read", "the file changed while being read",

@@ -141,7 +141,7 @@ def _warm_up():
         handle.flush()
         digest = hashlib.sha256(b"a: 1\n").hexdigest()
         basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": {
-            "path": handle.name, "content": "YTogMQo=", "expected_checksum": digest}}).encode()
+            "_path": handle.name, "_content": "YTogMQo=", "_expected_checksum": digest}}).encode()
         basic._ANSIBLE_PROFILE = "legacy"
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
