@@ -173,6 +173,20 @@ flink_version:
   returned: success
   type: str
   sample: 1.20.5
+flink_version_given:
+  description: The O(flink_version) option as given (for example from a C(flink_version) host variable); null when not given.
+  returned: success
+  type: str
+  sample: "1.19"
+flink_version_detected:
+  description:
+    - The version in the name of C(lib/flink-dist-*.jar) under O(flink_home); null without O(flink_home) or when no
+      single jar names one (then O(flink_version) must be given).
+    - When it and RV(flink_version_given) name different Flink lines, the task warns and the file is read as the given
+      version reads it; C(flinkops.flink.config_lint) reports the disagreement.
+  returned: success
+  type: str
+  sample: 1.20.5
 processes:
   description: The processes whose memory model is in RV(memory).
   returned: success

@@ -14,8 +14,9 @@ survive a pty (CR added), a banner, any byte in a file; the missing ``@@end`` sh
 answer. The decoded answer is a sequence of records, each ``@@<kind> <args>\n``, a payload and
 a NUL byte. Payloads are paths, names or messages (never holding NUL), except ``@@data``: the
 bytes of the files named, concatenated, whose lengths were announced just before in their
-``@@file <name> ok <size>`` records (each file measured by reading at most ``mx`` bytes of it). Data are read by length, never by looking for an end, and a
-file that changed size while read is caught by the NUL not being where the lengths say.
+``@@file <name> ok <size>`` records (each file measured by reading at most ``mx`` bytes of it).
+Data are read by length, never by looking for an end, and a file that changed size while read is
+caught by the NUL not being where the lengths say.
 
 On Linux the host runs a few programs (head, wc, cat, base64); the rest is shell builtins.
 """

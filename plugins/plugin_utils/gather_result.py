@@ -199,6 +199,9 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "hash_cut_keys": list(parsed.hash_cut),
         "checksum": hashlib.sha256(content).hexdigest(),
         "flink_version": version,
+        # both sides of the choice, for the lint to warn when a stale flink_version variable disagrees with the jar
+        "flink_version_given": flink_version,
+        "flink_version_detected": detected,
         "processes": list(processes),
         "mem_total_bytes": mem_total,
         "cgroup_memory_limit_bytes": cg_limit,

@@ -110,7 +110,9 @@ def test_portable_across_shells_and_tool_sets(tmp_path, shell, tools):
         bindir.mkdir()
         # printf too: mksh and posh have no printf builtin
         # sleep: Ansible appends "&& sleep 0" to every command
-        for tool in ("wc", "cat", "head", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep"):
+        tools_used = ("wc", "cat", "head", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf",
+                      "sleep")
+        for tool in tools_used:
             if tool != "base64" or tools == "busybox":
                 (bindir / tool).symlink_to("/usr/bin/busybox")
         env["PATH"] = str(bindir)
@@ -440,6 +442,22 @@ def test_result_version_detection_failures(tmp_path):
     assert warnings and "1.14.6" in warnings[0]
 
 
+def test_result_returns_the_given_and_the_detected_version(tmp_path):
+    """A stale flink_version variable (1.19 on a host whose jar is 1.20.5): both are in the result, and a
+    warning says they disagree (issue 15.11; the lint warns from these two fields)."""
+    home = flink_home(tmp_path, "1.20.5", {"config.yaml": YAML})
+    result, warnings = result_for(home, version="1.19")
+    assert (result["flink_version"], result["flink_version_given"], result["flink_version_detected"]) == \
+        ("1.19", "1.19", "1.20.5")
+    assert any("flink_version 1.19 given" in w and "Flink 1.20.5" in w for w in warnings)
+    result, warnings = result_for(home)
+    assert (result["flink_version"], result["flink_version_given"], result["flink_version_detected"]) == \
+        ("1.20.5", None, "1.20.5")
+    assert warnings == []
+    result, _ = result_for(None, conf=home / "conf", version="2.0")
+    assert (result["flink_version_given"], result["flink_version_detected"]) == ("2.0", None)
+
+
 def test_result_given_version_without_home(tmp_path):
     (tmp_path / "config.yaml").write_bytes(YAML)
     res, warnings = result_for(None, conf=tmp_path, version="1.19")
@@ -483,9 +501,8 @@ def test_no_stat_leaks_in_unreadable_message(world_dir):
 def test_documentation_matches_the_argument_spec():
     import yaml
 
-    from ansible_collections.flinkops.flink.plugins.modules import flink_config_info as stub
-
     from ansible_collections.flinkops.flink.plugins.doc_fragments.host import ModuleDocFragment
+    from ansible_collections.flinkops.flink.plugins.modules import flink_config_info as stub
 
     doc = yaml.safe_load(stub.DOCUMENTATION)["options"]
     assert "flinkops.flink.host" in yaml.safe_load(stub.DOCUMENTATION)["extends_documentation_fragment"]
