@@ -174,7 +174,8 @@ flink_version:
   type: str
   sample: 1.20.5
 flink_version_given:
-  description: The O(flink_version) option as given (for example from a C(flink_version) host variable); null when not given.
+  description:
+    - The O(flink_version) option as given (for example from a C(flink_version) host variable); null when not given.
   returned: success
   type: str
   sample: "1.19"
