@@ -8,6 +8,10 @@ newest 256 KiB of every ``flink-*`` file in its log dir: what the gather's ``log
 the playbook runs the flinkops.flink.diagnose filter on them and applies the fix it gives for tm1's
 group with flinkops.flink.flink_config; tm1 is restarted with the file the module wrote and the same job
 is submitted again: it must run.
+
+Cases: network buffers too small for the job's parallelism; a file Flink refuses (tm1 started in the
+foreground by a supervisor keeping its console in a ``.out`` file: after the fix it starts and
+registers with the memory the fix promised); a job needing more slots than the TaskManager has.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ FIX = """
   gather_facts: false
   vars:
     diagnosis: "{{ results | flinkops.flink.diagnose }}"
-    found: "{{ diagnosis.hosts['tm1'] | selectattr('code', 'equalto', code) | list }}"
+    found: "{{ (diagnosis.hosts.values() | flatten) | selectattr('code', 'equalto', code) | list }}"
     fix: "{{ (found | first).fix }}"
   tasks:
     - name: Keep the diagnosis for the test
@@ -180,3 +184,68 @@ def test_network_buffers_diagnosed_fixed_and_the_job_runs(flink, ansible_env, an
             "the job RUNNING (or FAILED)")
     assert cl.job_running(job["jid"]), yaml.safe_dump(cl.rest(f"/jobs/{job['jid']}/exceptions"))[:3000]
     cl.cancel_all()
+
+
+def restart_fixed_tm(cl, fix: dict) -> None:
+    """tm1 from the file flink_config wrote: Flink's derivation of it is the fix's, and REST shows it."""
+    path = cl.conf_dir("tm1") / "config.yaml"
+    written = parse_config_yaml(path.read_bytes(), str(path)).config
+    for key, value in fix["settings"].items():
+        assert written[key] == value
+    for key in fix["remove"]:
+        assert key not in written
+    model = compute(written, "taskmanager", "2.3.0")
+    assert model["valid"] and model["sizes"] == fix["memory"]["tm1"]
+    cl.stop_tm()
+    cl.start_taskmanager("tm1")
+    cl.wait(lambda: cl.tm_rest("tm1"), 240, "tm1 registered")
+    memory = cl.rest("/taskmanagers/tm1")["memoryConfiguration"]
+    assert memory["managedMemory"] == model["sizes"]["managed"]
+    assert memory["taskHeap"] == model["sizes"]["task_heap"]
+
+
+def run_to_running(cl, args: list) -> None:
+    proc = cl.run_job(args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    job = cl.wait(lambda: next((j for j in cl.jobs() if j["state"] not in ("FAILED", "CANCELED")), None), 60,
+                  "the job listed")
+    cl.wait(lambda: cl.job_running(job["jid"]) or cl.rest(f"/jobs/{job['jid']}")["state"] == "FAILED", 240,
+            "the job RUNNING (or FAILED)")
+    assert cl.job_running(job["jid"]), yaml.safe_dump(cl.rest(f"/jobs/{job['jid']}/exceptions"))[:3000]
+    cl.cancel_all()
+
+
+def test_refused_file_diagnosed_fixed_and_the_taskmanager_starts(flink, ansible_env, ansible_bin, tmp_path):
+    cl = flink
+    cl.cancel_all()
+    diagnose_cluster.provoke_refused(cl, dest=tmp_path / "kept")
+    diagnosis = diagnose_and_fix(cl, ansible_env, ansible_bin, tmp_path, "refused-config")
+    d = next(x for x in diagnosis["hosts"]["tm1"] if x["code"] == "refused-config")
+    assert d["evidence"]["file"].endswith(".out")
+    assert d["evidence"]["message"] == "[ERROR] Could not get JVM parameters and dynamic configurations properly."
+    assert "IllegalConfigurationException" in d["evidence"]["cause"]
+    assert not d["now"]["valid"] and d["fix"]["valid"], d["fix"]
+    for key, size in diagnose_cluster.REFUSED.items():  # every component the file asked for, at that size
+        part = {"taskmanager.memory.task.heap.size": "task_heap", "taskmanager.memory.managed.size": "managed"}[key]
+        assert d["fix"]["memory"]["tm1"][part] >= int(size[:-1]) << 20
+    restart_fixed_tm(cl, d["fix"])
+    run_to_running(cl, ["slots", "1"])
+
+
+def test_slots_unfulfillable_diagnosed_fixed_and_the_job_runs(flink, ansible_env, ansible_bin, tmp_path):
+    cl = flink
+    overrides, args, _text, _where = diagnose_cluster.CASES["slots-unfulfillable"]
+    cl.cancel_all()
+    cl.restart_tm(overrides)
+    proc = cl.run_job(args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    cl.wait_text("jm", "NoResourceAvailableException", 240)
+    cl.wait(lambda: any(j["state"] == "FAILED" for j in cl.jobs()), 120, "the job failed")
+    diagnosis = diagnose_and_fix(cl, ansible_env, ansible_bin, tmp_path, "slots-unfulfillable")
+    d = next(x for x in diagnosis["hosts"]["jm"] if x["code"] == "slots-unfulfillable")
+    assert d["process"] == "jobmanager" and d["evidence"]["host"] == "jm"
+    fix = d["fix"]
+    assert fix["valid"] and fix["hosts"] == ["tm1"] and fix["settings"]["taskmanager.numberOfTaskSlots"] == "4", fix
+    restart_fixed_tm(cl, fix)
+    cl.wait(lambda: cl.rest("/taskmanagers/tm1")["slotsNumber"] == 4, 60, "tm1 reports its 4 slots")
+    run_to_running(cl, args)
