@@ -93,25 +93,15 @@ options:
       - Omitted - no live audit.
     type: dict
 extends_documentation_fragment:
+  - flinkops.flink.controller
   - action_common_attributes
   - action_common_attributes.flow
 attributes:
-  action:
-    description: Runs mostly on the controller through an action plugin of the same name.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Runs once per host, not once for the whole play.
-    support: none
   check_mode:
     support: full
     details: In check mode the report is built and summarised but no file is written.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 notes:
   - Runs on the controller only; use it with C(run_once) (the audit role does).
 seealso:

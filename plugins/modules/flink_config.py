@@ -119,28 +119,18 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - flinkops.flink.controller
   - flinkops.flink.host
   - action_common_attributes
   - action_common_attributes.flow
   - action_common_attributes.files
 attributes:
-  action:
-    description: Runs mostly on the controller through an action plugin of the same name.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Runs once per host, not once for the whole play.
-    support: none
   check_mode:
     support: full
     details: Reads the file and reports what would change; writes nothing and runs no Python on the host.
   diff_mode:
     support: full
     details: The before and after text of the file, with the values of sensitive keys shown as C(******).
-  platform:
-    platforms: posix
   safe_file_operations:
     support: full
   vault:

@@ -42,29 +42,19 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - flinkops.flink.controller
   - flinkops.flink.host
   - action_common_attributes
   - action_common_attributes.flow
 attributes:
-  action:
-    description: Runs mostly on the controller through an action plugin of the same name.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
   become:
     description: Supports privilege escalation (C(become)) to read files the connecting user cannot.
     support: full
-  bypass_host_loop:
-    description: Runs once per host, not once for the whole play.
-    support: none
   check_mode:
     support: full
     details: Only reads; runs unchanged in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 notes:
   - Which file is read depends on the version, as in Flink. 1.17 and 1.18 read only C(flink-conf.yaml);
     1.19 and 1.20 read C(flink-conf.yaml) when it exists, else C(config.yaml); 2.0 and later read only
