@@ -627,7 +627,6 @@ def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
                                 f"{type(logs).__name__}")
         for index, entry in enumerate(logs):
             hits.extend(_scan(host, entry, index, procs[host]))
-    hits.extend(_cluster_hits(cluster, ids))
 
     # Each hit to the host and process whose memory it is about.
     placed = {}  # (host, process, code) -> [hits]
@@ -847,27 +846,6 @@ def _registered(cluster) -> list | None:
     if not isinstance(cluster, Mapping) or not isinstance(cluster.get("taskmanagers"), list):
         return None
     return [str(t.get("id")) for t in cluster["taskmanagers"] if isinstance(t, Mapping)]
-
-
-def _cluster_hits(cluster, ids) -> list:
-    """Exception history a flink_cluster_info result carries (``exceptions``: [{taskManagerId, ...}])."""
-    if not isinstance(cluster, Mapping):
-        return []
-    hits = []
-    for index, item in enumerate(cluster.get("exceptions") or ()):
-        if not isinstance(item, Mapping):
-            continue
-        text = str(item.get("exceptionName", "")) + ": " + str(item.get("stacktrace") or item.get("message") or "")
-        for rule in RULES:
-            match = rule.pattern.search(text) if rule.needle in text else None
-            if match:
-                tm = item.get("taskManagerId")
-                hit = Hit(rule.code, rule.process or TM, rule.severity, ids.get(str(tm), str(tm)),
-                          f"{cluster.get('url', 'rest')}/jobs/exceptions", index + 1, str(item.get("timestamp")),
-                          redact_line(text.splitlines()[0]), dict(match.groupdict()), taskmanager_id=str(tm))
-                hits.append(hit)
-                break
-    return [h for h in hits if h.host in ids.values()]
 
 
 __all__ = ["DiagnoseError", "PolicyError", "diagnose", "redact_line"]

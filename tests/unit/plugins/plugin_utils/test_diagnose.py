@@ -193,20 +193,6 @@ def test_failed_host_is_skipped_not_fatal():
     assert any(d["code"] == "heap-oom" for d in out["hosts"]["tm1"])
 
 
-def test_filter_is_a_thin_adapter_with_clear_errors():
-    from ansible.errors import AnsibleFilterError
-
-    from ansible_collections.flinkops.flink.plugins.filter.diagnose import FilterModule
-
-    flt = FilterModule().filters()["diagnose"]
-    _data, results = load("2.3", "heap-oom")
-    assert flt(results) == diagnose(results)
-    with pytest.raises(AnsibleFilterError, match="flinkops.flink.diagnose: results must be a mapping"):
-        flt(["tm1"])
-    with pytest.raises(AnsibleFilterError, match="flinkops.flink.diagnose: host tm1: logs"):
-        flt({"tm1": dict(results["tm1"], logs="x")})
-
-
 def test_ansible_doc(ansible_env, ansible_bin):
     import subprocess
 
@@ -222,3 +208,17 @@ def test_ansible_doc(ansible_env, ansible_bin):
                           env=ansible_env, capture_output=True, text=True, timeout=120)
     tasks = yaml.safe_load(json.loads(proc.stdout)["flinkops.flink.diagnose"]["examples"])
     assert isinstance(tasks, list) and all("name" in t for t in tasks)
+
+
+def test_slots_fix_needs_every_taskmanager_of_the_group_registered():
+    _data, results = load("2.3", "slots-unfulfillable", extra_tms=1)
+    # flink_cluster_info's taskmanagers: tm2 never registered
+    cluster = {"slots_total": 1, "taskmanager_count": 1, "taskmanagers": [{"id": "tm1", "slots": 1, "free_slots": 1}]}
+    diagnosis = next(d for d in diagnose(results, cluster)["hosts"]["jm"] if d["code"] == "slots-unfulfillable")
+    assert not diagnosis["fix"]["valid"] and "tm2" in diagnosis["fix"]["error"]
+    assert diagnosis["now"]["registered_slots"] == 1
+    # Both registered: 4 slots asked for over 2 TaskManagers
+    cluster["taskmanagers"].append({"id": "tm2", "slots": 1, "free_slots": 1})
+    diagnosis = next(d for d in diagnose(results, cluster)["hosts"]["jm"] if d["code"] == "slots-unfulfillable")
+    assert diagnosis["fix"]["valid"] and diagnosis["fix"]["settings"]["taskmanager.numberOfTaskSlots"] == "2"
+    assert diagnosis["fix"]["hosts"] == ["tm1", "tm2"]
