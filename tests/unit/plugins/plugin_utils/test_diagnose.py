@@ -222,3 +222,13 @@ def test_slots_fix_needs_every_taskmanager_of_the_group_registered():
     diagnosis = next(d for d in diagnose(results, cluster)["hosts"]["jm"] if d["code"] == "slots-unfulfillable")
     assert diagnosis["fix"]["valid"] and diagnosis["fix"]["settings"]["taskmanager.numberOfTaskSlots"] == "2"
     assert diagnosis["fix"]["hosts"] == ["tm1", "tm2"]
+
+
+@pytest.mark.parametrize(("group_by", "hosts"), [("all", ["tm1", "tm2", "tm3"]),
+                                                 ({"east": ["tm1", "tm2"], "west": ["tm3", "jm"]}, ["tm1", "tm2"])])
+def test_fix_covers_the_group_of_the_host(group_by, hosts):
+    _data, results = load("2.3", "network-buffers", extra_tms=2)
+    out = diagnose(results, group_by=group_by)
+    fix = next(d for d in out["hosts"]["tm1"] if d["code"] == "network-buffers")["fix"]
+    assert fix["valid"] and fix["hosts"] == hosts
+    assert out["summary"] == {"hosts": 1, "diagnoses": 1, "codes": ["network-buffers"]}
