@@ -34,6 +34,7 @@ DUMP = """
   gather_facts: false
   tasks:
     - name: Per host
+      check_mode: false  # --check runs too
       ansible.builtin.copy:
         dest: "{{ dump_dir }}/{{ inventory_hostname }}.json"
         mode: "0644"
@@ -44,6 +45,7 @@ DUMP = """
               'read_from': enforce_result.read_from | default(None)} | to_json }}
       delegate_to: localhost
     - name: On localhost
+      check_mode: false
       ansible.builtin.copy:
         dest: "{{ dump_dir }}/localhost.json"
         mode: "0644"
@@ -194,6 +196,9 @@ def test_the_playbook_checks_the_role_arguments_once(fleet, ansible_env, confirm
     failed = re.findall(r"^fatal: \[(\w+)\]: FAILED! => .*enforce_confirm", proc.stdout, re.M)
     assert len(failed) == 1, proc.stdout[-3000:]  # once, not once per host
     assert "Set and remove the keys" not in proc.stdout
+    # the reason, not the role's whole argument spec
+    assert "argument_spec_data" not in proc.stdout and "enforce_gather_var" not in proc.stdout
+    assert "Nothing written: argument 'enforce_confirm' is of type" in proc.stdout
 
 
 def test_when_every_host_holds_the_plan_one_host_still_reports_for_the_fleet(fleet, ansible_env, confirmed):
@@ -250,7 +255,7 @@ def test_explicit_settings_per_group_and_a_refused_plan(fleet, ansible_env, conf
     }
     jm_before = config_of(hosts, "jm")
     proc, published = run(base, ansible_env, "settings", extra)
-    assert proc.returncode == 2  # some hosts failed
+    assert proc.returncode == 2, proc.stdout[-5000:]  # some hosts failed
     assert "TASK [Gather" not in proc.stdout  # explicit settings: the audit play ends at once, no task per host
     for tm in ("tm1", "tm2"):
         config = config_of(hosts, tm)
@@ -268,7 +273,15 @@ def test_explicit_settings_per_group_and_a_refused_plan(fleet, ansible_env, conf
         assert published["hosts"][tm]["flink_restart_required"] is True
         assert re.search(rf'"{tm}: changed \S+/{tm}/flink/conf/\S+: .*remove taskmanager.memory.managed.fraction',
                          proc.stdout)
-    assert "Written: 2 changed, 0 would change, 0 compliant, 2 failed." in " ".join(proc.stdout.split())
+    out = " ".join(proc.stdout.split())
+    assert "Written: 2 changed, 0 would change, 0 compliant, 2 failed." in out
+    # the summary names each failed host with its own reason
+    failed = re.search(r"2 failed\. Failed: (.*?)\. Restart needed on: tm1, tm2\.", out)
+    assert failed, out[-3000:]
+    jm, broken = failed.group(1).split("; broken (")
+    assert jm.startswith("jm (") and "would not start the jobmanager" in jm
+    assert "config.yaml line" in broken
+    assert published["summary"]["failures"]["jm"].startswith(str(Path(hosts["jm"]["flink_home"])))
 
 
 ROLE_PLAY = """
@@ -316,8 +329,12 @@ def test_two_tasks_per_host_the_rest_once_for_the_play(fleet, ansible_env, confi
     assert published["summary"]["would_change"] == ["tm1", "tm2"] and published["summary"]["failed"] == ["broken"]
     assert '"jm: not planned (nothing to set)"' in proc.stdout
     assert re.search(r'"tm1: would change \S+/flink-conf.yaml: update parallelism.default 3 -> 4"', proc.stdout)
-    assert "Check mode (enforce_confirm is false), nothing written: 0 changed, 2 would change, 0 compliant, " \
-           "1 failed. Restart needed on: none." in " ".join(proc.stdout.split())
+    out = " ".join(proc.stdout.split())
+    summary = re.search(r"Check mode \(enforce_confirm is false\), nothing written: 0 changed, 2 would change, "
+                        r"0 compliant, 1 failed\. Failed: broken \((.*?)\)\. Would change: tm1, tm2\. "
+                        r"Restart needed on: none\.", out)
+    assert summary, out[-3000:]
+    assert "config.yaml line" in summary.group(1)  # the failed host's own reason, named in the summary
 
 
 def test_settings_templated_per_host_are_decided_on_each_host(fleet, ansible_env, confirmed):
@@ -352,3 +369,129 @@ def test_role_refuses_groups_that_are_not_mappings_without_printing_them(fleet, 
         assert "needs either enforce_plan" in proc.stdout and "to a list of keys" in proc.stdout
         assert "CNRY" not in proc.stdout + proc.stderr
     assert files_of(base) == before
+
+
+def playbook_run(base, env, name, extra, *args):
+    """The enforce playbook with explicit settings; the files before and after."""
+    before = files_of(base)
+    proc, published = run(base, env, name, extra, *args)
+    return proc, published, before, files_of(base)
+
+
+def fatal_once(proc) -> str:
+    """The one refusal of the play (run_once: not once per host), its message on one line."""
+    fatals = [f for f in re.findall(r"^fatal: \[\w+\]: FAILED! => (.*)$", proc.stdout, re.M) if "Nothing written" in f]
+    assert len(fatals) == 1, proc.stdout[-3000:]
+    return json.loads(fatals[0])["msg"]
+
+
+def test_a_misspelled_group_fails_before_anything_is_written(fleet, ansible_env, confirmed):
+    """13.9: a group that is neither an inventory group nor all/jobmanager/taskmanager is refused, by name."""
+    extra = {"enforce_confirm": True,
+             "enforce_settings": {"all": {"parallelism.default": 6}, "taskmanagr": {"taskmanager.numberOfTaskSlots": 3},
+                                  "typo_group": {"parallelism.default": 6}},
+             "enforce_remove": {"tm_extr": ["taskmanager.memory.managed.fraction"]}}
+    proc, published, before, after = playbook_run(fleet[0], ansible_env, "typo-group", extra)
+    assert proc.returncode == 2 and after == before and published is None, proc.stdout[-3000:]
+    msg = fatal_once(proc)
+    assert msg.startswith("Nothing written: enforce_settings names the group 'taskmanagr', which is neither an "
+                          "inventory group nor all, jobmanager or taskmanager; did you mean 'taskmanager'"), msg
+    assert "enforce_settings names the group 'typo_group'" in msg
+    assert "enforce_remove names the group 'tm_extr'" in msg and "'tm_extra'" in msg
+    assert "Set and remove the keys" not in proc.stdout
+
+
+def test_an_unknown_key_is_refused_unless_allowed(fleet, ansible_env, confirmed):
+    """15.4: a key no Flink line knows is refused before anything is written, with a did-you-mean."""
+    settings = {"taskmanager": {"taskmanager.memory.managed.fration": "0.3"}, "all": {"parallelism.default": 6}}
+    proc, published, before, after = playbook_run(fleet[0], ansible_env, "unknown-key",
+                                                  {"enforce_confirm": True, "enforce_settings": settings})
+    assert proc.returncode == 2 and after == before and published is None, proc.stdout[-3000:]
+    msg = fatal_once(proc)
+    assert msg.startswith("Nothing written: enforce_settings.taskmanager on broken, tm1, tm2: "
+                          "'taskmanager.memory.managed.fration' is not a key any Flink line (1.17 to 2.3) knows; did "
+                          "you mean 'taskmanager.memory.managed.fraction'"), msg
+    assert msg.endswith("To write it anyway, list it in enforce_allow_unknown_keys."), msg
+    # opted in for that key: written (here diff only), without flink_config's warning about it
+    proc, published, before, after = playbook_run(
+        fleet[0], ansible_env, "unknown-key-allowed",
+        {"enforce_settings": settings, "enforce_allow_unknown_keys": ["taskmanager.memory.managed.fration"]})
+    assert proc.returncode == 2 and after == before, proc.stdout[-3000:]  # broken: Flink refuses its file
+    assert published["summary"]["would_change"] == ["jm", "tm1", "tm2"]
+    assert "+taskmanager.memory.managed.fration: 0.3" in proc.stdout
+    assert "did you mean" not in proc.stdout + proc.stderr
+
+
+GATHER_THEN_ROLE = """
+- name: Gather, then enforce with the gather's Flink versions
+  hosts: flink_jobmanager:flink_taskmanager
+  gather_facts: false
+  tasks:
+    - name: Gather
+      flinkops.flink.flink_config_info:
+        flink_home: "{{ flink_home }}"
+      register: g
+      ignore_errors: true
+    - name: Enforce
+      ansible.builtin.import_role:
+        name: flinkops.flink.enforce
+      vars:
+        enforce_confirm: true
+        enforce_gather_var: g
+        enforce_settings: {all: {pekko.ask.timeout: 20 s, parallelism.default: 6}}
+""" + DUMP
+
+
+def test_a_key_the_hosts_line_does_not_read_is_refused_where_the_line_is_known(fleet, ansible_env, confirmed):
+    """15.4: pekko.* came with 1.18; the gather shows tm1 runs 1.17, so nothing is written anywhere."""
+    base = fleet[0]
+    (base / "gather-role.yml").write_text(GATHER_THEN_ROLE)
+    before = files_of(base)
+    proc, published = run(base, ansible_env, "line-known", {}, play="gather-role.yml")
+    assert proc.returncode == 2 and files_of(base) == before and published is None, proc.stdout[-3000:]
+    msg = fatal_once(proc)
+    assert msg == ("Nothing written: enforce_settings.all on tm1: 'pekko.ask.timeout' is not read by Flink 1.17 "
+                   "(only by Flink 1.18, 1.19, 1.20, 2.0, 2.1, 2.2, 2.3). To write it anyway, list it in "
+                   "enforce_allow_unknown_keys."), msg
+
+
+def test_values_and_keys_set_and_removed_are_refused_before_any_host_is_written(fleet, ansible_env, confirmed):
+    """15.5: problems flink_config would find on some hosts only are found once, before any host is written."""
+    for name, extra in {
+        "null-value": {"enforce_settings": {"all": {"parallelism.default": 6}, "jobmanager": {"rest.port": None}}},
+        "set-and-removed": {"enforce_settings": {"all": {"parallelism.default": 6}},
+                            "enforce_remove": {"taskmanager": ["parallelism.default"]}},
+    }.items():
+        proc, published, before, after = playbook_run(fleet[0], ansible_env, name, dict(extra, enforce_confirm=True))
+        assert proc.returncode == 2 and after == before and published is None, (name, proc.stdout[-3000:])
+        msg = fatal_once(proc)
+        assert msg.startswith("Nothing written: "), msg
+        if name == "null-value":
+            assert "enforce_settings.jobmanager: key 'rest.port': the value is nothing (null)" in msg
+        else:
+            assert "tm1: parallelism.default is both set and removed (groups all, taskmanager)" in msg
+            assert "tm2: parallelism.default is both set and removed" in msg and "jm:" not in msg
+
+
+def test_a_check_run_with_confirmation_says_it_was_a_check(fleet, ansible_env, confirmed):
+    """15.15: --check with enforce_confirm=true writes nothing and says so, with what would change."""
+    extra = {"enforce_confirm": True, "enforce_settings": {"taskmanager": {"parallelism.default": 9}}}
+    proc, published, before, after = playbook_run(fleet[0], ansible_env, "check-run", extra, "--check")
+    assert proc.returncode == 2 and after == before, proc.stdout[-3000:]  # broken: Flink refuses its file
+    out = " ".join(proc.stdout.split())
+    assert "Written" not in out
+    assert re.search(r"Check run \(--check\), nothing written: 0 changed, 2 would change, 0 compliant, 1 failed\. "
+                     r"Failed: broken \(.*config\.yaml line.*\)\. Would change: tm1, tm2\. Restart needed on: none\.",
+                     out), out[-3000:]
+    summary = published["summary"]
+    assert summary["check_mode"] is True and summary["written"] is False and summary["confirmed"] is True
+    assert published["restart_hosts"] == [] and summary["would_change"] == ["tm1", "tm2"]
+
+
+def test_policy_errors_name_the_variable_enforce_policy(fleet, ansible_env, confirmed):
+    """15.15: the user's variable is enforce_policy, not 'policy'."""
+    proc, _published, before, after = playbook_run(
+        fleet[0], ansible_env, "bad-policy", {"enforce_policy": {"taskmanager": {"process_size": "lots"}}})
+    assert proc.returncode == 2 and after == before, proc.stdout[-3000:]
+    assert "enforce_policy.taskmanager.process_size: 'lots' is not a memory size" in proc.stdout
+    assert " policy.taskmanager" not in proc.stdout

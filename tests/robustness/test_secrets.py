@@ -101,7 +101,7 @@ PLAY = """
           ignore_errors: true
       vars:
         enforce_settings: {all: {s3.secret-key: "{{ enforce_secret }}", taskmanager.memory.process.size: 4g}}
-        enforce_allow_unknown_keys: true
+        enforce_allow_unknown_keys: []  # every key here is known
 """
 
 

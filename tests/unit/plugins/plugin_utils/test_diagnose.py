@@ -25,6 +25,7 @@ EXPECTED = {
     "refused-config": ("refused-config", "tm1", "taskmanager",
                        "[ERROR] Could not get JVM parameters and dynamic configurations properly."),
     "oom-killed": ("oom-killed", "tm1", "taskmanager", "Memory cgroup out of memory: Killed process "),
+    "jm-heap-oom": ("heap-oom", "jm", "jobmanager", "java.lang.OutOfMemoryError: Java heap space. A heap space"),
     "network-pool-allocation": ("network-pool-allocation", "tm1", "taskmanager",
                                 "Could not allocate enough memory segments for NetworkBufferPool (required (MB): "),
     "rocksdb-managed": ("managed-memory", "tm1", "taskmanager",
@@ -78,6 +79,7 @@ def test_real_failure_is_diagnosed_with_its_evidence_line(line, case):
     # The line named is the line of the file that holds that message, byte for byte.
     folder = FIXTURES / line / case
     fixture = next(e["fixture"] for e in data["hosts"][evidence["host"]]["logs"] if e["file"] == evidence["file"])
+    assert "-client-" not in fixture  # bin/flink's log relays errors; the daemons' logs are the evidence
     assert (folder / fixture).read_text(errors="replace").splitlines()[evidence["line"] - 1] == evidence["message"]
     assert diagnosis["now"]["sizes"] is not None or not diagnosis["now"]["valid"] or code == "slots-unfulfillable"
     # Nothing else on the healthy hosts but what the JobManager saw of the same failure.
@@ -93,12 +95,12 @@ def test_fix_is_valid_on_every_host_of_the_group(line, case):
     diagnosis = next(d for d in diagnose(results)["hosts"][host] if d["code"] == code)
     fix = diagnosis["fix"]
     assert fix["valid"], fix
-    assert fix["hosts"] == ["tm1", "tm2", "tm3"]
+    assert fix["hosts"] == (["jm"] if process == "jobmanager" else ["tm1", "tm2", "tm3"])
     for member in fix["hosts"]:
         model = compute(applied(results[member]["config"], fix), process, data["flink_version"])
         assert model["valid"], (member, model["error"])
         assert model["sizes"] == fix["memory"][member]
-    assert fix["settings"] and fix["policy"]["taskmanager"]["process_size"] == fix["process_size"]
+    assert fix["settings"] and fix["policy"][process]["process_size"] == fix["process_size"]
 
 
 def test_network_fix_gives_the_buffers_the_message_asks_for():

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible.plugins.loader import shell_loader
 
 from ansible_collections.flinkops.flink.plugins.module_utils import live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
@@ -276,9 +275,9 @@ def test_parse_live_ignores_noise_and_other_files():
 
 
 def _probe(conf_dir, processes=("taskmanager",), live=True):
-    """The gather's result for conf_dir (Flink 2.3 given), run exactly as Ansible runs the command."""
-    script = shell_loader.get("sh").append_command(
-        gather_protocol.build_script(None, str(conf_dir), 1 << 20, live=live), "sleep 0")
+    """The gather's result for conf_dir (Flink 2.3 given), the command run by a real sh. (Run as Ansible runs
+    it, with its appended "&& sleep 0", in tests/unit/plugins/action: this file runs without Ansible.)"""
+    script = gather_protocol.build_script(None, str(conf_dir), 1 << 20, live=live)
     proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stderr == ""
     got = gather_protocol.interpret(gather_protocol.parse_frames(proc.stdout))
