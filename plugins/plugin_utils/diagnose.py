@@ -197,6 +197,7 @@ def _process_of_file(entry: Mapping, name: str, host_procs: list) -> str | None:
     return host_procs[0] if len(host_procs) == 1 else None
 
 
+_CLIENT_LOG = re.compile(r"flink-.*-client-.*\.log")
 _PROPERTY = re.compile(r"^(.*?property: )([^,]+)(, )(.*)$")
 
 
@@ -228,6 +229,8 @@ class Hit:
 def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     name, lines, first = _entry_lines(entry, host, index)
     kind = _kind(entry, name)
+    if _CLIENT_LOG.match(name.rsplit("/", 1)[-1]):
+        return []  # bin/flink's own log: it relays the cluster's errors, the daemons' logs hold them
     if kind == "kernel":
         return _scan_kernel(host, name, lines, first)
     file_process = _process_of_file(entry, name, host_procs)

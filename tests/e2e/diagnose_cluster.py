@@ -238,6 +238,20 @@ def provoke_pool(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
     return cl.keep("network-pool-allocation", since, dest=dest)
 
 
+def provoke_jm_heap(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
+    """A job whose source fills the JobManager's heap when the JobMaster deserializes it."""
+    cl.cancel_all()
+    since = cl.offsets()
+    cl.run_job(["jm-heap", "1", "flinkops-diagnose-jm-heap"])
+    cl.wait_text("jm", "Java heap space", 240)
+    time.sleep(5)
+    path = cl.keep("jm-heap-oom", since, dest=dest)
+    if cl.process_pid("jm") is None:  # the JobManager may exit on an OutOfMemoryError: bring it back
+        cl.start_jobmanager()
+        cl.wait(cl._rest_up, 240, "the JobManager's REST API")
+    return path
+
+
 def provoke_oom_kill(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
     """tm1 in a memory cgroup (v1) whose limit is below its process size; the kernel kills the JVM."""
     group = CGROUP_ROOT / f"flinkops-diagnose-{os.getpid()}"
@@ -282,7 +296,7 @@ def main(argv: list) -> int:
     import flink_install_1x
 
     version = argv[0] if argv else "2.3.0"
-    wanted = argv[1:] or [*CASES, "network-pool-allocation", "refused-config", "oom-killed"]
+    wanted = argv[1:] or [*CASES, "network-pool-allocation", "refused-config", "oom-killed", "jm-heap-oom"]
     home = flink_install_1x.install(version)
     with tempfile.TemporaryDirectory(prefix="flinkops-diagnose-") as tmp:
         cl = DiagnoseCluster(home, Path(tmp) / "cluster", version)
@@ -295,6 +309,8 @@ def main(argv: list) -> int:
                 try:
                     if case == "refused-config":
                         path = provoke_refused(cl)
+                    elif case == "jm-heap-oom":
+                        path = provoke_jm_heap(cl)
                     elif case == "network-pool-allocation":
                         path = provoke_pool(cl)
                     elif case == "oom-killed":

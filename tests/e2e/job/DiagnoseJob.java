@@ -7,6 +7,10 @@
 //   sort           a bounded batch job whose keyed reduce sorts in managed memory
 //   slots P        the tick job at parallelism P (more than the cluster's slots)
 //   rocksdb        keyed state in RocksDB (state.backend.type: rocksdb), slowly
+//   jm-heap        a source whose deserialization fills the heap: the JobManager deserializes it first
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.Serializable;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
@@ -14,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.configuration.Configuration;
@@ -54,6 +60,11 @@ public class DiagnoseJob {
                 env.fromSequence(0, Long.MAX_VALUE).keyBy(v -> v % 100).map(new Count())
                         .sinkTo(new DiscardingSink<>());
                 break;
+            case "jm-heap":
+                env.setParallelism(1);
+                env.fromSource(new HeavySource(), WatermarkStrategy.noWatermarks(), "heavy").map(new Slow())
+                        .sinkTo(new DiscardingSink<>());
+                break;
             case "slots":
                 env.setParallelism(arg);
                 env.fromSequence(0, Long.MAX_VALUE).map(new Slow()).sinkTo(new DiscardingSink<>());
@@ -69,6 +80,25 @@ public class DiagnoseJob {
         public Long map(Long value) throws Exception {
             Thread.sleep(50);
             return value;
+        }
+    }
+
+    /** The sequence source, carrying a field that fills the heap of whoever deserializes it. */
+    public static class HeavySource extends NumberSequenceSource {
+        private final Heavy heavy = new Heavy();
+
+        public HeavySource() {
+            super(0, Long.MAX_VALUE);
+        }
+    }
+
+    public static class Heavy implements Serializable {
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            List<byte[]> held = new ArrayList<>();
+            while (true) {
+                held.add(new byte[1 << 20]);
+            }
         }
     }
 
