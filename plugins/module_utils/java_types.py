@@ -97,7 +97,8 @@ def _parse(raw: str, to_binary) -> float:
     value = _exact_value(text)
     if isinstance(value, float):  # NaN, +-Infinity
         return value
-    return math.copysign(to_binary(abs(value)), -1.0 if text[0] == "-" else 1.0)  # "-0.0" keeps its sign
+    result = to_binary(abs(value))
+    return -result if text[0] == "-" else result  # "-0.0" keeps its sign, as in Java
 
 
 def _to_double(value: Fraction) -> float:

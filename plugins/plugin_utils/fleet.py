@@ -229,7 +229,8 @@ def resolve_groups(group_by, ok: Mapping, failed: list, procs: dict | None = Non
 def host_memory(result: Mapping, process: str) -> dict:
     """The memory model of ``process`` for a usable result (host_record.model_of: the gathered one, or computed)."""
     memory = result.get("memory")
-    gathered = memory.get(process) if isinstance(memory, Mapping) else None
+    # pylint: disable-next=unidiomatic-typecheck
+    gathered = memory.get(process) if type(memory) is dict or isinstance(memory, Mapping) else None
     return model_of(result["config"], gathered, process, minor_line(str(result["flink_version"])))
 
 

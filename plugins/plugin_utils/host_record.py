@@ -101,9 +101,10 @@ def model_of(config: Mapping, gathered, process: str, line: str) -> dict:
     redacted config. Otherwise it is computed from the config's memory keys (hosts with the same
     memory keys share one computation).
     """
-    if isinstance(gathered, Mapping) and "valid" in gathered and "keys" in gathered \
-            and gathered.get("flink_version") == line:
-        return gathered
+    # pylint: disable-next=unidiomatic-typecheck
+    if (type(gathered) is dict or isinstance(gathered, Mapping)) and gathered.get("flink_version") == line \
+            and "valid" in gathered and "keys" in gathered:
+        return gathered  # what results arriving from Ansible are: plain dicts (the exact-type test is cheap)
     keys = memory_keys(process)
     items = frozenset((k, v) for k, v in config.items() if k in keys)
     return _computed(items, process, line)
