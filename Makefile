@@ -3,10 +3,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: bootstrap test unit oracle demo bench lint
+.PHONY: bootstrap bootstrap-demo test unit oracle demo bench lint
 
+## Everything the tests need (requirements-test.txt, Java, shellcheck, shells); see tools/bootstrap.sh.
 bootstrap:
-	@VENV=$(VENV) sh tools/bootstrap.sh
+	@VENV=$(VENV) sh tools/bootstrap.sh test
+
+## Only what a user needs to run the playbooks: requirements.txt and ansible-core.
+bootstrap-demo:
+	@VENV=$(VENV) sh tools/bootstrap.sh demo
 
 ## The whole test suite: unit, real-Flink oracle, integration (real ansible-playbook).
 test: bootstrap
@@ -16,7 +21,7 @@ unit: bootstrap
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 ## Audit the bundled demo fleet (examples/demo-fleet/) and print where the HTML report is.
-demo: bootstrap
+demo: bootstrap-demo
 	@VENV=$(VENV) sh tools/demo.sh
 
 ## Benchmarks, each side by side with its baseline in the same run (docs/benchmarks.md).

@@ -1,12 +1,35 @@
 #!/bin/sh
-# Install what `make test` and `make demo` need, once: a venv with the pinned
-# controller tools, and Java 17 for the real-Flink oracle tests.
+# Install what a make target needs, once, into a venv ($VENV, default .venv):
+#   bootstrap.sh demo   what a user needs to run the playbooks (`make demo`): requirements.txt and
+#                       ansible-core, at the version the tests run; nothing else, no system packages
+#   bootstrap.sh [test] everything `make test` needs: the pinned tools of requirements-test.txt, Java 17
+#                       for the real-Flink oracle tests, shellcheck, redis-server and the shells the
+#                       gather is tested under (apt-get)
 set -eu
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+MODE=${1:-test}
+case $MODE in
+    demo|test) ;;
+    *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
+esac
 stamp="$VENV/.requirements-test.txt"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
+fi
+if [ "$MODE" = demo ]; then
+    # a venv made for the tests already holds all of it
+    if cmp -s requirements-test.txt "$stamp" 2>/dev/null; then exit 0; fi
+    core=$(grep -E '^ansible-core[=<>~]' requirements-test.txt)
+    want="$VENV/.requirements-demo.txt.new"
+    { cat requirements.txt; echo "$core"; } > "$want"
+    if ! cmp -s "$want" "$VENV/.requirements-demo.txt" 2>/dev/null; then
+        "$VENV/bin/pip" install --quiet -r requirements.txt "$core"
+        mv "$want" "$VENV/.requirements-demo.txt"
+    else
+        rm -f "$want"
+    fi
+    exit 0
 fi
 if ! cmp -s requirements-test.txt "$stamp" 2>/dev/null; then
     "$VENV/bin/pip" install --quiet --upgrade pip
