@@ -174,10 +174,11 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     flink_restart_required: "{{ tm_config.restart_required }}"
 
-- name: Set a key this Flink version does not know, on purpose
+- name: Set a key this Flink version does not know, on purpose (a TaskManager's conf dir)
   flinkops.flink.flink_config:
     conf_dir: /etc/flink
     flink_version: "2.3"
+    processes: [taskmanager]
     settings:
       my.plugin.option: "on"
     allow_unknown_keys: true

@@ -76,9 +76,11 @@ EXAMPLES = r"""
     flink_home: "{{ flink_home }}"
   register: flink
 
-- name: Show the TaskManager heap Flink will start with
+- name: Show the TaskManager heap Flink will start with (or why it would not start)
   ansible.builtin.debug:
-    msg: "{{ flink.memory.taskmanager.jvm.heap | human_readable }}"
+    msg: "{{ (tm.jvm.heap | human_readable) if tm.valid else 'Flink refuses this TaskManager: ' ~ tm.error }}"
+  vars:
+    tm: "{{ flink.memory.taskmanager }}"
   when: "'taskmanager' in flink.processes"
 
 - name: Read a config directory outside the installation, for a given version
