@@ -351,9 +351,10 @@ def _pids(result: Mapping) -> dict:
     out = {}
     probe = result.get("live_probe")
     if isinstance(probe, Mapping):
-        for proc in probe.get("processes") or ():
-            if isinstance(proc, Mapping) and isinstance(proc.get("pid"), int):
-                out[proc["pid"]] = TM
+        for field_name, process in (("processes", TM), ("jobmanagers", JM)):
+            for proc in probe.get(field_name) or ():
+                if isinstance(proc, Mapping) and isinstance(proc.get("pid"), int):
+                    out[proc["pid"]] = process
     for entry in result.get("logs") or ():
         if isinstance(entry, Mapping) and isinstance(entry.get("pid"), int) and entry.get("process") in (TM, JM):
             out[entry["pid"]] = entry["process"]
@@ -361,15 +362,19 @@ def _pids(result: Mapping) -> dict:
 
 
 def _tie_kernel(hit: Hit, result: Mapping) -> bool:
+    """Whether a kernel kill is a Flink JVM's: by pid when the gather saw it, else a java process on a
+    host running Flink (a killed JVM's pid is gone once its supervisor restarted it)."""
     procs = processes_of(result)
     known = _pids(result)
     if hit.groups["pid"] in known:
         hit.process, hit.groups["tied_by"] = known[hit.groups["pid"]], "pid"
         return True
-    if hit.groups["command"] == "java" and len(procs) == 1 and not known:
-        hit.process, hit.groups["tied_by"] = procs[0], "the only Flink JVM on the host"
-        return True
-    return False
+    if hit.groups["command"] != "java" or not procs:
+        return False
+    hit.process = procs[0] if len(procs) == 1 else TM
+    hit.groups["tied_by"] = ("the only Flink JVM on the host" if len(procs) == 1 and not known else
+                             "a java process on a host running Flink (not among the JVMs running now)")
+    return True
 
 
 # --- Now: the keys and what the memory model makes of them ----------------------------------------
@@ -638,7 +643,7 @@ def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
         target = hit.host
         if hit.code == "oom-killed":
             if not _tie_kernel(hit, ok[hit.host]):
-                hit.process = None
+                continue  # another program's kill
         elif hit.taskmanager_id is not None:
             target = ids.get(hit.taskmanager_id, hit.host)
             hit.process = TM

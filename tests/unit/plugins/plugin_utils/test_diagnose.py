@@ -234,3 +234,21 @@ def test_fix_covers_the_group_of_the_host(group_by, hosts):
     fix = next(d for d in out["hosts"]["tm1"] if d["code"] == "network-buffers")["fix"]
     assert fix["valid"] and fix["hosts"] == hosts
     assert out["summary"] == {"hosts": 1, "diagnoses": 1, "codes": ["network-buffers"]}
+
+
+def test_kernel_kill_is_tied_by_pid_when_the_gather_saw_the_jvm():
+    _data, results = load("2.3", "oom-killed")
+    kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
+    assert kill["evidence"]["tied_by"] == "the only Flink JVM on the host"
+    pid = kill["evidence"]["pid"]
+    results["tm1"]["live_probe"] = {"now": 1, "mtime": 1, "processes": [{"pid": pid, "started": 1}], "jobmanagers": []}
+    kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
+    assert kill["evidence"]["tied_by"] == "pid" and kill["process"] == "taskmanager"
+    # A JVM restarted since has another pid: still a java kill on a Flink host, said so.
+    results["tm1"]["live_probe"]["processes"] = [{"pid": pid + 1, "started": 1}]
+    kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
+    assert kill["evidence"]["tied_by"].startswith("a java process on a host running Flink")
+    # A kernel kill of another program is nobody's Flink failure.
+    for entry in results["tm1"]["logs"]:
+        entry["text"] = entry["text"].replace(f"Killed process {pid} (java)", f"Killed process {pid} (python3)")
+    assert not [d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed"]
