@@ -25,7 +25,7 @@ EXPECTED = {
     "refused-config": ("refused-config", "tm1", "taskmanager",
                        "[ERROR] Could not get JVM parameters and dynamic configurations properly."),
     "oom-killed": ("oom-killed", "tm1", "taskmanager", "Memory cgroup out of memory: Killed process "),
-    "jm-heap-oom": ("heap-oom", "jm", "jobmanager", "java.lang.OutOfMemoryError: Java heap space. A heap space"),
+    "jm-heap-oom": ("heap-oom", "jm", "jobmanager", "java.lang.OutOfMemoryError: Java heap space"),
     "network-pool-allocation": ("network-pool-allocation", "tm1", "taskmanager",
                                 "Could not allocate enough memory segments for NetworkBufferPool (required (MB): "),
     "rocksdb-managed": ("managed-memory", "tm1", "taskmanager",

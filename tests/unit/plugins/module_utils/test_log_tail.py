@@ -1,0 +1,79 @@
+"""The log tail fragment in every POSIX shell of the gather's matrix: newest file first, bounded, Flink's
+files only, the kernel's lines or why they cannot be read; parsed into the diagnose filter's ``logs``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
+
+SHELLS = {"dash": ["/bin/dash", "-c"], "bash": ["/bin/bash", "--posix", "-c"], "busybox": ["busybox", "sh", "-c"],
+          "mksh": ["/usr/bin/mksh", "-c"], "yash": ["/usr/bin/yash", "-c"], "posh": ["/usr/bin/posh", "-c"]}
+
+
+def records(out: bytes) -> list:
+    found, pos = [], 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        head = out[pos:eol].decode()
+        end = out.index(b"\0", eol + 1)
+        found.append((head, out[eol + 1:end]))
+        pos = end + 1
+    return found
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_tail_newest_first_bounded_flink_files_only(shell, tmp_path):
+    argv = SHELLS[shell]
+    if not shutil.which(argv[0]):
+        pytest.fail(f"{argv[0]} is missing: tools/bootstrap.sh installs the shell matrix")
+    log = tmp_path / "log"
+    log.mkdir()
+    old = log / "flink-u-taskexecutor-0-h.log.1"  # a rotated file: not Flink's current log
+    old.write_text("rotated\n")
+    big = log / "flink-u-taskexecutor-0-h.log"
+    big.write_bytes(b"".join(b"line %06d\n" % i for i in range(100000)))  # 1.2 MB
+    out = log / "flink-u-taskexecutor-0-h.out"
+    out.write_bytes(b"[ERROR] Could not get JVM parameters\x00 and dynamic configurations properly.\n")
+    (log / "notes.txt").write_text("not Flink's\n")
+    os.utime(big, (1, 1))  # the .out is newer
+    script = f"ld={log}; lb=4096\n" + log_tail.LOGS_SH
+    proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    got = records(proc.stdout)
+    assert [h.split()[1] for h, _p in got if h.startswith("@@log ")] == [out.name, big.name]
+    head, payload = next(r for r in got if r[0].startswith(f"@@log {big.name}"))
+    assert head == f"@@log {big.name} {big.stat().st_size} 4096" and len(payload) == 4096
+    assert payload.endswith(b"line 099999\n")
+    entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
+    assert entry["truncated"] and "first_line" not in entry and entry["lines"][-1] == "line 099999"
+    assert all(len(line) == 11 for line in entry["lines"])  # the cut first line is dropped
+    head, payload = next(r for r in got if r[0].startswith(f"@@log {out.name}"))
+    entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
+    assert entry["first_line"] == 1
+    assert entry["lines"] == ["[ERROR] Could not get JVM parameters and dynamic configurations properly."]
+    kernel = got[-1]
+    assert kernel[0].split()[0] == "@@kernel" and kernel[0].split()[1] in ("dmesg", "journalctl", "none")
+
+
+def test_missing_log_dir_and_refused_dmesg_are_reported(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dmesg").write_text("#!/bin/sh\necho 'dmesg: read kernel buffer failed: Operation not permitted' >&2\n"
+                                "exit 1\n")
+    (fake / "dmesg").chmod(0o755)
+    (fake / "journalctl").write_text("#!/bin/sh\necho 'No journal files were found.' >&2\nexit 1\n")
+    (fake / "journalctl").chmod(0o755)  # a journalctl without journald: the fallback fails too
+    env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin")
+    script = f"ld={tmp_path / 'nowhere'}; lb=4096\n" + log_tail.LOGS_SH
+    proc = subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, env=env, check=False)
+    got = records(proc.stdout)
+    assert got[0] == ("@@logdir absent", b"")
+    head, payload = got[1]
+    assert head == "@@kernel none"
+    entry = log_tail.kernel_entry("none", payload)
+    assert "Operation not permitted" in entry["error"] and "lines" not in entry
