@@ -51,7 +51,8 @@ case found by running Flink's own loader, see tests/oracle):
   ``<<`` is an ordinary key (no merge keys in YAML 1.2); ``!!set`` and
   ``!!binary`` values are rendered as the dumper writes them.
 
-Known gaps, where this reader refuses a file Flink reads:
+Known gaps, where this reader refuses a file Flink reads: a file whose keys and values expand to more
+than ``MAX_EXPANDED_CHARS`` (12 Mi characters; aliases repeat their anchor's text);
 anchor and alias names with characters other than letters, digits, ``-``
 and ``_`` (snakeyaml-engine takes almost anything, even a trailing ``:``);
 U+0085/U+2028/U+2029 where a token starts (snakeyaml-engine then reads them
@@ -127,6 +128,14 @@ _LINE_BREAK = re.compile("\r\n|\r|\n")
 CODE_POINT_LIMIT = 3 * 1024 * 1024  # LoadSettings.codePointLimit default
 MAX_COLLECTION_ALIASES = 50  # LoadSettings.maxAliasesForCollections default
 MAX_NESTING = 800  # ours, not Flink's: see MAX_DEPTH_NOTE
+# Ours, not Flink's: the characters of keys and values the file expands to.  Flink bounds aliases
+# to lists and maps (50) but not aliases to plain scalars, so 119 KB of `base: &s <100,000 chars>`
+# and 2,000 `kN: *s` lines is a 200 MB map (Flink loads it; the audit's reports then took GBs).
+# Without aliases a file flattens to about its own size: only keys of nested maps repeat their
+# prefix (Flink's shipped file and the corpus: at most 1.9x; long prefixes over one-character
+# leaves: 5x).  12 Mi characters, four times Flink's own code point limit and twelve times the
+# gather's default max_file_size, refuses no realistic file, only expansion.
+MAX_EXPANDED_CHARS = 4 * CODE_POINT_LIMIT
 _BIG_WIDTH = 2 ** 31 - 1  # the dumper is built with setSplitLines(false)
 
 
@@ -797,7 +806,7 @@ def _parse_config_yaml(data: bytes, path: str) -> ParsedConfig:
             kind = "a list" if isinstance(built, list) else "a single value"
             raise _fail(path, f"the document is {kind}, not a mapping of keys to values", line=1,
                         flink=f"{FLINK_PARSE_ERROR} (ClassCastException: cannot be cast to class java.util.Map)")
-        _flatten(built, "", config, lines, overridden, path, set(), anchor_counter)
+        _flatten(built, "", config, lines, overridden, path, set(), anchor_counter, [MAX_EXPANDED_CHARS])
     result = {}
     for key, value in config.items():
         if value is None:
@@ -814,7 +823,37 @@ _JAVA_CLASS = {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java
                _YamlMap: "java.util.LinkedHashMap"}
 
 
-def _flatten(mapping, prefix, config, lines, overridden, path, active, counter):
+def _too_big(path, line, key):
+    shown = key if len(key) <= 120 else key[:120] + "..."
+    return _fail(path, f"the file expands to more than {MAX_EXPANDED_CHARS} characters of keys and values "
+                       "(aliases repeat their anchor's text each time); this reader stops there. Write the "
+                       "values out, or use fewer aliases", line=line, key=shown, flink=None)
+
+
+def _flow_size(value, limit: int, seen: set) -> int:
+    """About how many characters the flow dumper writes for ``value``; stops counting past ``limit``."""
+    kind = type(value)
+    if kind is str:
+        return len(value)
+    if kind is bytes:
+        return 4 * (len(value) + 2) // 3
+    if not isinstance(value, (list, _YamlMap)):
+        return 24  # a number, a boolean or null
+    if id(value) in seen:
+        return 8  # written again as an alias (*id001)
+    seen.add(id(value))
+    total = 2
+    items = value.items if isinstance(value, _YamlMap) else value
+    for item in items:
+        parts = item[:2] if isinstance(value, _YamlMap) else (item,)
+        for part in parts:
+            total += _flow_size(part, limit - total, seen) + 2
+            if total > limit:
+                return total
+    return total
+
+
+def _flatten(mapping, prefix, config, lines, overridden, path, active, counter, budget):
     if id(mapping) in active:
         raise _fail(path, f"the map under '{prefix[:-1]}' contains itself (through an alias)",
                     flink="java.lang.StackOverflowError")
@@ -829,10 +868,16 @@ def _flatten(mapping, prefix, config, lines, overridden, path, active, counter):
                         line=line,
                         flink=f"{FLINK_PARSE_ERROR} (ClassCastException: class {kind} cannot be cast "
                               "to class java.lang.String)")
+        budget[0] -= len(prefix) + len(key)
+        if budget[0] < 0:
+            raise _too_big(path, line, (prefix + key) if len(prefix) + len(key) <= 1000 else prefix[:1000])
         full = prefix + key
         if isinstance(value, _YamlMap):
-            _flatten(value, full + ".", config, lines, overridden, path, active, counter)
+            _flatten(value, full + ".", config, lines, overridden, path, active, counter, budget)
             continue
+        budget[0] -= _flow_size(value, budget[0] + 1, set())
+        if budget[0] < 0:
+            raise _too_big(path, line, full)
         if type(value) is list:  # pylint: disable=unidiomatic-typecheck
             value = dump_flow(value, counter)
         if full in lines:
