@@ -58,9 +58,13 @@ class Limits:
 
     @property
     def binding(self) -> tuple:
-        """``(bytes, source)`` of the limit that binds, ``(None, None)`` when none is known."""
-        known = self.known()
-        return known[0] if known else (None, None)
+        """``(bytes, source)`` of the limit that binds, ``(None, None)`` when none is known: the first of
+        ``known()``, found without sorting (the lint asks it for every host)."""
+        limit, source = None, None
+        for value, name in ((self.inventory, "inventory"), (self.cgroup, "cgroup"), (self.ram, "ram")):
+            if value is not None and (limit is None or value < limit):  # strict: ties keep the earlier source
+                limit, source = value, name
+        return limit, source
 
     @property
     def bytes(self) -> int | None:

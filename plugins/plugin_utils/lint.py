@@ -108,8 +108,6 @@ class _Lint:
         self._seen = set()
         self.models = {}
         self.reported_keys = set()  # keys a specific check already explained
-        self.limits = Limits.of(facts.get("mem_total_bytes"), facts.get("cgroup_memory_limit_bytes"),
-                                facts.get("flink_memory_limit_bytes"))
 
     # Values of sensitive keys are never shown, whatever the caller passed.
     def show(self, key: str) -> str:
@@ -704,7 +702,9 @@ def _host_limits(lint: _Lint, valid: dict):
     if not valid:
         return
     total = sum(r["sizes"]["total_process"] for r in valid.values())
-    limit, source = lint.limits.binding
+    facts = lint.facts
+    limit, source = Limits.of(facts.get("mem_total_bytes"), facts.get("cgroup_memory_limit_bytes"),
+                              facts.get("flink_memory_limit_bytes")).binding
     if limit is None or total <= limit:
         return
     what, consequence = _LIMIT_WORDS[source]

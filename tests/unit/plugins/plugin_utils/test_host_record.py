@@ -120,3 +120,13 @@ def test_audit_and_plan_agree_on_the_binding_limit():
         fitted = {**TM, "taskmanager.memory.process.size": f"{size // MIB}m"}
         facts = {**gathered(fitted, cgroup=8 * GIB), "flink_memory_limit_bytes": inventory}
         assert "exceeds-host-memory" not in [f["code"] for f in config_lint(facts["config"], "2.3.0", facts=facts)]
+
+
+def test_binding_is_the_first_of_known_for_every_combination():
+    values = (None, 0, 2 * GIB, 4 * GIB, 8 * GIB)
+    for ram in values:
+        for cgroup in values:
+            for inventory in values:
+                limits = Limits.of(ram, cgroup, inventory)
+                known = limits.known()
+                assert limits.binding == (known[0] if known else (None, None)), (ram, cgroup, inventory)
