@@ -12,6 +12,16 @@ permitted is reported, not an error. Standard library only.
 
 from __future__ import annotations
 
+import re
+
+from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+
+# The one redaction rule (module_utils/options.py once it holds redact_fragment too).
+try:
+    from ansible_collections.flinkops.flink.plugins.module_utils.options import redact_fragment
+except ImportError:
+    from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import redact_fragment
+
 # Variables set in front of the gather script: ld (log dir: flink_log_dir, else <flink_home>/log; may be
 # empty), lb (bytes per file). Records: "@@log <name> <size> <kept>\n<bytes>\0" per file (size of the
 # file, bytes kept), "@@logdir absent|noaccess\n\0" when there is nothing to list, and
@@ -76,3 +86,33 @@ def kernel_entry(source: str, payload: bytes) -> dict:
         return {"file": "dmesg", "kind": "kernel", "error": "dmesg and journalctl -k are absent or not permitted"
                 + (f": {text.strip()}" if text.strip() else "")}
     return {"file": source, "kind": "kernel", "lines": text.splitlines()}
+
+
+_PROPERTY = re.compile(r"^(.*?property: )([^,]+)(, )(.*)$")
+
+
+def redact_line(text: str) -> str:
+    """A log line with any sensitive value hidden (the collection's one rule for config values)."""
+    if not opts.is_sensitive_anywhere(text):
+        return text  # no sensitive word anywhere in the line: nothing to hide
+    match = _PROPERTY.match(text)  # Flink's "Loading configuration property: key, value"
+    if match and opts.is_sensitive_anywhere(match.group(2)):
+        return match.group(1) + match.group(2) + match.group(3) + opts.REDACTED
+    return redact_fragment(text, opts.is_sensitive_anywhere)
+
+
+def entries(records: list, log_dir: str | None) -> list:
+    """The gather's ``logs`` from the fragment's records ``(kind, args, payload)``, lines redacted."""
+    out = []
+    for kind, args, payload in records:
+        if kind == "log":
+            entry = log_entry(log_dir or "", *args, payload)
+            entry["lines"] = [redact_line(line) for line in entry["lines"]]
+        elif kind == "kernel":
+            entry = kernel_entry(args[0], payload)
+            if "lines" in entry:
+                entry["lines"] = [redact_line(line) for line in entry["lines"]]
+        else:  # logdir absent | noaccess
+            entry = {"file": log_dir or "", "kind": "log", "error": f"log dir {args[0]}"}
+        out.append(entry)
+    return out

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import redact_line
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     FleetError,
@@ -32,16 +32,6 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     split_results,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError, memory_plan, size_text
-
-# The one redaction rule (moving into module_utils/options.py; use it from there once it is).
-try:
-    from ansible_collections.flinkops.flink.plugins.module_utils.options import redact_fragment
-except ImportError:
-    from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import redact_fragment
-try:
-    from ansible_collections.flinkops.flink.plugins.module_utils.options import is_sensitive_anywhere
-except ImportError:
-    from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
 
 TM, JM = "taskmanager", "jobmanager"
 MIB = 1 << 20
@@ -198,17 +188,6 @@ def _process_of_file(entry: Mapping, name: str, host_procs: list) -> str | None:
 
 
 _CLIENT_LOG = re.compile(r"flink-.*-client-.*\.log")
-_PROPERTY = re.compile(r"^(.*?property: )([^,]+)(, )(.*)$")
-
-
-def redact_line(text: str) -> str:
-    """A log line with any sensitive value hidden (the collection's one rule for config values)."""
-    match = _PROPERTY.match(text)  # Flink's "Loading configuration property: key, value"
-    if match and is_sensitive_anywhere(match.group(2)):
-        return match.group(1) + match.group(2) + match.group(3) + opts.REDACTED
-    return redact_fragment(text, is_sensitive_anywhere)
-
-
 @dataclass
 class Hit:
     code: str

@@ -77,3 +77,16 @@ def test_missing_log_dir_and_refused_dmesg_are_reported(tmp_path):
     assert head == "@@kernel none"
     entry = log_tail.kernel_entry("none", payload)
     assert "Operation not permitted" in entry["error"] and "lines" not in entry
+
+
+def test_entries_hide_sensitive_values_and_report_a_missing_dir():
+    got = log_tail.entries([
+        ("log", ["flink-u-taskexecutor-0-h.log", "60", "60"],
+         b"a: 1\nLoading configuration property: s3.secret-key, abc\n-Dpassword=hunter2 x\n"),
+        ("kernel", ["dmesg"], b"[ 1.0] Memory cgroup out of memory: Killed process 7 (java)\n"),
+        ("logdir", ["noaccess"], b""),
+    ], "/var/log/flink")
+    assert got[0]["file"] == "/var/log/flink/flink-u-taskexecutor-0-h.log"
+    assert got[0]["lines"] == ["a: 1", "Loading configuration property: s3.secret-key, ******", "-Dpassword=******"]
+    assert got[1]["lines"] == ["[ 1.0] Memory cgroup out of memory: Killed process 7 (java)"]
+    assert got[2] == {"file": "/var/log/flink", "kind": "log", "error": "log dir noaccess"}
