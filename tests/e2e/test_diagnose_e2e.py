@@ -4,7 +4,8 @@ One JobManager and one TaskManager (tm1) on loopback (tests/e2e/diagnose_cluster
 tests/e2e/cluster.py), reused by every case. Each case rewrites tm1's file with the keys that make a
 job of tests/e2e/job/DiagnoseJob.java fail, restarts tm1 and submits the job; then the real
 ``ansible-playbook`` gathers every host (flink_config_info), the test adds each host's log tails (the
-newest 256 KiB of every ``flink-*`` file in its log dir: what the gather's ``logs: true`` is to return),
+gather's own fragment, module_utils/log_tail.py, run in sh: the newest 256 KiB of each Flink log and the
+kernel's OOM lines, until ``logs: true`` runs it inside the gather),
 the playbook runs the flinkops.flink.diagnose filter on them and applies the fix it gives for tm1's
 group with flinkops.flink.flink_config; tm1 is restarted with the file the module wrote and the same job
 is submitted again: it must run.
@@ -17,6 +18,7 @@ registers with the memory the fix promised); a job needing more slots than the T
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 
@@ -32,7 +35,7 @@ import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
 import diagnose_cluster  # noqa: E402
 import flink_install  # noqa: E402
 
-TAIL = 256 * 1024
+TAIL = log_tail.DEFAULT_BYTES
 
 GATHER = """
 - name: Gather every host
@@ -97,21 +100,19 @@ def flink(tmp_path_factory):
 
 
 def log_tails(cl, name: str) -> list:
-    """Each flink-* file of the host's log dir, newest first, its last 256 KiB (whole lines only)."""
-    entries = []
-    files = sorted(cl.log_dir(name).glob("flink-*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for path in files:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            fh.seek(max(0, size - TAIL))
-            data = fh.read(TAIL)
-        truncated = size > TAIL
-        if truncated:
-            data = data.split(b"\n", 1)[-1]
-        entry = {"file": str(path), "lines": data.decode(errors="replace").splitlines(), "truncated": truncated}
-        if not truncated:
-            entry["first_line"] = 1
-        entries.append(entry)
+    """The host's logs as the gather's fragment reads them (module_utils/log_tail.py, run in sh)."""
+    script = f"ld={shlex.quote(str(cl.log_dir(name)))}; lb={TAIL}\n" + log_tail.LOGS_SH
+    out = subprocess.run(["sh", "-c", script], capture_output=True, timeout=120, check=True).stdout
+    entries, pos = [], 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        kind, *args = out[pos + 2:eol].decode().split(" ")
+        end = out.index(b"\0", eol + 1)
+        if kind == "log":
+            entries.append(log_tail.log_entry(str(cl.log_dir(name)), *args, out[eol + 1:end]))
+        elif kind == "kernel":
+            entries.append(log_tail.kernel_entry(args[0], out[eol + 1:end]))
+        pos = end + 1
     return entries
 
 
