@@ -174,13 +174,13 @@ def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) 
         for k, proc in enumerate(procs):
             finish(f"gather slice {k + 1}", proc)
         gathered = time.perf_counter() - t0
-        rss_gather = sampler.peak
-        sampler.peak = 0
+    # a sampler of its own: the gather's could still be writing its peak
+    with RssSampler() as agg_sampler:
         t1 = time.perf_counter()
         proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
                       "flinkops.flink.audit_aggregate", "-e", f"audit_report_dir={base}/aggregate",
                       "-e", "audit_fail_on=never", "-e", "audit_hosts=all", "-e", f"audit_slice_count={slices}"],
-                     env, base, sampler)
+                     env, base, agg_sampler)
         out = finish("aggregate", proc)
         aggregated = time.perf_counter() - t1
     if f"Cached gather results: {len(hosts)} of {len(hosts)} hosts used" not in out:
@@ -192,7 +192,7 @@ def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) 
         raise SystemExit(f"the aggregate's report differs from the unsliced audit's in {differ}: "
                          f"{json.dumps({k: got.get(k) for k in differ})[:2000]}")
     return {"wall": gathered + aggregated, "gather_wall": gathered, "aggregate_wall": aggregated,
-            "rss": rss_gather, "rss_aggregate": sampler.peak}
+            "rss": sampler.peak, "rss_aggregate": agg_sampler.peak}
 
 
 def bench_size(n: int, runs: int, forks: int, slices: int) -> dict:
@@ -291,13 +291,19 @@ def bench_aggregate(n: int, forks: int, runs: int) -> dict:
 
 # -- the document -----------------------------------------------------------------------------------------------
 def _median(values):
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def _mib(value) -> str:
+    return f"{value / (1 << 20):.0f} MiB" if value is not None else "n/a"
 
 
 def render(raw: dict) -> str:
     lines = [BEGIN, "",
              f"Measured {raw['when']} on this machine ({raw['cpus']} CPUs shared with other work, load average "
-             f"{raw['load']} at the start; Python {raw['python']}, forks {raw['forks']}, pipelining on, "
+             f"{raw['load']} at the start{raw.get('load_note', '')}; Python {raw['python']}, forks {raw['forks']}, "
+             "pipelining on, "
              f"{raw['runs']} round(s), medians). Local hosts (ansible_connection=local): no network, the "
              "controller's own cost.", "",
              "| Hosts | ping s | audit s | audit / ping | audit s per host | sliced (gather x"
@@ -310,13 +316,12 @@ def render(raw: dict) -> str:
         audit = _median([r["wall"] for r in rows["audit"]])
         sliced = _median([r["wall"] for r in rows["sliced"]])
         agg = _median([r["aggregate_wall"] for r in rows["sliced"]])
-        mib = 1 << 20
         lines.append(
             f"| {size['hosts']:,} | {ping:.1f} | {audit:.1f} | {audit / ping:.2f}x"
             f" | {audit / size['hosts'] * 1000:.1f} ms"
-            f" | {sliced:.1f} | {agg:.1f} | {_median([r['rss'] for r in rows['audit']]) / mib:.0f} MiB"
-            f" | {_median([r['rss'] for r in rows['sliced']]) / mib:.0f} MiB"
-            f" | {_median([r['rss_aggregate'] for r in rows['sliced']]) / mib:.0f} MiB |")
+            f" | {sliced:.1f} | {agg:.1f} | {_mib(_median([r['rss'] for r in rows['audit']]))}"
+            f" | {_mib(_median([r['rss'] for r in rows['sliced']]))}"
+            f" | {_mib(_median([r['rss_aggregate'] for r in rows['sliced']]))} |")
     if len(raw["sizes"]) >= 2:
         per = [_median([r["wall"] for r in s["rows"]["audit"]]) / s["hosts"] for s in raw["sizes"]]
         ratio = [_median([r["wall"] for r in s["rows"]["audit"]]) / _median([r["wall"] for r in s["rows"]["ping"]])
@@ -330,7 +335,7 @@ def render(raw: dict) -> str:
         lines += ["", f"The aggregate over {agg['hosts']:,} cached hosts (jsonfile cache; records of a real gather "
                       "stored under every hostname): the whole `ansible-playbook flinkops.flink.audit_aggregate` "
                       f"{_median(agg['playbook']):.1f} s (target: under 5 s), peak RSS "
-                      f"{_median(agg['rss']) / (1 << 20):.0f} MiB; its Python part in-process "
+                      f"{_mib(_median(agg['rss']))}; its Python part in-process "
                       f"{_median([p['total'] for p in py]):.2f} s (reading and selecting the cache "
                       f"{_median([p['read_select'] for p in py]):.2f} s, lint and drift "
                       f"{_median([p['lint_drift'] for p in py]):.2f} s, the four reports "
