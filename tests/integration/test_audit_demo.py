@@ -112,9 +112,9 @@ def test_managed_fraction_drifts_between_taskmanagers(demo):
     assert tms["drift"] is True and tms["hosts"] == ["tm1", "tm2", "tm3", "tm4"]
     keys = {k["key"]: k for k in tms["keys"]}
     fraction = keys["taskmanager.memory.managed.fraction"]
-    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm3", "tm4"]},
-                                  {"value": "0.6", "hosts": ["tm2"]}]
-    assert fraction["memory_key"] is True and fraction["equivalent"] is False
+    assert fraction["values"] == [{"value": "0.4", "hosts": ["tm1", "tm3", "tm4"], "majority": True},
+                                  {"value": "0.6", "hosts": ["tm2"], "majority": False}]
+    assert fraction["memory_key"] is True and fraction["equivalent"] is False and fraction["outliers"] == ["tm2"]
     assert tms["memory_status"] == {"taskmanager": "different_memory"}
     managed = {tuple(v["hosts"]): v["bytes"] for m in tms["memory"] if m["component"] == "managed"
                for v in m["values"]}
