@@ -32,6 +32,7 @@ bench: bootstrap
 	$(PY) benchmarks/bench_enforce.py
 	$(PY) benchmarks/bench_fleet.py
 	$(PY) benchmarks/bench_sliced.py
+	$(PY) benchmarks/bench_yaml_edit.py
 
 lint: bootstrap
 	$(VENV)/bin/ruff check plugins tests benchmarks

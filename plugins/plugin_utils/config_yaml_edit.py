@@ -31,6 +31,8 @@ Controller side; never imports Ansible.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -54,7 +56,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit imp
     normalize_ops,
     redact_fragment,
 )
-from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import STR, core_tag, parse_config_yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -72,6 +74,9 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x
 _CHECK_PATH = "<value check>"
 _DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
 _SET_TAG = "tag:yaml.org,2002:set"
+# Plain scalars that read back as themselves wherever they stand (key, block or flow value).
+_SURELY_PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./=+-]*")
+_PLAIN_INT = re.compile(r"[1-9][0-9]{0,17}|0")
 _LINE_WITH_END = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 
 
@@ -90,6 +95,7 @@ class _Node:
     prefix: str = ""  # maps: the flattened prefix of their keys ("a.b.")
     column: int | None = None  # block maps: the column of their keys
     parent: _Entry | None = None  # the entry whose value this is (None for the root)
+    ver: int = 0  # offsets are as of this many edits (_LiveDoc shifts them when asked)
 
 
 @dataclass(eq=False)
@@ -99,6 +105,7 @@ class _Entry:
     key_end: int
     value: _Node
     map: _Node
+    ver: int = 0
 
     @property
     def flat(self) -> str:
@@ -115,6 +122,7 @@ class _Doc:
         self.root: _Node | None = None
         self.scalar_spans: list = []
         self.anchors_used: set = set()
+        self.aliases: list = []  # (offset, anchor name) of every alias
         parsed = text.translate(_TO_STAND_IN) if any(c in text for c in _SPECIALS) else text
         loader = _Loader(parsed)
         try:
@@ -168,6 +176,7 @@ class _Doc:
             return _Node("scalar", start, end, style=event.style or "", anchor=event.anchor, parent=parent)
         if isinstance(event, AliasEvent):
             self.anchors_used.add(event.anchor)
+            self.aliases.append((start, event.anchor))
             return _Node("alias", start, end, parent=parent)
         if isinstance(event, SequenceStartEvent):
             node = _Node("seq", start, end, flow=bool(event.flow_style), anchor=event.anchor, parent=parent)
@@ -224,6 +233,10 @@ class _Doc:
         found = [e for m in self.maps() for e in m.entries if e.flat == key and e.value.kind != "map"]
         return sorted(found, key=lambda e: e.key_start)
 
+    def starts_between(self, start: int, end: int) -> list:
+        """Line starts strictly between ``start`` and ``end``."""
+        return [s for s in self.starts[bisect_right(self.starts, start):bisect_left(self.starts, end)]]
+
     def is_comment_line(self, start: int) -> bool:
         body = self.text[start:self.line_end(start)].lstrip(" \t")
         if not body.startswith("#"):
@@ -235,6 +248,236 @@ class _Doc:
         for match in _LINE_BREAK.finditer(self.text):
             counts[match.group()] = counts.get(match.group(), 0) + 1
         return max(counts, key=counts.get) if counts else "\n"
+
+
+def _walk_maps(root):
+    """Every map reachable through maps from ``root`` (not inside lists), in document order."""
+    out = []
+
+    def walk(node):
+        if node is None or node.kind != "map":
+            return
+        out.append(node)
+        for entry in node.entries:
+            walk(entry.value)
+
+    walk(root)
+    return out
+
+
+class _LiveDoc:
+    """A parsed document kept up to date through edits without parsing it again.
+
+    Every edit is one splice of the text; the tree's offsets are shifted lazily (``fix``), new
+    entries are built from the text the edit wrote, and what the edit changes in the tree (the
+    value node, map ends) is updated, so that each step decides exactly as on a fresh parse of
+    the edited text, at the cost of the lines it touches.
+    """
+
+    def __init__(self, doc: _Doc):
+        self.text = doc.text
+        self.path = doc.path
+        self.root = doc.root
+        self.anchors_used = Counter(anchor for _offset, anchor in doc.aliases)
+        self._aliases = list(doc.aliases)  # base offsets
+        self._spans = sorted(doc.scalar_spans)  # base offsets
+        self._log: list = []  # (at, removed, inserted) per splice
+        self._eols: dict | None = None
+        self._step = _indent_step(doc)
+        self._leaves: dict = {}
+        self._by_prefix: dict = {}
+        for m in doc.maps():
+            self._by_prefix.setdefault(m.prefix, []).append(m)
+            for e in m.entries:
+                if e.value.kind != "map":
+                    self._leaves.setdefault(e.flat, []).append(e)
+        for found in self._leaves.values():
+            found.sort(key=lambda e: e.key_start)
+
+    # -- offsets --
+    def _shift(self, x: int, ver: int, is_end: bool) -> int:
+        for at, removed, inserted in self._log[ver:]:
+            if removed == 0:
+                # text inserted at a node's end follows it; at a node's start, precedes it
+                if x > at or (x == at and not is_end):
+                    x += inserted
+            elif x >= at + removed:
+                x += inserted - removed
+        return x
+
+    def fix(self, item):
+        """Bring a node's or an entry's offsets up to the current text; returns it."""
+        ver = len(self._log)
+        if item.ver != ver:
+            if isinstance(item, _Entry):
+                item.key_start = self._shift(item.key_start, item.ver, False)
+                item.key_end = self._shift(item.key_end, item.ver, True)
+            else:
+                item.start = self._shift(item.start, item.ver, False)
+                item.end = self._shift(item.end, item.ver, True)
+            item.ver = ver
+        return item
+
+    def _base(self, x: int) -> int | None:
+        """The offset ``x`` had before any edit; None inside text an edit wrote."""
+        for at, removed, inserted in reversed(self._log):
+            if x >= at + inserted:
+                x -= inserted - removed
+            elif x >= at:
+                return None
+        return x
+
+    def splice(self, start: int, end: int, new: str) -> None:
+        removed = self.text[start:end]
+        self.text = self.text[:start] + new + self.text[end:]
+        self._log.append((start, end - start, len(new)))
+        if self._eols is not None:
+            if _LINE_BREAK.search(removed):
+                self._eols = None
+            else:
+                for match in _LINE_BREAK.finditer(new):
+                    if match.group() not in self._eols:
+                        self._eols = None
+                        break
+                    self._eols[match.group()] += 1
+
+    # -- the same queries as _Doc, on the current text --
+    def line_of(self, offset: int) -> int:
+        return len(_LINE_BREAK.findall(self.text, 0, offset))
+
+    def line_start(self, offset: int) -> int:
+        return max(self.text.rfind("\n", 0, offset), self.text.rfind("\r", 0, offset)) + 1
+
+    def line_end(self, offset: int) -> int:
+        match = _LINE_BREAK.search(self.text, offset)
+        return match.end() if match else len(self.text)
+
+    def end_of_lines(self, end: int) -> int:
+        if end >= len(self.text) or (end > 0 and self.text[end - 1] in "\r\n"):
+            return end
+        return self.line_end(end)
+
+    def starts_between(self, start: int, end: int) -> list:
+        return [m.end() for m in _LINE_BREAK.finditer(self.text, start, end) if m.end() < end]
+
+    def is_comment_line(self, start: int) -> bool:
+        body = self.text[start:self.line_end(start)].lstrip(" \t")
+        if not body.startswith("#"):
+            return False
+        base = self._base(start)
+        if base is None:
+            return True  # text an edit wrote holds no multi-line scalar
+        at = bisect_right(self._spans, (base, float("inf"))) - 1
+        return not (at >= 0 and self._spans[at][0] <= base < self._spans[at][1])
+
+    def eol(self) -> str:
+        if self._eols is None:
+            self._eols = {}
+            for match in _LINE_BREAK.finditer(self.text):
+                self._eols[match.group()] = self._eols.get(match.group(), 0) + 1
+        return max(self._eols, key=self._eols.get) if self._eols else "\n"
+
+    def maps(self):
+        return _walk_maps(self.root)
+
+    def leaves(self, key: str) -> list:
+        return self._leaves.get(key, [])
+
+    def leaves_by_key(self):
+        return self._leaves.items()
+
+    def indent_step(self) -> int:
+        return self._step
+
+    def maps_for(self, key: str) -> list:
+        """The maps whose prefix ``key`` starts with, in document order (what ``maps()`` filters to)."""
+        found = list(self._by_prefix.get("", ()))
+        at = key.find(".")
+        while at >= 0:
+            found += self._by_prefix.get(key[:at + 1], ())
+            at = key.find(".", at + 1)
+        if len(found) > 1:
+            found.sort(key=lambda m: self.fix(m).start)  # a map starts after the maps before it
+        return found
+
+    @staticmethod
+    def _index(m: _Node) -> dict:
+        """Per map: its keys, how many hold a '.', and for each run of leading key segments the last
+        entry whose flattened name starts with it."""
+        ix = m.__dict__.get("_ix")
+        if ix is None:
+            ix = m.__dict__["_ix"] = {"keys": set(), "dotted": 0, "last": {}}
+            for e in m.entries:
+                _LiveDoc._index_entry(ix, e, None)
+        return ix
+
+    @staticmethod
+    def _index_entry(ix: dict, entry: _Entry, anchor: _Entry | None) -> None:
+        ix["keys"].add(entry.key)
+        ix["dotted"] += "." in entry.key
+        parts = entry.flat.split(".")
+        last = ix["last"]
+        for j in range(1, len(parts) + 1):
+            run = tuple(parts[:j])
+            if anchor is None or last.get(run) in (None, anchor):
+                last[run] = entry
+
+    def best_anchor(self, m: _Node, parts: list) -> tuple:
+        """(shared segments, entry): the last entry of ``m`` sharing the most leading segments with the key."""
+        last = self._index(m)["last"]
+        best, anchor = 0, None
+        for j in range(1, len(parts) + 1):
+            entry = last.get(tuple(parts[:j]))
+            if entry is None:
+                break
+            best, anchor = j, entry
+        return best, anchor
+
+    def taken(self, m: _Node) -> tuple:
+        ix = self._index(m)
+        return ix["keys"], ix["dotted"] == 0
+
+    def entry_added(self, m: _Node, entry: _Entry, anchor: _Entry | None) -> None:
+        """``entry`` was put into ``m`` right after ``anchor``."""
+        if "_ix" in m.__dict__:
+            # last of the map: the last for every run of its segments; else for those it shares with
+            # the anchor only where the anchor was (entries after it come after the new one too)
+            self._index_entry(m.__dict__["_ix"], entry, None if m.entries[-1] is entry else anchor)
+        if entry.value.kind == "map":
+            self.map_added(entry.value)
+
+    def map_added(self, m: _Node) -> None:
+        self._by_prefix.setdefault(m.prefix, []).append(m)
+
+    @property
+    def version(self) -> int:
+        return len(self._log)
+
+    # -- keeping the tree true to the text --
+    def drop_aliases(self, start: int, end: int) -> None:
+        """An edit replaced ``[start, end)``: the aliases there no longer refer to their anchors."""
+        kept = []
+        for offset, anchor in self._aliases:
+            if start <= self._shift(offset, 0, False) < end:
+                self.anchors_used[anchor] -= 1
+                if self.anchors_used[anchor] <= 0:
+                    del self.anchors_used[anchor]
+            else:
+                kept.append((offset, anchor))
+        self._aliases = kept
+
+    def value_end_moved(self, entry: _Entry) -> None:
+        """``entry``'s value now ends elsewhere: so do the block maps it ends (a block map ends with
+        its last entry's value)."""
+        m = entry.map
+        while m.kind == "map" and not m.flow and m.entries and m.entries[-1] is entry:
+            self.fix(m)
+            m.end = entry.value.end
+            if m.parent is None:
+                return
+            entry = m.parent
+            self.fix(entry)
+            m = entry.map
 
 
 # --- writing scalars --------------------------------------------------------------------------
@@ -283,6 +526,10 @@ def render_scalar(text: str, style: str = "", flow: bool = False, as_key: bool =
     ``style`` is the entry's current style (a quoted entry stays quoted the same way); ``flow``
     says the scalar sits inside ``{...}``.
     """
+    if not style and _SURELY_PLAIN.fullmatch(text) and core_tag(text) == STR and not _YAML11_SPECIAL.match(text):
+        return text  # what the checks below would pick, known without parsing
+    if not style and not as_key and _PLAIN_INT.fullmatch(text):
+        return text  # an int that Flink's toMap() writes back digit for digit
     candidates = []
     if style == '"':
         candidates.append(_double(text))
@@ -334,41 +581,46 @@ def edit_config_yaml(data: bytes, path: str, settings: Mapping | None = None, re
     bom, text = _decode(data, path)
     before = _parse(bom, text, path)
     changes: list = []
-    original = _Doc(text, path)
+    doc = _Doc(text, path)
+    # the line of each key in the original (the tree's offsets move with the edits below)
+    original_lines = {key: doc.line_of(found[-1].key_start) + 1 for key, found in _LiveDoc(doc).leaves_by_key()}
 
     def original_line(key):
-        found = original.leaves(key)
-        return original.line_of(found[-1].key_start) + 1 if found else None
+        return original_lines.get(key)
 
     for name in names:
         removed = False
         while True:
-            doc = _Doc(text, path)
             found = doc.leaves(name)
             if not found:
                 break
             text = _remove(doc, found[0])
+            doc = _Doc(text, path)
             removed = True
         if removed:
             changes.append({"key": name, "action": "remove", "line": original_line(name), "before": before.get(name),
                             "after": None})
 
+    # One pass: each setting edits the text where it is, and the tree follows without a new parse.
+    # Settings are distinct keys none of which is removed, so the value Flink reads for a key is
+    # still the one it read before.
+    live = _LiveDoc(doc)
     for key, value in settings.items():
         if not isinstance(value, str):
             raise EditError("the value must be a string", path=path, key=key)
-        doc = _Doc(text, path)
-        found = doc.leaves(key)
-        current = _parse_quiet(bom, text).get(key)
+        found = live.leaves(key)
+        current = before.get(key)
         if found:
             entry = found[-1]  # of a nested and a flat spelling Flink keeps the later one
             if current == value:
                 continue
             changes.append({"key": key, "action": "update", "line": original_line(key), "before": current,
                             "after": value})
-            text = _replace(doc, entry, value)
+            _replace(live, entry, value)
         else:
-            text = _add(doc, key, value)
+            _add(live, key, value)
             changes.append({"key": key, "action": "add", "line": None, "before": None, "after": value})
+    text = live.text
 
     if not changes:
         return EditResult(data, before, dict(before), [])
@@ -387,20 +639,17 @@ def edit_config_yaml(data: bytes, path: str, settings: Mapping | None = None, re
     return EditResult(content, before, after, changes)
 
 
-def _parse_quiet(bom: bytes, text: str) -> dict:
-    try:
-        return parse_config_yaml(bom + text.encode("utf-8"), _CHECK_PATH).config
-    except ConfigFileError:
-        return {}
-
-
 def _number_changes(changes: list, text: str) -> None:
     """Added keys: their 1-based line in the new file (updates and removals carry the original's)."""
     doc = _Doc(text, "")
+    last = {}
+    for m in doc.maps():
+        for e in m.entries:
+            if e.value.kind != "map" and (e.flat not in last or last[e.flat] < e.key_start):
+                last[e.flat] = e.key_start
     for change in changes:
         if change["action"] == "add":
-            found = doc.leaves(change["key"])
-            change["line"] = doc.line_of(found[-1].key_start) + 1 if found else None
+            change["line"] = doc.line_of(last[change["key"]]) + 1 if change["key"] in last else None
 
 
 def _check_anchor(doc: _Doc, entry: _Entry, what: str) -> None:
@@ -410,9 +659,14 @@ def _check_anchor(doc: _Doc, entry: _Entry, what: str) -> None:
                         path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat)
 
 
-def _replace(doc: _Doc, entry: _Entry, value: str) -> str:
+def _style_of(rendered: str) -> str:
+    return rendered[0] if rendered[:1] in ("'", '"') else ""
+
+
+def _replace(doc: _LiveDoc, entry: _Entry, value: str) -> None:
+    doc.fix(entry)
+    node = doc.fix(entry.value)
     _check_anchor(doc, entry, "change")
-    node = entry.value
     text = doc.text
     in_flow = entry.map.flow
     multi_line = "\n" in text[node.start:node.end] or "\r" in text[node.start:node.end]
@@ -421,22 +675,30 @@ def _replace(doc: _Doc, entry: _Entry, value: str) -> str:
     except EditError as exc:
         raise EditError(exc.message, path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat) from None
     if node.kind == "alias" or (node.kind == "scalar" and not multi_line and node.style not in ("|", ">")):
-        return text[:node.start] + rendered + text[node.end:]
-    # A block scalar, a multi-line scalar or a list: the new value goes on the key's line.
-    colon = _colon_after(doc, entry)
-    tail = ""
-    if node.kind == "scalar" and node.style in ("|", ">"):
-        # the block scalar took its line breaks (and blank lines after it): give them back
-        span = text[node.start:node.end]
-        tail = "".join(_LINE_BREAK.findall(span[len(span.rstrip(" \t\r\n")):]))
-    # full-line comments inside a replaced list stay, after the new value
-    column = entry.key_start - doc.line_start(entry.key_start)
-    comments = [_outdent(text[s:doc.line_end(s)], column) for s in doc.starts
-                if node.start < s < node.end and doc.is_comment_line(s)]
-    if comments and not tail:
-        kept = "".join(comments).rstrip("\r\n")
-        return text[:colon + 1] + " " + rendered + doc.eol() + kept + text[node.end:]
-    return text[:colon + 1] + " " + rendered + tail + "".join(comments) + text[node.end:]
+        start, end, new, at = node.start, node.end, rendered, node.start
+    else:
+        # A block scalar, a multi-line scalar or a list: the new value goes on the key's line.
+        colon = _colon_after(doc, entry)
+        tail = ""
+        if node.kind == "scalar" and node.style in ("|", ">"):
+            # the block scalar took its line breaks (and blank lines after it): give them back
+            span = text[node.start:node.end]
+            tail = "".join(_LINE_BREAK.findall(span[len(span.rstrip(" \t\r\n")):]))
+        # full-line comments inside a replaced list stay, after the new value
+        column = entry.key_start - doc.line_start(entry.key_start)
+        comments = [_outdent(text[s:doc.line_end(s)], column) for s in doc.starts_between(node.start, node.end)
+                    if doc.is_comment_line(s)]
+        if comments and not tail:
+            new = " " + rendered + doc.eol() + "".join(comments).rstrip("\r\n")
+        else:
+            new = " " + rendered + tail + "".join(comments)
+        start, end, at = colon + 1, node.end, colon + 2
+    doc.drop_aliases(node.start, node.end)
+    doc.splice(start, end, new)
+    # the value is now one scalar, as a fresh parse would find it
+    node.kind, node.style, node.anchor, node.flow, node.entries = "scalar", _style_of(rendered), None, False, []
+    node.start, node.end, node.ver = at, at + len(rendered), doc.version
+    doc.value_end_moved(entry)
 
 
 def _colon_after(doc: _Doc, entry: _Entry) -> int:
@@ -526,61 +788,94 @@ def _indent_step(doc: _Doc) -> int:
     return 2
 
 
-def _add(doc: _Doc, key: str, value: str) -> str:
+def _add(doc: _LiveDoc, key: str, value: str) -> None:
     text = doc.text
-    root = doc.root
+    root = doc.root and doc.fix(doc.root)
     eol = doc.eol()
     if root is None or (root.kind == "scalar" and root.style == "" and not text[root.start:root.end].strip()):
-        rendered = render_scalar(key, as_key=True) + ": " + render_scalar(value)
+        rkey, rvalue = render_scalar(key, as_key=True), render_scalar(value)
         sep = "" if not text or text.endswith(("\n", "\r")) else eol
-        return text + sep + rendered + eol
+        doc.splice(len(text), len(text), sep + rkey + ": " + rvalue + eol)
+        # the file is now a block map of that one key
+        doc.root = _Node("map", 0, 0, prefix="", column=0, ver=doc.version)
+        doc.map_added(doc.root)
+        _new_entries(doc, doc.root, None, len(text) + len(sep), [rkey], [key], rvalue, 0, 0, eol)
+        return
     if root.kind != "map" or root.flow:
         raise EditError("the file is not a block mapping of keys (it is one {...} or a list); add the key by hand",
                         path=doc.path, key=key)
+    parts_of_key = key.split(".")
     candidates = []
-    for m in doc.maps():
+    for m in doc.maps_for(key):
         if m.flow or not key.startswith(m.prefix) or len(key) <= len(m.prefix):
             continue
         rest = key[len(m.prefix):]
-        best, anchor = 0, None
-        for e in m.entries:
-            shared = _shared(key, e.flat)
-            if shared >= best and shared > 0:
-                best, anchor = shared, e
+        best, anchor = doc.best_anchor(m, parts_of_key)
         if m is root or best > 0 or m.prefix:
             candidates.append((best, _depth(m), m, anchor, rest))
     # most shared segments first, then the deepest map, then the later one
     candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
-    step = _indent_step(doc)
+    step = doc.indent_step()
     for *_score, m, anchor, rest in candidates:
-        taken = {e.key for e in m.entries}
+        taken, undotted = doc.taken(m)
         parts = rest.split(".")
-        nested = (m is not root and len(parts) > 1 and all("." not in e.key for e in m.entries)
-                  and parts[0] not in taken)
+        nested = m is not root and len(parts) > 1 and undotted and parts[0] not in taken
         if not nested and rest in taken:
             continue
         if anchor is None:
             anchor = m.entries[-1]
-        at = doc.end_of_lines(anchor.value.end)
+        at = doc.end_of_lines(doc.fix(doc.fix(anchor).value).end)
         if m is root and not _score[0] and not _DOC_MARKER.search(text, root.end):
             at = len(text)  # related to nothing in the file: at the very end
         column = m.column or 0
+        keys = parts if nested else [rest]
         try:
-            if nested:
-                lines = []
-                for depth, part in enumerate(parts[:-1]):
-                    lines.append(" " * (column + depth * step) + render_scalar(part, as_key=True) + ":")
-                lines.append(" " * (column + (len(parts) - 1) * step) + render_scalar(parts[-1], as_key=True)
-                             + ": " + render_scalar(value))
-            else:
-                lines = [" " * column + render_scalar(rest, as_key=True) + ": " + render_scalar(value)]
+            rkeys = [render_scalar(part, as_key=True) for part in keys]
+            rvalue = render_scalar(value)
         except EditError as exc:
             raise EditError(exc.message, path=doc.path, key=key) from None
+        lines = [" " * (column + depth * step) + rk + ":" for depth, rk in enumerate(rkeys[:-1])]
+        lines.append(" " * (column + (len(keys) - 1) * step) + rkeys[-1] + ": " + rvalue)
         block = eol.join(lines) + eol
         prefix = "" if at == 0 or text[at - 1] in "\r\n" else eol
-        return text[:at] + prefix + block + text[at:]
+        doc.splice(at, at, prefix + block)
+        _new_entries(doc, m, anchor, at + len(prefix), rkeys, keys, rvalue, column, step, eol)
+        return
     raise EditError("no place to add the key without repeating an existing one; add it by hand",
                     path=doc.path, key=key)
+
+
+def _new_entries(doc: _LiveDoc, m: _Node, anchor: _Entry | None, line_start: int, rkeys: list, keys: list,
+                 rvalue: str, column: int, step: int, eol: str) -> None:
+    """The entries an add just wrote at ``line_start`` (one line per key: the maps, then the value),
+    put into the tree as a fresh parse would find them; ``anchor`` is the entry of ``m`` they follow."""
+    owner, at, parent_entry = m, line_start, None
+    for depth, (rk, key) in enumerate(zip(rkeys, keys, strict=True)):
+        key_start = at + column + depth * step
+        key_end = key_start + len(rk)
+        entry = _Entry(key, key_start, key_end, None, owner, ver=doc.version)  # type: ignore[arg-type]
+        if depth + 1 < len(keys):
+            entry.value = _Node("map", key_end + 1 + len(eol) + column + (depth + 1) * step, 0,
+                                prefix=owner.prefix + key + ".", column=column + (depth + 1) * step,
+                                parent=entry, ver=doc.version)
+            at = key_end + 1 + len(eol)
+        else:
+            entry.value = _Node("scalar", key_end + 2, key_end + 2 + len(rvalue), style=_style_of(rvalue),
+                                parent=entry, ver=doc.version)
+        if owner is m and anchor is not None and anchor in owner.entries:
+            owner.entries.insert(owner.entries.index(anchor) + 1, entry)
+            doc.entry_added(owner, entry, anchor)
+        else:
+            owner.entries.append(entry)
+            doc.entry_added(owner, entry, None)
+        if parent_entry is not None:
+            owner.start = key_start
+        parent_entry, owner = entry, entry.value
+    if doc.root is m and len(m.entries) == 1:
+        m.start = m.entries[0].key_start
+    # the new leaf, then the maps it ends
+    entry = parent_entry
+    doc.value_end_moved(entry)
 
 
 # --- showing a file without its secrets --------------------------------------------------------------

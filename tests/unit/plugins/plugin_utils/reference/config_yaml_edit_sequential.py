@@ -1,0 +1,646 @@
+# -*- coding: utf-8 -*-
+# Copyright: flinkops.flink contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Edit Flink's ``config.yaml`` in place, keeping everything a person wrote.
+
+A round trip through a YAML library rewrites layout (indentation, spacing, quoting, long
+lines); people diff these files and comment them.  So this editor never re-serialises: it
+locates keys and values with libyaml's event marks (PyYAML) and splices text, so every byte
+outside the edited spans stays as it was.  (ruamel.yaml's round trip was measured against the
+files Flink ships: see tests/unit/plugins/plugin_utils/test_config_yaml_edit.py.)
+
+* Set: a key is edited where it lives, nested (``taskmanager: {memory: {process: {size: ..}}}``)
+  or flattened (``taskmanager.memory.process.size``), in the spelling Flink uses (the later one
+  in the document), keeping its quoting style and a trailing comment.
+* Add: a new key goes where a person would look: next to the entry that shares the longest
+  dotted prefix with it, preferring the deepest nested map (``managed:`` / ``size:`` under an
+  existing ``taskmanager: memory:`` block, written nested when that map is), else flat after the
+  last top-level entry.
+* Remove: every spelling Flink reads (nested, flattened, deprecated fallbacks given as
+  ``aliases``); a nested map left empty goes too (Flink refuses a key without a value); full-line
+  comments inside removed lines are kept.
+* Values are written plain only when YAML 1.2 (as Flink reads it) gives back the very same
+  string and YAML 1.1 readers would not see a boolean or null; otherwise quoted (the entry's own
+  quote style when it had one), and refused only when no quoting can carry them.
+
+The file must be one Flink accepts (``parse_config_yaml``); the result is read back the same way
+and must give exactly the intended map, or EditError is raised and nothing is returned.
+Controller side; never imports Ansible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError
+from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import (
+    EditError,
+    EditResult,
+    expected_after,
+    hide_text,
+    normalize_ops,
+    redact_fragment,
+)
+from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# NEL, LS, PS are line breaks to libyaml but not to Flink's YAML 1.2 parser; a BOM inside the
+# text is content. Parse with one-character stand-ins so marks and Flink's lines agree.
+_SPECIALS = "\x85\u2028\u2029\ufeff"
+_STAND_INS = "\U0010fffa\U0010fffb\U0010fffc\U0010fffd"
+_TO_STAND_IN = str.maketrans(_SPECIALS, _STAND_INS)
+_FROM_STAND_IN = str.maketrans(_STAND_INS, _SPECIALS)
+# YAML 1.1 booleans and nulls (other readers of the file, and people, take them so): always quoted
+_YAML11_SPECIAL = re.compile(r"(?i:y|n|yes|no|on|off|null|~)\Z")
+_NEEDS_ESCAPE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0", "\x85": "\\N",
+            "\u2028": "\\L", "\u2029": "\\P"}
+_CHECK_PATH = "<value check>"
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
+_SET_TAG = "tag:yaml.org,2002:set"
+_LINE_WITH_END = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+
+
+# --- the document as a tree of spans ------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Node:
+    kind: str  # scalar | map | seq | alias
+    start: int
+    end: int
+    style: str | None = None  # scalars: "" plain, "'", '"', "|", ">"
+    flow: bool = False
+    anchor: str | None = None
+    entries: list = field(default_factory=list)  # maps: [_Entry]
+    prefix: str = ""  # maps: the flattened prefix of their keys ("a.b.")
+    column: int | None = None  # block maps: the column of their keys
+    parent: _Entry | None = None  # the entry whose value this is (None for the root)
+
+
+@dataclass(eq=False)
+class _Entry:
+    key: str
+    key_start: int
+    key_end: int
+    value: _Node
+    map: _Node
+
+    @property
+    def flat(self) -> str:
+        return self.map.prefix + self.key
+
+
+class _Doc:
+    """The text, its line starts and the tree of the single document."""
+
+    def __init__(self, text: str, path: str):
+        self.text = text
+        self.path = path
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        self.root: _Node | None = None
+        self.scalar_spans: list = []
+        self.anchors_used: set = set()
+        parsed = text.translate(_TO_STAND_IN) if any(c in text for c in _SPECIALS) else text
+        loader = _Loader(parsed)
+        try:
+            loader.get_event()  # stream start
+            if isinstance(loader.get_event(), DocumentStartEvent):
+                self.root = self._node(loader, None, "")
+        except yaml.YAMLError as exc:
+            raise EditError(f"this editor cannot follow the file's YAML ({exc.__class__.__name__}); "
+                            "edit it by hand", path=path) from None
+        except RecursionError:
+            raise EditError("this editor cannot follow the file's YAML (nested too deeply); edit it by hand",
+                            path=path) from None
+        finally:
+            loader.dispose()
+
+    def offset(self, mark) -> int:
+        if mark.line >= len(self.starts):
+            return len(self.text)
+        return min(self.starts[mark.line] + mark.column, len(self.text))
+
+    def line_of(self, offset: int) -> int:
+        """0-based line of ``offset``."""
+        lo, hi = 0, len(self.starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def line_start(self, offset: int) -> int:
+        return self.starts[self.line_of(offset)]
+
+    def line_end(self, offset: int) -> int:
+        """End of the line holding ``offset``, its line break included."""
+        number = self.line_of(offset)
+        return self.starts[number + 1] if number + 1 < len(self.starts) else len(self.text)
+
+    def end_of_lines(self, end: int) -> int:
+        """End of the last line a span ending at ``end`` touches (a block scalar ends at a line start)."""
+        if end >= len(self.text) or (end > 0 and self.text[end - 1] in "\r\n"):
+            return end
+        return self.line_end(end)
+
+    def _node(self, loader, parent, prefix):
+        event = loader.get_event()
+        start, end = self.offset(event.start_mark), self.offset(event.end_mark)
+        if isinstance(event, ScalarEvent):
+            self.scalar_spans.append((start, end))
+            return _Node("scalar", start, end, style=event.style or "", anchor=event.anchor, parent=parent)
+        if isinstance(event, AliasEvent):
+            self.anchors_used.add(event.anchor)
+            return _Node("alias", start, end, parent=parent)
+        if isinstance(event, SequenceStartEvent):
+            node = _Node("seq", start, end, flow=bool(event.flow_style), anchor=event.anchor, parent=parent)
+            last = end
+            while not loader.check_event(SequenceEndEvent):
+                last = self._node(loader, None, "").end
+            closing = loader.get_event()
+            node.end = self.offset(closing.end_mark) if node.flow else last
+            return node
+        node = _Node("map", start, end, flow=bool(event.flow_style), anchor=event.anchor, parent=parent,
+                     prefix=prefix)
+        last = end
+        while not loader.check_event(MappingEndEvent):
+            key_event = loader.peek_event()
+            if not isinstance(key_event, ScalarEvent):
+                # a list or map as a key: Flink refuses it outside lists; skip what we cannot name
+                self._node(loader, None, "")
+                last = self._node(loader, None, "").end
+                continue
+            loader.get_event()
+            key = key_event.value.translate(_FROM_STAND_IN)
+            key_start, key_end = self.offset(key_event.start_mark), self.offset(key_event.end_mark)
+            self.scalar_spans.append((key_start, key_end))
+            entry = _Entry(key, key_start, key_end, None, node)  # type: ignore[arg-type]
+            if node.column is None and not node.flow:
+                node.column = key_start - self.line_start(key_start)
+            entry.value = self._node(loader, entry, prefix + key + ".")
+            node.entries.append(entry)
+            last = entry.value.end
+        closing = loader.get_event()
+        node.end = self.offset(closing.end_mark) if node.flow else last
+        if event.tag == _SET_TAG:
+            # Flink keeps a !!set as one value (rendered "!!set {a: null}"), it does not flatten it
+            node.kind, node.entries = "set", []
+        return node
+
+    # -- queries --
+    def maps(self):
+        """Every map reachable through maps from the root (not inside lists), in document order."""
+        out = []
+
+        def walk(node):
+            if node is None or node.kind != "map":
+                return
+            out.append(node)
+            for entry in node.entries:
+                walk(entry.value)
+
+        walk(self.root)
+        return out
+
+    def leaves(self, key: str) -> list:
+        """Entries Flink reads as ``key`` (not maps: those are flattened), in document order."""
+        found = [e for m in self.maps() for e in m.entries if e.flat == key and e.value.kind != "map"]
+        return sorted(found, key=lambda e: e.key_start)
+
+    def is_comment_line(self, start: int) -> bool:
+        body = self.text[start:self.line_end(start)].lstrip(" \t")
+        if not body.startswith("#"):
+            return False
+        return not any(s <= start < e for s, e in self.scalar_spans)
+
+    def eol(self) -> str:
+        counts: dict = {}
+        for match in _LINE_BREAK.finditer(self.text):
+            counts[match.group()] = counts.get(match.group(), 0) + 1
+        return max(counts, key=counts.get) if counts else "\n"
+
+
+# --- writing scalars --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _reads_back(text: str, flow: bool, as_key: bool) -> str | None:
+    """What Flink reads for ``text`` written as a value (or a key) in that context; None if refused."""
+    if as_key:
+        doc = f"{text}: x\n"
+    elif flow:
+        doc = f"k: {{v: {text}}}\n"
+    else:
+        doc = f"k: {text}\n"
+    try:
+        parsed = parse_config_yaml(doc.encode("utf-8"), _CHECK_PATH).config
+    except ConfigFileError:
+        return None
+    if as_key:
+        return next(iter(parsed)) if len(parsed) == 1 and parsed.get(next(iter(parsed))) == "x" else None
+    return parsed.get("k.v" if flow else "k") if len(parsed) == 1 else None
+
+
+def _single(text: str) -> str | None:
+    if _NEEDS_ESCAPE.search(text) or "\t" in text:
+        return None
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _double(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif _NEEDS_ESCAPE.match(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def render_scalar(text: str, style: str = "", flow: bool = False, as_key: bool = False) -> str:
+    """``text`` as YAML that Flink reads back as exactly ``text``: plain where that is safe, else quoted.
+
+    ``style`` is the entry's current style (a quoted entry stays quoted the same way); ``flow``
+    says the scalar sits inside ``{...}``.
+    """
+    candidates = []
+    if style == '"':
+        candidates.append(_double(text))
+    elif style == "'":
+        candidates.append(_single(text))
+    plain_ok = (text and not _YAML11_SPECIAL.match(text) and text == text.strip(" ") and text[0] not in "[{"
+                and not any(c in text for c in "\t\r\n\x85\u2028\u2029\ufeff"))
+    if style not in ('"', "'") and plain_ok:
+        candidates.append(text)
+    candidates += [_single(text), _double(text)]
+    for candidate in candidates:
+        if candidate is not None and _reads_back(candidate, flow, as_key) == text:
+            return candidate
+    raise EditError("no YAML spelling reads back as this exact " + ("key" if as_key else "value"))
+
+
+# --- the edit -----------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, path: str) -> tuple[bytes, str]:
+    if data[:3] == b"\xef\xbb\xbf":
+        bom, data = data[:3], data[3:]
+    elif data[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        raise EditError("the file is UTF-16 or UTF-32; only UTF-8 files are edited (save it as UTF-8)", path=path)
+    else:
+        bom = b""
+    try:
+        return bom, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EditError("the file is not valid UTF-8", path=path) from None
+
+
+def _parse(bom: bytes, text: str, path: str) -> dict:
+    try:
+        return parse_config_yaml(bom + text.encode("utf-8"), path).config
+    except ConfigFileError as exc:
+        raise EditError(f"Flink refuses this file as it is ({exc.message}); fix it first", path=path,
+                        line=exc.line, key=exc.key) from None
+
+
+def edit_config_yaml(data: bytes, path: str, settings: Mapping | None = None, remove: Iterable | None = None,
+                     aliases: Mapping | Callable | None = None) -> EditResult:
+    """Set ``settings`` ({key: value}) and delete ``remove`` (keys, with their ``aliases``) in ``data``.
+
+    Returns an EditResult; raises EditError (and changes nothing) when the file is one Flink
+    refuses, or an edit cannot be made so that Flink reads back exactly the intended map.
+    """
+    settings, names = normalize_ops(settings, remove, aliases)
+    bom, text = _decode(data, path)
+    before = _parse(bom, text, path)
+    changes: list = []
+    original = _Doc(text, path)
+
+    def original_line(key):
+        found = original.leaves(key)
+        return original.line_of(found[-1].key_start) + 1 if found else None
+
+    for name in names:
+        removed = False
+        while True:
+            doc = _Doc(text, path)
+            found = doc.leaves(name)
+            if not found:
+                break
+            text = _remove(doc, found[0])
+            removed = True
+        if removed:
+            changes.append({"key": name, "action": "remove", "line": original_line(name), "before": before.get(name),
+                            "after": None})
+
+    for key, value in settings.items():
+        if not isinstance(value, str):
+            raise EditError("the value must be a string", path=path, key=key)
+        doc = _Doc(text, path)
+        found = doc.leaves(key)
+        current = _parse_quiet(bom, text).get(key)
+        if found:
+            entry = found[-1]  # of a nested and a flat spelling Flink keeps the later one
+            if current == value:
+                continue
+            changes.append({"key": key, "action": "update", "line": original_line(key), "before": current,
+                            "after": value})
+            text = _replace(doc, entry, value)
+        else:
+            text = _add(doc, key, value)
+            changes.append({"key": key, "action": "add", "line": None, "before": None, "after": value})
+
+    if not changes:
+        return EditResult(data, before, dict(before), [])
+    content = bom + text.encode("utf-8")
+    try:
+        after = parse_config_yaml(content, path).config
+    except ConfigFileError as exc:
+        raise EditError(f"the edited file would not load in Flink ({exc.message}); nothing was written",
+                        path=path, line=exc.line, key=exc.key) from None
+    wanted = expected_after(before, settings, names)
+    if after != wanted:
+        wrong = sorted(set(after) ^ set(wanted) | {k for k in after if k in wanted and after[k] != wanted[k]})
+        raise EditError(f"the edited file would not read back as intended (keys {', '.join(wrong[:5])}); "
+                        "nothing was written", path=path)
+    _number_changes(changes, text)
+    return EditResult(content, before, after, changes)
+
+
+def _parse_quiet(bom: bytes, text: str) -> dict:
+    try:
+        return parse_config_yaml(bom + text.encode("utf-8"), _CHECK_PATH).config
+    except ConfigFileError:
+        return {}
+
+
+def _number_changes(changes: list, text: str) -> None:
+    """Added keys: their 1-based line in the new file (updates and removals carry the original's)."""
+    doc = _Doc(text, "")
+    for change in changes:
+        if change["action"] == "add":
+            found = doc.leaves(change["key"])
+            change["line"] = doc.line_of(found[-1].key_start) + 1 if found else None
+
+
+def _check_anchor(doc: _Doc, entry: _Entry, what: str) -> None:
+    node = entry.value
+    if node.anchor is not None and node.anchor in doc.anchors_used:
+        raise EditError(f"the value carries the anchor &{node.anchor}, which other keys refer to; {what} it by hand",
+                        path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat)
+
+
+def _replace(doc: _Doc, entry: _Entry, value: str) -> str:
+    _check_anchor(doc, entry, "change")
+    node = entry.value
+    text = doc.text
+    in_flow = entry.map.flow
+    multi_line = "\n" in text[node.start:node.end] or "\r" in text[node.start:node.end]
+    try:
+        rendered = render_scalar(value, node.style if node.kind == "scalar" else "", flow=in_flow)
+    except EditError as exc:
+        raise EditError(exc.message, path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat) from None
+    if node.kind == "alias" or (node.kind == "scalar" and not multi_line and node.style not in ("|", ">")):
+        return text[:node.start] + rendered + text[node.end:]
+    # A block scalar, a multi-line scalar or a list: the new value goes on the key's line.
+    colon = _colon_after(doc, entry)
+    tail = ""
+    if node.kind == "scalar" and node.style in ("|", ">"):
+        # the block scalar took its line breaks (and blank lines after it): give them back
+        span = text[node.start:node.end]
+        tail = "".join(_LINE_BREAK.findall(span[len(span.rstrip(" \t\r\n")):]))
+    # full-line comments inside a replaced list stay, after the new value
+    column = entry.key_start - doc.line_start(entry.key_start)
+    comments = [_outdent(text[s:doc.line_end(s)], column) for s in doc.starts
+                if node.start < s < node.end and doc.is_comment_line(s)]
+    if comments and not tail:
+        kept = "".join(comments).rstrip("\r\n")
+        return text[:colon + 1] + " " + rendered + doc.eol() + kept + text[node.end:]
+    return text[:colon + 1] + " " + rendered + tail + "".join(comments) + text[node.end:]
+
+
+def _colon_after(doc: _Doc, entry: _Entry) -> int:
+    at = entry.key_end
+    text = doc.text
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    if at >= len(text) or text[at] != ":":
+        raise EditError("this editor cannot find the ':' after the key; edit it by hand", path=doc.path,
+                        line=doc.line_of(entry.key_start) + 1, key=entry.flat)
+    return at
+
+
+def _remove(doc: _Doc, entry: _Entry) -> str:
+    _check_anchor(doc, entry, "remove")
+    owner = entry.map
+    # A map left empty would leave its key without a value, which Flink refuses: remove it too.
+    while len(owner.entries) == 1 and owner.parent is not None:
+        entry = owner.parent
+        owner = entry.map
+    text = doc.text
+    where = dict(path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat)
+    if owner.flow:
+        return _remove_flow(doc, entry)
+    start = doc.line_start(entry.key_start)
+    if text[start:entry.key_start].strip(" \t"):
+        raise EditError("the key does not start its line (a layout this editor does not change); edit it by hand",
+                        **where)
+    end = doc.end_of_lines(entry.value.end)
+    kept = []
+    number = doc.line_of(start) + 1
+    while number < len(doc.starts) and doc.starts[number] < end:
+        line_start = doc.starts[number]
+        if doc.is_comment_line(line_start):
+            kept.append(_outdent(text[line_start:doc.line_end(line_start)], entry.key_start - start))
+        number += 1
+    # If the entry is the root's only one, what stays is the comments: still a valid (empty) file.
+    return text[:start] + "".join(kept) + text[end:]
+
+
+def _outdent(line: str, column: int) -> str:
+    """A kept comment line, indented no deeper than ``column``: deeper, it could fall into a block
+    scalar that now comes right before it (and become part of its value)."""
+    body = line.lstrip(" \t")
+    return " " * min(column, len(line) - len(body)) + body
+
+
+def _remove_flow(doc: _Doc, entry: _Entry) -> str:
+    text = doc.text
+    owner = entry.map
+    index = owner.entries.index(entry)
+    if len(owner.entries) == 1:  # the root {a: 1}: leave {}
+        start, end = entry.key_start, entry.value.end
+    elif index + 1 < len(owner.entries):
+        start, end = entry.key_start, owner.entries[index + 1].key_start
+    else:
+        start, end = owner.entries[index - 1].value.end, entry.value.end
+    return text[:start] + text[end:]
+
+
+# --- adding a key where a person would look --------------------------------------------------------
+
+
+def _shared(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.split("."), b.split("."), strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _depth(node: _Node) -> int:
+    depth = 0
+    while node.parent is not None:
+        depth += 1
+        node = node.parent.map
+    return depth
+
+
+def _indent_step(doc: _Doc) -> int:
+    for m in doc.maps():
+        if m.parent is not None and not m.flow and m.column is not None and m.parent.map.column is not None:
+            step = m.column - m.parent.map.column
+            if step > 0:
+                return step
+    return 2
+
+
+def _add(doc: _Doc, key: str, value: str) -> str:
+    text = doc.text
+    root = doc.root
+    eol = doc.eol()
+    if root is None or (root.kind == "scalar" and root.style == "" and not text[root.start:root.end].strip()):
+        rendered = render_scalar(key, as_key=True) + ": " + render_scalar(value)
+        sep = "" if not text or text.endswith(("\n", "\r")) else eol
+        return text + sep + rendered + eol
+    if root.kind != "map" or root.flow:
+        raise EditError("the file is not a block mapping of keys (it is one {...} or a list); add the key by hand",
+                        path=doc.path, key=key)
+    candidates = []
+    for m in doc.maps():
+        if m.flow or not key.startswith(m.prefix) or len(key) <= len(m.prefix):
+            continue
+        rest = key[len(m.prefix):]
+        best, anchor = 0, None
+        for e in m.entries:
+            shared = _shared(key, e.flat)
+            if shared >= best and shared > 0:
+                best, anchor = shared, e
+        if m is root or best > 0 or m.prefix:
+            candidates.append((best, _depth(m), m, anchor, rest))
+    # most shared segments first, then the deepest map, then the later one
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    step = _indent_step(doc)
+    for *_score, m, anchor, rest in candidates:
+        taken = {e.key for e in m.entries}
+        parts = rest.split(".")
+        nested = (m is not root and len(parts) > 1 and all("." not in e.key for e in m.entries)
+                  and parts[0] not in taken)
+        if not nested and rest in taken:
+            continue
+        if anchor is None:
+            anchor = m.entries[-1]
+        at = doc.end_of_lines(anchor.value.end)
+        if m is root and not _score[0] and not _DOC_MARKER.search(text, root.end):
+            at = len(text)  # related to nothing in the file: at the very end
+        column = m.column or 0
+        try:
+            if nested:
+                lines = []
+                for depth, part in enumerate(parts[:-1]):
+                    lines.append(" " * (column + depth * step) + render_scalar(part, as_key=True) + ":")
+                lines.append(" " * (column + (len(parts) - 1) * step) + render_scalar(parts[-1], as_key=True)
+                             + ": " + render_scalar(value))
+            else:
+                lines = [" " * column + render_scalar(rest, as_key=True) + ": " + render_scalar(value)]
+        except EditError as exc:
+            raise EditError(exc.message, path=doc.path, key=key) from None
+        block = eol.join(lines) + eol
+        prefix = "" if at == 0 or text[at - 1] in "\r\n" else eol
+        return text[:at] + prefix + block + text[at:]
+    raise EditError("no place to add the key without repeating an existing one; add it by hand",
+                    path=doc.path, key=key)
+
+
+# --- showing a file without its secrets --------------------------------------------------------------
+
+
+def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
+    """``text`` with the value of every sensitive key replaced by ``******`` (for diffs).
+
+    Values Flink reads are found through the document (nested keys count by their flattened
+    name; a ``!!set`` is one value, members and all).  A value spanning several lines (a block
+    scalar, a list, a multi-line quoted string) keeps its line breaks, each line hidden, so the
+    diff keeps its shape.  A comment on a line that holds part of a sensitive value is hidden
+    whole; other comments by their look (``# password: x``), since they may hold secrets.  A file
+    this editor cannot follow is hidden line by line the same way.
+    """
+    spans = []
+    try:
+        doc = _Doc(text, "")
+    except EditError:
+        doc = None
+    if doc is not None:
+        for m in doc.maps():
+            for e in m.entries:
+                if e.value.kind != "map" and sensitive(e.flat) and e.value.end > e.value.start:
+                    spans.append((e.value.start, e.value.end))
+        spans.sort()
+        kept_spans: list = []
+        for span in spans:
+            if not kept_spans or span[0] >= kept_spans[-1][1]:
+                kept_spans.append(span)
+        spans = kept_spans
+    out = []
+    first = 0  # the first span that may reach the current line
+    for match in _LINE_WITH_END.finditer(text):
+        body, ending = match.group(1), match.group(2)
+        if not body and not ending:
+            break
+        start, end = match.start(1), match.end(1)
+        while first < len(spans) and spans[first][1] <= start:
+            first += 1
+        pieces, pos, index = [], start, first
+        while index < len(spans) and spans[index][0] < end:
+            s, e = max(spans[index][0], start), min(spans[index][1], end)
+            pieces.append(text[pos:s])
+            pieces.append(hide_text(text[s:e]))
+            pos = e
+            if spans[index][1] > end:
+                break  # continues on the next line
+            index += 1
+        hidden = bool(pieces)
+        tail = text[pos:end]
+        hash_at = tail.find("#")
+        while hash_at >= 0 and pos + hash_at > start and text[pos + hash_at - 1] not in " \t":
+            hash_at = tail.find("#", hash_at + 1)  # not a comment: YAML needs a blank before it
+        if hash_at >= 0:
+            comment = tail[hash_at + 1:]
+            shown = hide_text(comment) if hidden else redact_fragment(comment, sensitive)
+            tail = tail[:hash_at + 1] + shown
+        if doc is None:
+            tail = redact_fragment(tail, sensitive)
+        out.append("".join(pieces) + tail + ending)
+    return "".join(out)
+
