@@ -67,7 +67,7 @@ class ActionModule(FlinkAction, ActionBase):
         if outcome["snapshot"] is not None:
             result.update(outcome["snapshot"])
         result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"],
-                      checks=outcome["checks"], unreachable=outcome["unreachable"])
+                      checks=outcome["checks"], rest_failures=outcome["rest_failures"])
         if not outcome["ok"]:
             if outcome["fatal"]:
                 why = "; ".join(outcome["fatal"])

@@ -224,7 +224,7 @@ jobmanager:
       (C(heap) from -Xmx, C(metaspace), C(direct)), as flinkops.flink.memory_model names them.
   returned: when O(jobmanager) is true
   type: dict
-unreachable:
+rest_failures:
   description: The REST failures seen while waiting (at most five), for example while the JobManager restarted.
   returned: when O(wait_for) is given
   type: list

@@ -452,13 +452,14 @@ def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """Poll until ``conditions`` hold, one fails for good, or ``timeout`` seconds pass.
 
-    Returns {ok, snapshot, unmet, fatal, waited, checks, unreachable}. An unreachable REST API counts as
+    Returns {ok, snapshot, unmet, fatal, waited, checks, rest_failures}. An unreachable REST API counts as
     unmet (a JobManager may be restarting) until the timeout; each such failure is listed in
-    ``unreachable`` (the rollout blames the JobManager for it). ``new_checkpoint``: once everything else
+    ``rest_failures`` (the rollout blames the JobManager for it; not ``unreachable``, which Ansible takes
+    for the host being unreachable). ``new_checkpoint``: once everything else
     holds, each of these jobs that checkpoints must complete a checkpoint newer than the one it had then.
     """
     start = clock()
-    snap, unmet, fatal, unreachable = None, [], [], []
+    snap, unmet, fatal, failures = None, [], [], []
     kwargs = {"timeout": request_timeout, "validate_certs": validate_certs, "headers": headers}
     baseline = None  # job id -> last completed checkpoint id when the rest first held
     while True:
@@ -475,13 +476,13 @@ def wait(url: str, conditions: Mapping, *, timeout: float, interval: float = 1.0
                          if ((latest.get(jid) or {}).get("id") or 0) <= seen]
         except LiveError as exc:
             unmet, fatal = [str(exc)], []
-            if len(unreachable) < 5:
-                unreachable.append(str(exc))
+            if len(failures) < 5:
+                failures.append(str(exc))
         waited = clock() - start
         if fatal or not unmet or waited >= timeout:
             return {"ok": not fatal and not unmet, "snapshot": snap, "unmet": unmet, "fatal": fatal,
                     "waited": round(waited, 1), "checks": taskmanager_checks(snap, conditions),
-                    "unreachable": unreachable}
+                    "rest_failures": failures}
         sleep(min(interval, max(0.0, timeout - waited)))
 
 

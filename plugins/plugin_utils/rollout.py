@@ -328,14 +328,14 @@ def blame(batch: list, info: Mapping, *, step: str, error: str, checks: Mapping 
 
     ``checks``: flink_cluster_info's per-id ``checks`` of the batch read after the failure (None: unread);
     ``waits``: the batch's flink_cluster_info results (each may list the REST failures it saw,
-    ``unreachable``); ``jobs``: jobs_before() of this batch, ``cluster_now``: a snapshot after the failure
+    ``rest_failures``); ``jobs``: jobs_before() of this batch, ``cluster_now``: a snapshot after the failure
     (None when the JobManager cannot be read).
 
     A TaskManager registered with its file's memory is never rolled back. A JobManager that became
     unreachable or restarted during the batch is named as the reason, and nothing is rolled back on
     its account. Returns {rollback, reason, jobmanager, lost_jobs}.
     """
-    unreachable = [msg for w in waits if isinstance(w, Mapping) for msg in (w.get("unreachable") or [])]
+    unreachable = [msg for w in waits if isinstance(w, Mapping) for msg in (w.get("rest_failures") or [])]
     lost = []
     if cluster_now is not None:
         present = {j["id"]: j for j in cluster_now.get("jobs") or []}

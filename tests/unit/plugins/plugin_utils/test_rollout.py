@@ -168,7 +168,8 @@ def _info(*hosts):
 def test_a_jobmanager_that_went_away_is_blamed_and_the_healthy_taskmanager_not_rolled_back():
     """Issue 14.4: the JobManager was killed during tm2's batch and came back without the job."""
     checks = {"tm2": {"registered": True, "matches": True}}
-    waits = [{"unreachable": []}, {"unreachable": ["http://jm:8081/overview: cannot connect (Connection refused)"]},
+    waits = [{"rest_failures": []},
+             {"rest_failures": ["http://jm:8081/overview: cannot connect (Connection refused)"]},
              {"failed": True}]
     now = cluster(running("tm1"), running("tm2", port=41000), jobs=[])
     got = rollout.blame(["tm2"], _info("tm2"), step="Wait until the jobs run again", error="job j1 is gone",
@@ -251,3 +252,9 @@ def test_preflight_names_every_job_that_is_not_running():
     problems = rollout.preflight(decide(gathers, snap), snap)
     assert problems == ["job a (j1) is RESTARTING, not RUNNING: wait until it runs (or cancel it) before a rollout",
                         "job b (j2) runs 1 of its 2 tasks"]
+
+
+def test_a_wait_lists_rest_failures_under_a_key_ansible_does_not_take_for_an_unreachable_host():
+    """A result key 'unreachable' makes Ansible mark the host unreachable and end its play (seen in e2e)."""
+    got = live.wait("http://127.0.0.1:1", {"min_slots": 1}, timeout=0, request_timeout=2)
+    assert "unreachable" not in got and got["rest_failures"][0].startswith("http://127.0.0.1:1/overview: ")
