@@ -75,6 +75,6 @@ def parse_live(text: str, config_name: str | None) -> dict:
         elif parts[0] == "mtime" and len(parts) == 3 and parts[1] == config_name and parts[2].isdigit():
             out["mtime"] = int(parts[2])
         elif parts[0] in ("tm", "jm") and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-            out["processes" if parts[0] == "tm" else "jobmanagers"].append({"pid": int(parts[1]),
-                                                                             "started": int(parts[2])})
+            key = "processes" if parts[0] == "tm" else "jobmanagers"
+            out[key].append({"pid": int(parts[1]), "started": int(parts[2])})
     return out

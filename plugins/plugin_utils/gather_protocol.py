@@ -282,5 +282,3 @@ def interpret(records: list[Record]) -> Gathered:
         if fs.state != "absent":
             fs.resolved = links.get(name) or posixpath.join(got.conf_physical or "", name)
     return got
-
-

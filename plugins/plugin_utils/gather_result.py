@@ -213,7 +213,6 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     return result, warnings
 
 
-
 def _minor_or_none(version: str) -> str | None:
     try:
         return minor_line(version)
