@@ -33,16 +33,19 @@ class ActionModule(FlinkAction, ActionBase):
             target = resolve_target(args, host, task_vars.get("group_names"))
             # the probe finds TaskManager and JobManager JVMs (the live audit compares both)
             live = args["live"] and bool({"taskmanager", "jobmanager"} & set(target.processes))
+            # logs: the log dir given (flink_log_dir), else <flink_home>/log
+            log_dir = args["log_dir"] or (target.flink_home.rstrip("/") + "/log" if target.flink_home else None)
+            logs = (log_dir, args["logs_max_bytes"]) if args["logs"] else None
             # Connection and become failures are Ansible's to report (unreachable vs failed).
             # sudoable only with become: over SSH a sudoable command gets a pty (ssh -tt), which costs the
             # host a pty and login records on every run and mixes stderr into the answer.
             out = self._low_level_execute_command(
-                build_script(target.flink_home, target.conf_dir, target.max_file_size, live=live),
+                build_script(target.flink_home, target.conf_dir, target.max_file_size, live=live, logs=logs),
                 sudoable=self._connection.become is not None)
             data, warnings = build_result(read_answer(out, host, target.conf_dir), host,
                                           flink_home=target.flink_home, conf_dir=target.conf_dir,
                                           flink_version=target.flink_version, processes=target.processes,
-                                          max_file_size=target.max_file_size)
+                                          max_file_size=target.max_file_size, log_dir=logs and logs[0])
         except GatherError as exc:
             raise ActionFailed(str(exc)) from None
         result.update(data)

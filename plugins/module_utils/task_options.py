@@ -24,6 +24,9 @@ HOST_OPTIONS = {
 GATHER_OPTIONS = {
     **HOST_OPTIONS,
     "live": {"type": "bool", "default": False},
+    "logs": {"type": "bool", "default": False},
+    "logs_max_bytes": {"type": "int", "default": 256 * 1024},
+    "log_dir": {"type": "str"},
 }
 
 # What a playbook gives flink_config.

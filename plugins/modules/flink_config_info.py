@@ -41,6 +41,25 @@ options:
         pending from a process running with memory its file does not give.
     type: bool
     default: false
+  logs:
+    description:
+      - Also return, in the same command, the newest O(logs_max_bytes) of each Flink log in O(log_dir)
+        (C(flink-*-taskexecutor-*), C(-standalonesession-), C(-zookeeper-), C(.log) and C(.out)), newest file
+        first, read from the end with C(tail -c), and the kernel's OOM-kill lines (C(dmesg), else
+        C(journalctl -k)), as RV(logs), for the flinkops.flink.diagnose filter. Sensitive values in the lines
+        are hidden. An absent or unreadable log dir, or kernel lines not permitted, is an entry with C(error).
+    type: bool
+    default: false
+  logs_max_bytes:
+    description: The most bytes of each log file O(logs) returns (its end).
+    type: int
+    default: 262144
+  log_dir:
+    description:
+      - Where O(logs) reads; by default C(<flink_home>/log). Give the inventory's C(flink_log_dir) when
+        C(env.log.dir) or C(FLINK_LOG_DIR) puts the logs elsewhere (the file's C(env.log.dir) is not read, the
+        command runs before the file is parsed).
+    type: str
 extends_documentation_fragment:
   - flinkops.flink.controller
   - flinkops.flink.host
@@ -215,4 +234,12 @@ live_probe:
   returned: when O(live) is true and the host runs a TaskManager
   type: dict
   sample: {"now": 1764230400, "mtime": 1764226800, "processes": [{"pid": 4711, "started": 1764223200}]}
+logs:
+  description:
+    - With O(logs), each log file's C(file), C(lines) (sensitive values hidden), C(size), C(truncated)
+      (C(first_line) V(1) when the whole file was read), and the kernel's lines (C(kind) V(kernel)); an entry
+      with C(error) for a log dir or kernel log that cannot be read. The shape flinkops.flink.diagnose takes.
+  returned: when O(logs) is true
+  type: list
+  elements: dict
 """

@@ -29,7 +29,7 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 
-from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe
+from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe, log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
 
 PROTOCOL = "2"
@@ -95,16 +95,17 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
 elif [ -e "$c" ]; then printf '@@conf notdir\n\000'
 else printf '@@conf absent\n\000'
 fi
-} | if [ "$e" = b64 ]; then base64; else od -An -v -tx1; fi
+@@LOGS@@} | if [ "$e" = b64 ]; then base64; else od -An -v -tx1; fi
 echo "@@end"
 """
 
 
 def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root: str = "",
-                 live: bool = False) -> str:
+                 live: bool = False, logs: tuple | None = None) -> str:
     """The one shell command run on the host (``root`` re-roots /proc and /sys, for tests).
 
-    ``live`` adds the live probe (module_utils/live_probe.py), run in the conf dir.
+    ``live`` adds the live probe (module_utils/live_probe.py), run in the conf dir; ``logs``
+    ((log dir, bytes per file)) the log tail (module_utils/log_tail.py).
     """
     quote = shlex.quote
     # mx: the most bytes read of a file, more than m to tell a bigger one, and a whole number of pages: a
@@ -116,6 +117,9 @@ def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root
     # line (a line starting with "&&" is a syntax error, rc 2, and over a pty its message lands
     # after '@@end').
     body = _SCRIPT_BODY.replace("@@LIVE@@", live_probe.LIVE_SH.lstrip("\n") if live else "")
+    if logs:
+        assigns += f"; ld={quote(logs[0] or '')}; lb={int(logs[1])}"
+    body = body.replace("@@LOGS@@", log_tail.LOGS_SH.lstrip("\n") if logs else "")
     return assigns + "\n" + body.rstrip("\n")
 
 
@@ -222,6 +226,7 @@ class Gathered:
     conf_physical: str | None = None
     files: dict[str, FileState] = field(default_factory=dict)
     live: str | None = None  # the live probe's lines, when it ran
+    logs: list | None = None  # with logs: [(kind, args, payload)] of the log tail's records
 
 
 def _text(payload: bytes) -> str:
@@ -252,6 +257,9 @@ def interpret(records: list[Record]) -> Gathered:
             got.conf_physical = _text(rec.payload) or None
         elif rec.kind == "live" and not args:
             got.live = _text(rec.payload)
+        elif (rec.kind == "log" and len(args) == 3 and args[1].isdigit() and args[2].isdigit()) or (
+                rec.kind in ("logdir", "kernel") and len(args) == 1):
+            got.logs = (got.logs or []) + [(rec.kind, args, rec.payload)]
         elif rec.kind == "link" and len(args) == 1:
             links[args[0]] = _text(rec.payload)
         elif rec.kind == "file" and len(args) >= 2:

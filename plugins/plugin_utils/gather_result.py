@@ -12,7 +12,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 
-from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe
+from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe, log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError, choose_config_file
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
@@ -84,7 +84,8 @@ def resolve_target(args: dict, host: str, group_names) -> Target:
 
 
 def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: str,
-                 flink_version: str | None, processes: list[str], max_file_size: int) -> tuple[dict, list[str]]:
+                 flink_version: str | None, processes: list[str], max_file_size: int,
+                 log_dir: str | None = None) -> tuple[dict, list[str]]:
     """The task result for one host from what its command reported; raises GatherError.
 
     Returns (result, warnings). Pure: no Ansible, no I/O, so it is unit tested directly.
@@ -210,6 +211,8 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     }
     if got.live is not None:
         result["live_probe"] = live_probe.parse_live(got.live, choice.name)
+    if got.logs is not None:
+        result["logs"] = log_tail.entries(got.logs, log_dir)
     return result, warnings
 
 

@@ -90,3 +90,29 @@ def test_entries_hide_sensitive_values_and_report_a_missing_dir():
     assert got[0]["lines"] == ["a: 1", "Loading configuration property: s3.secret-key, ******", "-Dpassword=******"]
     assert got[1]["lines"] == ["[ 1.0] Memory cgroup out of memory: Killed process 7 (java)"]
     assert got[2] == {"file": "/var/log/flink", "kind": "log", "error": "log dir noaccess"}
+
+
+def test_gather_with_logs_returns_them_in_the_same_command(tmp_path):
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import build_script
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import build_result, read_answer
+
+    conf, log = tmp_path / "conf", tmp_path / "log"
+    conf.mkdir()
+    log.mkdir()
+    (conf / "config.yaml").write_text("taskmanager.memory.process.size: 1g\n")
+    (log / "flink-u-taskexecutor-0-h.log").write_text(
+        "2026-12-02 04:48:40,164 WARN  x [] - failed\njava.io.IOException: Insufficient number of network buffers\n"
+        "s3.secret-key=abc\n")
+    script = build_script(None, str(conf), 1 << 20, logs=(str(log), 4096))
+    proc = subprocess.run(["/bin/dash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    got = read_answer({"stdout": proc.stdout, "stderr": proc.stderr, "rc": proc.returncode}, "h1", str(conf))
+    result, _warnings = build_result(got, "h1", flink_home=None, conf_dir=str(conf), flink_version="2.3.0",
+                                     processes=["taskmanager"], max_file_size=1 << 20, log_dir=str(log))
+    entry = result["logs"][0]
+    assert entry["file"] == str(log / "flink-u-taskexecutor-0-h.log") and entry["first_line"] == 1
+    assert entry["lines"][1] == "java.io.IOException: Insufficient number of network buffers"
+    assert entry["lines"][2] == "s3.secret-key=******"
+    assert result["logs"][-1]["kind"] == "kernel"
+    # Without logs, no log record and no logs key (the one command as before).
+    script = build_script(None, str(conf), 1 << 20)
+    assert "tail -c" not in script
