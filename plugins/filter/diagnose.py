@@ -9,15 +9,14 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import DiagnoseError
 from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import diagnose as _diagnose
+from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PolicyError
 
 
-def diagnose(results, cluster=None, group_by="process", policy=None):
+def diagnose(results, cluster=None, group_by="process", policy=None, memory_limits=None):
     """Flink's failure messages per host, their keys and one fix per group (see diagnose.yml)."""
-    try:
-        return _diagnose(results, cluster=cluster, group_by=group_by, policy=policy)
-    except (DiagnoseError, PolicyError) as exc:
-        raise AnsibleFilterError(f"flinkops.flink.diagnose: {exc}") from None
+    return filter_call("diagnose", _diagnose, (DiagnoseError, PolicyError), AnsibleFilterError, results,
+                       cluster=cluster, group_by=group_by, policy=policy, memory_limits=memory_limits)
 
 
 class FilterModule:

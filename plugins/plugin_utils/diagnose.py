@@ -523,7 +523,8 @@ def _meets(plan: Mapping, group: str, process: str, targets: Mapping, floors: Ma
     return True
 
 
-def _plan_fix(ok: Mapping, base_policy: Mapping, group: str, hosts: list, process: str, need: Mapping) -> dict:
+def _plan_fix(ok: Mapping, base_policy: Mapping, group: str, hosts: list, process: str, need: Mapping,
+              memory_limits=None) -> dict:
     """The smallest process size (whole MiB, never smaller than now unless the cause is the size itself)
     that gives every host what ``need`` asks and keeps every other component at least what it is now."""
     subset = {h: dict(ok[h], processes=[process]) for h in hosts}
@@ -545,9 +546,9 @@ def _plan_fix(ok: Mapping, base_policy: Mapping, group: str, hosts: list, proces
     # size is then planned on the real results, budgets and all.
     unbounded = {h: dict(r, mem_total_bytes=None, cgroup_memory_limit_bytes=None) for h, r in subset.items()}
 
-    def attempt(size, results=unbounded):
+    def attempt(size, results=unbounded, limits=None):
         try:
-            plan = memory_plan(results, _policy(base_policy, process, group, hosts, size, need))
+            plan = memory_plan(results, _policy(base_policy, process, group, hosts, size, need), memory_limits=limits)
         except PlanError as exc:
             return None, str(exc)
         return plan, None
@@ -570,7 +571,7 @@ def _plan_fix(ok: Mapping, base_policy: Mapping, group: str, hosts: list, proces
             else:
                 low = mid + 1
         chosen = high * MIB
-    plan, error = attempt(chosen, subset)
+    plan, error = attempt(chosen, subset, memory_limits)
     if plan is None:
         return {"valid": False, "process_size": size_text(chosen), "error": error}
     info = plan["groups"][group]
@@ -590,7 +591,7 @@ def _plan_fix(ok: Mapping, base_policy: Mapping, group: str, hosts: list, proces
 # --- Entry point -----------------------------------------------------------------------------------
 
 
-def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
+def diagnose(results, cluster=None, group_by="process", policy=None, memory_limits=None) -> dict:
     """Diagnoses per host (see plugins/filter/diagnose.yml for the contract)."""
     if policy is not None and not isinstance(policy, Mapping):
         raise DiagnoseError(f"policy must be a memory_plan policy (a mapping), got {type(policy).__name__}")
@@ -694,7 +695,8 @@ def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
         if code == "slots-unfulfillable":
             tm_group = next((g for g in groups if _group_of(groups, mode, now["taskmanagers"][0], TM) == g), None) \
                 if now["taskmanagers"] else None
-            diagnosis["fix"] = (_slots_fix(ok, base_policy, tm_group, groups[tm_group]["hosts"], hit, cluster, ids, now)
+            diagnosis["fix"] = (_slots_fix(ok, base_policy, tm_group, groups[tm_group]["hosts"], hit, cluster, ids, now,
+                                           memory_limits)
                                 if tm_group else {"valid": False, "error": "no TaskManager host was gathered"})
             continue
         group = _group_of(groups, mode, host, process)
@@ -717,7 +719,7 @@ def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
             continue
         if key not in fixes:
             members = [h for h in groups[group]["hosts"] if process in procs[h]]
-            fixes[key] = _group_need(ok, base_policy, group, code, process, members, placed, need)
+            fixes[key] = _group_need(ok, base_policy, group, code, process, members, placed, need, memory_limits)
         diagnosis["fix"] = fixes[key]
 
     for host in out:
@@ -731,7 +733,7 @@ def diagnose(results, cluster=None, group_by="process", policy=None) -> dict:
     }
 
 
-def _group_need(ok, base_policy, group, code, process, members, placed, need):
+def _group_need(ok, base_policy, group, code, process, members, placed, need, memory_limits=None):
     """One fix for every host of the group: the largest need any diagnosed host of it has."""
     for (host, proc, other_code), found in placed.items():
         if proc != process or other_code != code or host not in members:
@@ -743,7 +745,7 @@ def _group_need(ok, base_policy, group, code, process, members, placed, need):
                 need.setdefault("targets", {})[part] = max(need["targets"].get(part, 0), low)
                 if part == "network" and need.get("pinned"):
                     need["pinned"] = {k: need["targets"]["network"] for k in need["pinned"]}
-    fix = _plan_fix(ok, base_policy, group, members, process, need)
+    fix = _plan_fix(ok, base_policy, group, members, process, need, memory_limits)
     fix["why"] = need.get("why")
     return fix
 
@@ -795,7 +797,7 @@ def _evidence(hit: Hit) -> dict:
     return evidence
 
 
-def _slots_fix(ok, base_policy, group, hosts, hit, cluster, ids, now) -> dict:
+def _slots_fix(ok, base_policy, group, hosts, hit, cluster, ids, now, memory_limits=None) -> dict:
     required = hit.groups.get("required_slots")
     members = [h for h in hosts if TM in processes_of(ok[h])]
     registered = _registered(cluster)
@@ -811,7 +813,7 @@ def _slots_fix(ok, base_policy, group, hosts, hit, cluster, ids, now) -> dict:
     if slots <= now.get("slots", 1):
         return {"valid": False, "error": f"the job needs {required} slots and group {group} has "
                 f"{now.get('slots', 1)} on each of {len(members)} TaskManagers: enough when all are registered"}
-    fix = _plan_fix(ok, base_policy, group, members, TM, {"slots": str(slots), "targets": {}})
+    fix = _plan_fix(ok, base_policy, group, members, TM, {"slots": str(slots), "targets": {}}, memory_limits)
     fix["why"] = (f"the job asked for {required} slots; {len(members)} TaskManagers with {slots} slots each, "
                   f"each slot keeping the heap and managed memory it has now")
     return fix

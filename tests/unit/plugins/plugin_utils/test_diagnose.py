@@ -252,3 +252,12 @@ def test_kernel_kill_is_tied_by_pid_when_the_gather_saw_the_jvm():
     for entry in results["tm1"]["logs"]:
         entry["text"] = entry["text"].replace(f"Killed process {pid} (java)", f"Killed process {pid} (python3)")
     assert not [d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed"]
+
+
+def test_fix_respects_the_inventory_memory_limit():
+    _data, results = load("2.3", "slots-unfulfillable")
+    fix = next(d for d in diagnose(results)["hosts"]["jm"] if d["code"] == "slots-unfulfillable")["fix"]
+    assert fix["valid"]  # 4 slots at about 3 GiB: fits 8 GiB of RAM
+    fix = next(d for d in diagnose(results, memory_limits={"tm1": "2g"})["hosts"]["jm"]
+               if d["code"] == "slots-unfulfillable")["fix"]
+    assert not fix["valid"] and "tm1" in fix["error"], fix
