@@ -49,8 +49,12 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def free_port_range(count: int, low: int = 20000, high: int = 60000) -> tuple[int, int]:
-    """``count`` consecutive ports free on 127.0.0.1 right now: (first, last)."""
+def free_port_range(count: int, low: int = 20000, high: int = 32000) -> tuple[int, int]:
+    """``count`` consecutive ports free on 127.0.0.1 right now: (first, last).
+
+    Below Linux's ephemeral range (32768 up): other programs' outgoing connections never take them while
+    a TaskManager restarts.
+    """
     import random
 
     rng = random.Random()
@@ -92,8 +96,8 @@ class Cluster:
         self.slots = slots
         self.java_opts = _shipped_java_opts(self.home)
         self.rest_port, self.rpc_port, self.blob_port = free_ports(3)
-        # Room for every TaskManager plus one restarting while the old one's port is not yet free.
-        self.tm_rpc_range = free_port_range(2 * len(self.tm_names))
+        # Room for every TaskManager plus a batch restarting while the old ones' ports are not yet free.
+        self.tm_rpc_range = free_port_range(3 * len(self.tm_names))
         self.url = f"http://127.0.0.1:{self.rest_port}"
         self.tm_process_size = tm_process_size
         self.jm_process_size = jm_process_size
