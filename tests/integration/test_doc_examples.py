@@ -178,9 +178,9 @@ def problems(proc) -> list:
     return found
 
 
-# The diagnose example reads logs with flink_config_info's logs option, which the gather does not have yet:
-# strict, so that this turns into a failure to remove once the option exists.
-NOT_YET = {"diagnose.yml": "flink_config_info has no 'logs' option yet (the diagnose example uses it)"}
+# Examples that cannot run yet (strict: each turns into a failure to remove once it runs). The diagnose
+# example runs since flink_config_info has its logs option.
+NOT_YET: dict = {}
 
 
 @pytest.mark.parametrize("doc", [pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[d.name]))
