@@ -67,6 +67,7 @@ class FlinkAction:
         except Exception as exc:  # noqa: BLE001 -- the task boundary: a message, never a traceback
             if _is_ansible_error(exc):
                 raise
-            result.update(failed=True, msg=f"{self.prefix(host)}internal error in {self.NAME} "
-                                           f"({type(exc).__name__}: {exc}); please report it")
+            where = f"{host}: internal error in {self.NAME}" if self.MESSAGE_PREFIX == "host" else \
+                f"{self.NAME}: internal error"
+            result.update(failed=True, msg=f"{where} ({type(exc).__name__}: {exc}); please report it")
         return result
