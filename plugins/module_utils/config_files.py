@@ -4,9 +4,9 @@
 """Which config file Flink reads, and the shapes both file parsers return.
 
 Flink's ``GlobalConfiguration.loadConfiguration(dir)`` (checked in the
-compiled classes of 1.17.2, 1.19.3, 1.20.5, 2.0.2 and 2.3.0):
+compiled classes of 1.14.6 to 1.16.3, 1.17.2, 1.19.3, 1.20.5, 2.0.2, 2.3.0):
 
-* 1.17, 1.18: only ``flink-conf.yaml``, read with the legacy line parser;
+* 1.14 to 1.18: only ``flink-conf.yaml``, read with the legacy line parser;
   a missing one is fatal (``config.yaml`` is never looked at).
 * 1.19, 1.20: ``flink-conf.yaml`` when it exists (``config.yaml`` is then
   ignored without a word), else ``config.yaml`` with the standard YAML parser;
@@ -32,7 +32,8 @@ from ansible_collections.flinkops.flink.plugins.module_utils.options import mino
 LEGACY_NAME = "flink-conf.yaml"
 YAML_NAME = "config.yaml"
 
-_LEGACY_ONLY = ("1.17", "1.18")
+FLINK_CONF_ONLY_LINES = ("1.14", "1.15", "1.16", "1.17", "1.18")  # lines that read only flink-conf.yaml
+_LEGACY_ONLY = FLINK_CONF_ONLY_LINES
 _EITHER = ("1.19", "1.20")
 
 

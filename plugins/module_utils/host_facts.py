@@ -17,9 +17,9 @@ from collections.abc import Iterable
 V1_UNLIMITED_FLOOR = (1 << 63) - (1 << 20)
 
 # How the names of Flink's distribution jar look in lib/: flink-dist-1.17.2.jar (Scala-free,
-# 1.15+) and flink-dist_2.12-1.14.6.jar (older, Scala suffixed).
+# 1.15+) and flink-dist_2.12-1.14.6.jar or flink-dist_2.11-1.14.6.jar (1.14 and older, Scala suffixed).
 _DIST_JAR = re.compile(r"^flink-dist(?:_2\.1[0-3])?-(\d+\.\d+(?:\.\d+)?(?:[-.][0-9A-Za-z.-]+)?)\.jar$")
-DIST_GLOBS = ("lib/flink-dist-*.jar", "lib/flink-dist_2.12-*.jar")
+DIST_GLOBS = ("lib/flink-dist-*.jar", "lib/flink-dist_2.12-*.jar", "lib/flink-dist_2.11-*.jar")
 
 
 class HostFactError(Exception):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: flinkops.flink contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What Flink computes for a process's memory, byte for byte, 1.17 to 2.3.
+"""What Flink computes for a process's memory, byte for byte, 1.14 to 2.3.
 
 Structured like Flink's own ``util.config.memory`` package: one generic
 process derivation (``_derive_process``: the three sizing paths, metaspace
@@ -275,6 +275,7 @@ class _Process:
 
     def __init__(self, line: str):
         self.line = line
+        self.options = opts.catalog(self.kind, line)  # this line's options and defaults
         prefix = self.kind + ".memory."
         o = self.options
         self.total_process = o[prefix + "process.size"]

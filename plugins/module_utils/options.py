@@ -11,10 +11,10 @@ get wrong) are described here.  Standard library only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-SUPPORTED_LINES = ("1.17", "1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3")
+SUPPORTED_LINES = ("1.14", "1.15", "1.16", "1.17", "1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3")
 REDACTED = "******"
 LONG_MAX = (1 << 63) - 1
 
@@ -29,6 +29,8 @@ class Option:
     deprecated_keys: tuple = ()
     description: str = ""
     lines: tuple = SUPPORTED_LINES  # minor lines where Flink honours the key
+    line_defaults: tuple = ()  # (line, default) pairs where a line's default differs
+
 
     def __post_init__(self):
         object.__setattr__(self, "_names", (self.key,) + self.deprecated_keys)
@@ -38,13 +40,13 @@ class Option:
         return self._names
 
 
-def _mem(key, default=None, deprecated=(), description="", lines=SUPPORTED_LINES):
-    return Option(key, "memory", default, tuple(deprecated), description, lines)
+def _mem(key, default=None, deprecated=(), description="", lines=SUPPORTED_LINES, line_defaults=()):
+    return Option(key, "memory", default, tuple(deprecated), description, lines, tuple(line_defaults))
 
 
 MIB = 1 << 20
 GIB = 1 << 30
-_LEGACY_LINES = ("1.17", "1.18", "1.19", "1.20")  # removed in 2.0, then silently ignored
+_LEGACY_LINES = ("1.14", "1.15", "1.16", "1.17", "1.18", "1.19", "1.20")  # removed in 2.0, then silently ignored
 
 TASKMANAGER = {
     o.key: o
@@ -60,8 +62,9 @@ TASKMANAGER = {
         Option("taskmanager.memory.managed.fraction", "float", 0.4, description="Managed Memory fraction"),
         _mem("taskmanager.memory.network.min", 64 * MIB, ("taskmanager.network.memory.min",),
              description="Network Memory min"),
+        # Capped at 1 gb up to 1.16; uncapped (Long.MAX_VALUE bytes) since 1.17 (the jars say so).
         _mem("taskmanager.memory.network.max", LONG_MAX, ("taskmanager.network.memory.max",),
-             description="Network Memory max"),
+             description="Network Memory max", line_defaults=[(line, GIB) for line in ("1.14", "1.15", "1.16")]),
         Option("taskmanager.memory.network.fraction", "float", 0.1, ("taskmanager.network.memory.fraction",),
                description="Network Memory fraction"),
         _mem("taskmanager.memory.jvm-metaspace.size", 256 * MIB, description="JVM Metaspace"),
@@ -147,7 +150,15 @@ def catalog(process: str, version) -> dict:
 
 @lru_cache(maxsize=64)
 def _catalog(process: str, line: str) -> dict:
-    return {k: o for k, o in PROCESSES[process].items() if line in o.lines}
+    return {k: _on_line(o, line) for k, o in PROCESSES[process].items() if line in o.lines}
+
+
+def _on_line(option: Option, line: str) -> Option:
+    """``option`` with the default ``line`` ships (Option.default is the newest lines' default)."""
+    for default_line, default in option.line_defaults:
+        if default_line == line:
+            return replace(option, default=default)
+    return option
 
 
 @lru_cache(maxsize=64)
@@ -165,12 +176,13 @@ def honoured_keys(process: str, version) -> frozenset:
 # most one ``i``, so lowering U+0130 to ``i`` first hides exactly what Flink hides in some locale.
 
 # Flink's GlobalConfiguration.SENSITIVE_KEYS, as each line ships it.
-_SENSITIVE_BASE = (
-    "password", "secret", "fs.azure.account.key", "apikey", "auth-params",
-    "service-key", "token", "basic-auth", "jaas.config",
-)
+_SENSITIVE_1_14 = ("password", "secret", "fs.azure.account.key", "apikey")  # 1.14 to 1.16
+_SENSITIVE_BASE = _SENSITIVE_1_14 + ("auth-params", "service-key", "token", "basic-auth", "jaas.config")
 SENSITIVE_PATTERNS = {}
 for _line in SUPPORTED_LINES:
+    if _line in ("1.14", "1.15", "1.16"):
+        SENSITIVE_PATTERNS[_line] = _SENSITIVE_1_14
+        continue
     _extra = ()
     if _line not in ("1.17", "1.18"):
         _extra += ("http-headers",)

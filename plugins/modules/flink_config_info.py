@@ -75,7 +75,7 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - Which file is read depends on the version, as in Flink. 1.17 and 1.18 read only C(flink-conf.yaml);
+  - Which file is read depends on the version, as in Flink. 1.14 to 1.18 read only C(flink-conf.yaml);
     1.19 and 1.20 read C(flink-conf.yaml) when it exists, else C(config.yaml); 2.0 and later read only
     C(config.yaml).
   - A symlinked file is reported under its resolved path; a symlink loop or dangling link where Flink

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import FLINK_CONF_ONLY_LINES
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import PROCESS_NAMES
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
@@ -101,7 +102,7 @@ class _Lint:
         self.lines = facts.get("config_lines") or {}
         fmt = facts.get("config_format")
         self.file = facts.get("config_file") or (
-            "flink-conf.yaml" if fmt == "legacy" or (fmt is None and line in ("1.17", "1.18")) else
+            "flink-conf.yaml" if fmt == "legacy" or (fmt is None and line in FLINK_CONF_ONLY_LINES) else
             "config.yaml" if fmt == "yaml" or (fmt is None and not opts.is_legacy_line(line)) else
             "the config file")
         self.findings = []
@@ -325,7 +326,7 @@ def _check_files(lint: _Lint):
         if name == "flink-conf.yaml":
             fix = ("Move every setting into config.yaml (bin/migrate-config-file.sh of Flink 1.19 or 1.20 "
                    "converts the file), then delete flink-conf.yaml so nobody edits the file Flink ignores.")
-        elif line in ("1.17", "1.18"):
+        elif line in FLINK_CONF_ONLY_LINES:
             fix = f"Delete {name}: Flink {line} reads only flink-conf.yaml (config.yaml is read from 1.19 on)."
         else:
             fix = (f"Keep one file: delete {name}, or convert flink-conf.yaml with bin/migrate-config-file.sh, "

@@ -21,7 +21,11 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
-from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import (
+    FLINK_CONF_ONLY_LINES,
+    LEGACY_NAME,
+    YAML_NAME,
+)
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import LABELS, PROCESS_NAMES
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
@@ -36,7 +40,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import (
     size_text,
 )
 
-_LEGACY_ONLY = ("1.17", "1.18")
+_LEGACY_ONLY = FLINK_CONF_ONLY_LINES
 _EITHER = ("1.19", "1.20")
 
 

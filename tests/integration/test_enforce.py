@@ -409,7 +409,7 @@ def test_an_unknown_key_is_refused_unless_allowed(fleet, ansible_env, confirmed)
     assert proc.returncode == 2 and after == before and published is None, proc.stdout[-3000:]
     msg = fatal_once(proc)
     assert msg.startswith("Nothing written: enforce_settings.taskmanager on broken, tm1, tm2: "
-                          "'taskmanager.memory.managed.fration' is not a key any Flink line (1.17 to 2.3) knows; did "
+                          "'taskmanager.memory.managed.fration' is not a key any Flink line (1.14 to 2.3) knows; did "
                           "you mean 'taskmanager.memory.managed.fraction'"), msg
     assert msg.endswith("To write it anyway, list it in enforce_allow_unknown_keys."), msg
     # opted in for that key: written (here diff only), without flink_config's warning about it

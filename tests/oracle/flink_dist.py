@@ -23,6 +23,9 @@ from pathlib import Path
 
 # The newest patch release of every minor line we support.
 VERSIONS = {
+    "1.14": "1.14.6",
+    "1.15": "1.15.4",
+    "1.16": "1.16.3",
     "1.17": "1.17.2",
     "1.18": "1.18.1",
     "1.19": "1.19.3",

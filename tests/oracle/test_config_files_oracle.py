@@ -219,7 +219,8 @@ def _generated(fmt: str) -> list[bytes]:
     return docs
 
 
-@pytest.mark.parametrize(("fmt", "version"), [("legacy", "1.17"), ("legacy", "1.20"),
+@pytest.mark.parametrize(("fmt", "version"), [("legacy", "1.14"), ("legacy", "1.15"), ("legacy", "1.16"),
+                                              ("legacy", "1.17"), ("legacy", "1.20"),
                                               ("yaml", "1.20"), ("yaml", "2.3")])
 def test_generated_files_match_flink(fmt, version, tmp_path):
     name = "flink-conf.yaml" if fmt == "legacy" else "config.yaml"

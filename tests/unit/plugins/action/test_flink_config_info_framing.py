@@ -425,6 +425,21 @@ def test_result_irrelevant_broken_link_is_ignored(tmp_path):
     assert res["config_format"] == "yaml"
 
 
+@pytest.mark.parametrize("jar, version", [("flink-dist_2.11-1.14.6.jar", "1.14.6"),
+                                          ("flink-dist_2.12-1.14.6.jar", "1.14.6"),
+                                          ("flink-dist-1.15.4.jar", "1.15.4"), ("flink-dist-1.16.3.jar", "1.16.3")])
+def test_result_old_lines_detected_and_read_from_flink_conf(tmp_path, jar, version):
+    """1.14 ships Scala-suffixed jars (2.11 and 2.12), 1.15 on Scala-free ones; all read only flink-conf.yaml."""
+    home = flink_home(tmp_path, "x", {"flink-conf.yaml": LEGACY, "config.yaml": YAML})
+    (home / "lib" / "flink-dist-x.jar").rename(home / "lib" / jar)
+    res, warnings = result_for(home)
+    assert warnings == []
+    assert res["flink_version"] == version
+    assert res["config_format"] == "legacy"
+    assert res["config_file"] == str(home / "conf/flink-conf.yaml")
+    assert res["memory"]["taskmanager"]["sizes"]["total_process"] == 2 * 1024**3
+
+
 def test_result_version_detection_failures(tmp_path):
     conf = tmp_path / "conf"
     conf.mkdir()
@@ -434,12 +449,12 @@ def test_result_version_detection_failures(tmp_path):
     (tmp_path / "lib").mkdir()
     with pytest.raises(gres.GatherError, match="no flink-dist"):
         result_for(tmp_path, conf=conf)
-    (tmp_path / "lib/flink-dist-1.14.6.jar").write_bytes(b"")
-    with pytest.raises(gres.GatherError, match="1.14.6.*not supported"):
+    (tmp_path / "lib/flink-dist_2.11-1.13.6.jar").write_bytes(b"")
+    with pytest.raises(gres.GatherError, match="1.13.6.*not supported"):
         result_for(tmp_path, conf=conf)
     res, warnings = result_for(tmp_path, conf=conf, version="2.3")  # the option wins
     assert res["flink_version"] == "2.3"
-    assert warnings and "1.14.6" in warnings[0]
+    assert warnings and "1.13.6" in warnings[0]
 
 
 def test_result_returns_the_given_and_the_detected_version(tmp_path):

@@ -33,7 +33,7 @@ def test_filter_returns_the_core_findings(config_lint):
 
 @pytest.mark.parametrize("args, kwargs, words", [
     ((["not", "a", "dict"], "2.3"), {}, "config must be a mapping"),
-    (({}, "1.16"), {}, "1.17, 1.18, 1.19, 1.20, 2.0, 2.1, 2.2, 2.3"),
+    (({}, "1.13"), {}, "1.14, 1.15, 1.16, 1.17, 1.18, 1.19, 1.20, 2.0, 2.1, 2.2, 2.3"),
     (({}, "2.3"), {"processes": ["tm"]}, "taskmanager, jobmanager"),
     (({}, "2.3"), {"min_managed_per_slot": "lots"}, "not a Flink memory size"),
 ])

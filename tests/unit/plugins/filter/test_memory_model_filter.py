@@ -28,7 +28,7 @@ def test_jobmanager_sizes(memory_model):
 
 @pytest.mark.parametrize("args, words", [
     (("worker", "2.3"), "taskmanager, jobmanager"),
-    (("taskmanager", "1.16"), "1.17, 1.18, 1.19, 1.20, 2.0, 2.1, 2.2, 2.3"),
+    (("taskmanager", "1.13"), "1.14, 1.15, 1.16, 1.17, 1.18, 1.19, 1.20, 2.0, 2.1, 2.2, 2.3"),
 ])
 def test_misuse_raises_filter_error(memory_model, args, words):
     with pytest.raises(AnsibleFilterError) as err:

@@ -147,7 +147,7 @@ def test_unknown_keys_are_refused_with_a_did_you_mean_unless_allowed():
     assert out["hosts"] == {}
     assert out["message"].startswith(
         "Nothing written: enforce_settings.taskmanager on tm1, tm2: 'taskmanager.memory.managed.fration' is not a key "
-        "any Flink line (1.17 to 2.3) knows; did you mean 'taskmanager.memory.managed.fraction'")
+        "any Flink line (1.14 to 2.3) knows; did you mean 'taskmanager.memory.managed.fraction'")
     assert out["message"].endswith("? To write it anyway, list it in enforce_allow_unknown_keys.")
     allowed = assign(settings_, allow_unknown_keys=["taskmanager.memory.managed.fration"])
     assert allowed["errors"] == [] and allowed["hosts"]["tm1"]["set"] == settings_["taskmanager"]

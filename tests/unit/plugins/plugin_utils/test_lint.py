@@ -505,7 +505,7 @@ def test_gathered_memory_is_used_only_for_the_same_config():
 @pytest.mark.parametrize("args, kwargs, words", [
     (("not a dict", "2.3"), {}, "mapping"),
     (({1: "x"}, "2.3"), {}, "keys must be strings"),
-    (({}, "1.16"), {}, "1.17, 1.18"),
+    (({}, "1.13"), {}, "1.14, 1.15"),
     (({}, ["2.3"]), {}, "version string"),
     (({}, "2.3"), {"processes": ["worker"]}, "taskmanager, jobmanager"),
     (({}, "2.3"), {"min_managed_per_slot": "1.5g"}, "not a Flink memory size"),
