@@ -201,4 +201,5 @@ def test_legacy_heap_is_reported_when_flink_refuses():
                                         "maps_to": "taskmanager.memory.flink.size"}
     r = compute({"jobmanager.heap.mb": "1024", "jobmanager.memory.process.size": "4096m"}, "jobmanager", "1.20")
     assert not r["valid"]
-    assert r["keys"]["legacy_heap"] == {"bytes": GIB, "key": "jobmanager.heap.mb", "maps_to": "jobmanager.memory.heap.size"}
+    assert r["keys"]["legacy_heap"] == {"bytes": GIB, "key": "jobmanager.heap.mb",
+                                        "maps_to": "jobmanager.memory.heap.size"}
