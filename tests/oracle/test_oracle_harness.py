@@ -14,7 +14,7 @@ import pytest
 from oracle import FlinkOracle, OracleError, bash_java_utils, oracle
 
 ALL = list(flink_dist.VERSIONS)
-ONE_X = ["1.17", "1.18", "1.19", "1.20"]
+ONE_X = ["1.14", "1.15", "1.16", "1.17", "1.18", "1.19", "1.20"]
 TWO_X = ["2.0", "2.1", "2.2", "2.3"]
 
 MiB = 1 << 20
@@ -150,7 +150,7 @@ def test_load_picks_the_file_each_version_reads(tmp_path, version):
     (both / "config.yaml").write_text("from: yaml\n")
     o = oracle(version)
     got_legacy, got_yaml, got_both = o.load(str(legacy)), o.load(str(yaml_only)), o.load(str(both))
-    if version in ("1.17", "1.18"):
+    if version in ("1.14", "1.15", "1.16", "1.17", "1.18"):
         assert got_legacy["config"] == {"k": "v"}
         assert got_yaml["ok"] is False and "flink-conf.yaml" in got_yaml["error_chain"][0]
         assert got_both["config"] == {"from": "legacy"}
@@ -174,15 +174,15 @@ def test_missing_javac_is_a_clear_error(monkeypatch):
 
 
 def test_bad_calls_are_refused():
-    with pytest.raises(ValueError, match="1.17"):
-        FlinkOracle("1.16")
+    with pytest.raises(ValueError, match="1.14"):
+        FlinkOracle("1.13")
     with pytest.raises(ValueError):
         oracle("2.3").memory("historyserver", {})
     with pytest.raises(TypeError):
         oracle("2.3").memory("taskmanager", {"taskmanager.memory.process.size": 1024})
 
 
-@pytest.mark.parametrize("version", ["1.20", "2.3"])
+@pytest.mark.parametrize("version", ["1.16", "1.20", "2.3"])
 def test_harness_agrees_with_the_bashjavautils_command_line(tmp_path, version):
     """The warm harness answers what a fresh `BashJavaUtils GET_*_RESOURCE_PARAMS --configDir` prints."""
     name = "flink-conf.yaml" if version.startswith("1.") else "config.yaml"
