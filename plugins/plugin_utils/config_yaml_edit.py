@@ -235,7 +235,7 @@ class _Doc:
 
     def starts_between(self, start: int, end: int) -> list:
         """Line starts strictly between ``start`` and ``end``."""
-        return [s for s in self.starts[bisect_right(self.starts, start):bisect_left(self.starts, end)]]
+        return self.starts[bisect_right(self.starts, start):bisect_left(self.starts, end)]
 
     def is_comment_line(self, start: int) -> bool:
         body = self.text[start:self.line_end(start)].lstrip(" \t")
@@ -938,4 +938,3 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
             tail = redact_fragment(tail, sensitive)
         out.append("".join(pieces) + tail + ending)
     return "".join(out)
-

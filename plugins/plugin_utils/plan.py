@@ -862,8 +862,8 @@ def _group_policy(drift_group: Mapping) -> dict:
         if profiles:
             top = max(profiles, key=lambda p: len(p["hosts"]))  # the first with the most hosts
             proc["process_size"] = size_text(top["sizes"]["total_process"])
-        sizing = {opts.PROCESSES[process][k].key for k in (PROCESS_SIZE[process], *OTHER_SIZING[process],
-                                                            *LEGACY[process]) if k in opts.PROCESSES[process]}
+        sizing_names = (PROCESS_SIZE[process], *OTHER_SIZING[process], *LEGACY[process])
+        sizing = {opts.PROCESSES[process][k].key for k in sizing_names if k in opts.PROCESSES[process]}
         for item in keys:
             option, value = _canonical(item["key"], process), item.get("majority")
             if value is None and item.get("outliers") is not None and option.default is not None:
