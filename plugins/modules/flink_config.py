@@ -118,6 +118,22 @@ options:
     description: How old, in seconds, a O(gathered) result may be to be used.
     type: int
     default: 300
+  _path:
+    description:
+      - Internal, set by the action plugin for its write on the host; refused when a task gives it.
+    type: str
+  _content:
+    description:
+      - Internal, set by the action plugin (the new file, never logged); refused when a task gives it.
+    type: str
+  _expected_checksum:
+    description:
+      - Internal, set by the action plugin (the sha256 of the file it read); refused when a task gives it.
+    type: str
+  _content_checksum:
+    description:
+      - Internal, set by the action plugin (the sha256 of O(_content)); refused when a task gives it.
+    type: str
 extends_documentation_fragment:
   - flinkops.flink.controller
   - flinkops.flink.host
