@@ -3,9 +3,8 @@
 One JobManager and one TaskManager (tm1) on loopback (tests/e2e/diagnose_cluster.py, built on
 tests/e2e/cluster.py), reused by every case. Each case rewrites tm1's file with the keys that make a
 job of tests/e2e/job/DiagnoseJob.java fail, restarts tm1 and submits the job; then the real
-``ansible-playbook`` gathers every host (flink_config_info), the test adds each host's log tails (the
-gather's own fragment, module_utils/log_tail.py, run in sh: the newest 256 KiB of each Flink log and the
-kernel's OOM lines, until ``logs: true`` runs it inside the gather),
+``ansible-playbook`` gathers every host (flink_config_info with ``logs: true``: the newest 256 KiB of
+each Flink log and the kernel's OOM lines, in the same one command),
 the playbook runs the flinkops.flink.diagnose filter on them and applies the fix it gives for tm1's
 group with flinkops.flink.flink_config; tm1 is restarted with the file the module wrote and the same job
 is submitted again: it must run.
@@ -18,7 +17,6 @@ registers with the memory the fix promised); a job needing more slots than the T
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +24,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 
@@ -34,8 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
 import diagnose_cluster  # noqa: E402
 import flink_install  # noqa: E402
-
-TAIL = log_tail.DEFAULT_BYTES
 
 GATHER = """
 - name: Gather every host
@@ -46,6 +41,8 @@ GATHER = """
       flinkops.flink.flink_config_info:
         flink_home: "{{ flink_home }}"
         conf_dir: "{{ flink_conf_dir }}"
+        logs: true
+        log_dir: "{{ flink_log_dir }}"
       register: gathered
     - name: Keep the results for the controller
       ansible.builtin.copy:
@@ -99,23 +96,6 @@ def flink(tmp_path_factory):
         assert not cl._our_jvms(), "Java processes left behind"
 
 
-def log_tails(cl, name: str) -> list:
-    """The host's logs as the gather's fragment reads them (module_utils/log_tail.py, run in sh)."""
-    script = f"ld={shlex.quote(str(cl.log_dir(name)))}; lb={TAIL}\n" + log_tail.LOGS_SH
-    out = subprocess.run(["sh", "-c", script], capture_output=True, timeout=120, check=True).stdout
-    entries, pos = [], 0
-    while pos < len(out):
-        eol = out.index(b"\n", pos)
-        kind, *args = out[pos + 2:eol].decode().split(" ")
-        end = out.index(b"\0", eol + 1)
-        if kind == "log":
-            entries.append(log_tail.log_entry(str(cl.log_dir(name)), *args, out[eol + 1:end]))
-        elif kind == "kernel":
-            entries.append(log_tail.kernel_entry(args[0], out[eol + 1:end]))
-        pos = end + 1
-    return entries
-
-
 def run(ansible_env, ansible_bin, inventory: Path, playbook: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra]
     proc = subprocess.run(cmd, env=dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS), capture_output=True,
@@ -132,8 +112,7 @@ def diagnose_and_fix(cl, ansible_env, ansible_bin, tmp_path, code: str) -> dict:
     results_file, diagnosis_file = tmp_path / "results.json", tmp_path / "diagnosis.json"
     run(ansible_env, ansible_bin, inventory, gather, "-e", f"results_file={results_file}")
     results = json.loads(results_file.read_text())
-    for name in results:
-        results[name]["logs"] = log_tails(cl, name)
+    assert all(results[name]["logs"] for name in results)  # the gather's logs: true
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps({"results": results, "code": code, "diagnosis_file": str(diagnosis_file)}))
     run(ansible_env, ansible_bin, inventory, fix, "-e", f"@{extra}")
