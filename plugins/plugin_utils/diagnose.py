@@ -188,6 +188,8 @@ def _process_of_file(entry: Mapping, name: str, host_procs: list) -> str | None:
 
 
 _CLIENT_LOG = re.compile(r"flink-.*-client-.*\.log")
+
+
 @dataclass
 class Hit:
     code: str
@@ -440,8 +442,9 @@ def _need(code: str, hit: Hit, now: dict) -> dict | None:
         return {"targets": {"managed": managed}, "managed_per_slot": _round_mib(-(-managed // slots)),
                 "why": why + f"; twice that, and at least twice the managed memory now, over {slots} slots"}
     if code == "metaspace-oom":
-        return {"options": {f"{now['process']}.memory.jvm-metaspace.size": size_text(
-            _round_mib(sizes["jvm_metaspace"] * 2))}, "targets": {"jvm_metaspace": sizes["jvm_metaspace"] * 2},
+        doubled = sizes["jvm_metaspace"] * 2
+        return {"options": {f"{now['process']}.memory.jvm-metaspace.size": size_text(_round_mib(doubled))},
+                "targets": {"jvm_metaspace": doubled},
                 "why": "twice the metaspace now (Flink's message gives no number)"}
     if code == "direct-oom":
         part = "task_off_heap" if now["process"] == TM else "off_heap"
