@@ -390,8 +390,10 @@ class _TaskManager(_Process):
     def _uses_legacy_network(self, conf):
         if self.legacy_buffers is None:
             return False
-        new = (self.network_min, self.network_max, self.network_fraction)
-        return not any(conf.contains(o) for o in new) and conf.contains(self.legacy_buffers)
+        # The legacy key first: it is almost always absent (contains() has no side effect).
+        if not conf.contains(self.legacy_buffers):
+            return False
+        return not any(conf.contains(o) for o in (self.network_min, self.network_max, self.network_fraction))
 
     def _legacy_network(self, conf):
         buffers = conf.int(self.legacy_buffers)
@@ -609,7 +611,13 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
     return None
 
 
+_LEGACY_HEAP_KEYS = {p: frozenset((f"{p}.heap.size", f"{p}.heap.mb")) for p in opts.LEGACY_HEAP_ENV}
+
+
 def _map_legacy_heap(conf: _Config, proc: _Process, target: opts.Option, environment: Mapping):
+    # Fast path (most configs): no legacy variable and no legacy key, so nothing to map.
+    if opts.LEGACY_HEAP_ENV[proc.kind] not in environment and conf.raw.keys().isdisjoint(_LEGACY_HEAP_KEYS[proc.kind]):
+        return None
     if conf.contains(target):
         return None
     legacy = _legacy_heap(conf, proc.kind, environment)
