@@ -82,7 +82,7 @@ def split_credentials(url) -> tuple:
     if "@" not in parts.netloc:
         return url, None, None
     userinfo, host = parts.netloc.rsplit("@", 1)
-    user, _, password = userinfo.partition(":")
+    user, _sep, password = userinfo.partition(":")
     clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     return clean, urllib.parse.unquote(user), urllib.parse.unquote(password)
 
@@ -244,6 +244,7 @@ JM_CONFIG_MEMORY = {
     "jobmanager.memory.jvm-metaspace.size": "jvm_metaspace",
 }
 JM_JVM_OPTIONS = {"-Xmx": "heap", "-XX:MaxMetaspaceSize=": "metaspace", "-XX:MaxDirectMemorySize=": "direct"}
+
 
 def _jvm_bytes(text: str) -> int | None:
     """A JVM size argument (``469762048``, ``512m``) in bytes."""
@@ -622,7 +623,7 @@ def jobmanager_finding(result: Mapping, running: Mapping) -> dict | None:
             f"Changed on disk but not restarted: {file} was modified after the JobManager started, and gives "
             f"other memory than it runs with: {describe_differences(diffs)}.",
             "Restart the JobManager (without high availability its jobs end with it: take a savepoint first).",
-            ) | {"process": "jobmanager"}
+        ) | {"process": "jobmanager"}
     if diffs and started is not None:
         return _finding(
             "warning", "live-memory-mismatch",
@@ -630,7 +631,7 @@ def jobmanager_finding(result: Mapping, running: Mapping) -> dict | None:
             f"yet runs with {describe_differences(diffs)}. Something else sizes it: dynamic properties (-D), "
             "another conf dir (FLINK_CONF_DIR), or another JobManager answering at this address.",
             "Find what starts the JobManager with other settings and make the file the only source of its memory.",
-            ) | {"process": "jobmanager"}
+        ) | {"process": "jobmanager"}
     if diffs:
         return _finding(
             "warning", "live-memory-differs",
