@@ -20,7 +20,7 @@ import yaml
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 
-SECRETS = ("SuperSecretValue123", "keystorePw987", "TokenZZZ555", "BrokenSecret777")
+SECRETS = ("SuperSecretValue123", "keystorePw987", "TokenZZZ555", "BrokenSecret777", "OldLineToken114")
 
 LEGACY_117_JM = b"""# Flink 1.17 JobManager
 jobmanager.rpc.address: jm1.example.org
@@ -98,6 +98,12 @@ YAML_23_DUPLICATE = (b"taskmanager.memory.process.size: 2g\nparallelism.default:
 YAML_23_TOO_BIG = b"taskmanager.memory.process.size: 2g\n" + b"# padding\n" * 20
 
 
+# Flink 1.14 ships a Scala-suffixed jar and reads only flink-conf.yaml; its default network cap is 1 gb.
+LEGACY_114 = (b"taskmanager.memory.process.size: 16g\n"
+              b"rest.auth-token: OldLineToken114\n")  # 1.14 does not hide 'token'; we do (1.17 does)
+LEGACY_116_HEAP = b"taskmanager.heap.size: 2048m\njobmanager.heap.mb: 700\n"
+
+
 def flink_home(base: Path, name: str, version: str | None, files: dict[str, bytes]) -> Path:
     home = base / name / "flink"
     (home / "lib").mkdir(parents=True)
@@ -127,6 +133,10 @@ def fleet():
     add("jm117", "1.17.2", {"flink-conf.yaml": LEGACY_117_JM}, ["flink_jobmanager"])
     add("tm117", "1.17.2", {"flink-conf.yaml": LEGACY_117_TM}, ["flink_taskmanager"])
     add("tm118crlf", "1.18.1", {"flink-conf.yaml": LEGACY_118_CRLF}, ["flink_taskmanager"])
+    home = add("tm114", "1.14.6", {"flink-conf.yaml": LEGACY_114, "config.yaml": YAML_120_IGNORED},
+               ["flink_taskmanager"])
+    (home / "lib" / "flink-dist-1.14.6.jar").rename(home / "lib" / "flink-dist_2.12-1.14.6.jar")
+    add("heap116", "1.16.3", {"flink-conf.yaml": LEGACY_116_HEAP}, ["flink_jobmanager", "flink_taskmanager"])
     add("both120", "1.20.5", {"flink-conf.yaml": LEGACY_120, "config.yaml": YAML_120_IGNORED},
         ["flink_jobmanager", "flink_taskmanager"])
     add("yaml120", "1.20.5", {"config.yaml": YAML_120_FLAT}, ["flink_taskmanager"])
@@ -227,7 +237,7 @@ def run_playbook(base: Path, ansible_env: dict, *extra: str, tree: Path | None =
 
 
 GOOD = ("jm117", "tm117", "tm118crlf", "both120", "yaml120", "nested23", "secret119", "symlink21", "given22",
-        "become23")
+        "become23", "tm114", "heap116")
 BAD = ("broken23", "brokensecret23", "missing20", "latin1_23", "dupkey23", "nodist", "loop23", "large23",
        "unreadable23")
 
@@ -293,6 +303,21 @@ def test_legacy_117(verbose_run, fleet):
     assert list(tm["memory"]) == ["taskmanager"]
     assert tm["memory"]["taskmanager"]["valid"] is True
     assert tm["memory"]["taskmanager"]["sizes"]["total_process"] == 4096 * 1024**2
+
+
+def test_old_lines_114_and_116(verbose_run, fleet):
+    _, results = verbose_run
+    _, hosts = fleet
+    tm = results["tm114"]
+    assert tm["flink_version"] == "1.14.6" and tm["config_format"] == "legacy"  # from flink-dist_2.12-1.14.6.jar
+    assert tm["config_file"] == f"{hosts['tm114']['vars']['flink_home']}/conf/flink-conf.yaml"
+    assert [f["name"] for f in tm["ignored_files"]] == ["config.yaml"]
+    assert tm["config"]["rest.auth-token"] == "******"
+    assert tm["memory"]["taskmanager"]["sizes"]["network"] == 1024**3  # 1.14 caps network at 1 gb
+    heap = results["heap116"]
+    assert heap["flink_version"] == "1.16.3"
+    assert heap["memory"]["taskmanager"]["sizes"]["total_flink"] == 2048 * 1024**2  # legacy heap mapped
+    assert heap["memory"]["jobmanager"]["sizes"]["heap"] == 700 * 1024**2
 
 
 def test_crlf_and_bom_118(verbose_run):
