@@ -21,6 +21,7 @@ from itertools import chain
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
     JavaNumberFormatError,
+    flink_text,
     parse_float,
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
@@ -238,9 +239,10 @@ def _options(process, given) -> dict:
                 hint = " (use the policy keys managed_per_slot, managed_fraction, network_*, slots)"
             raise PolicyError(f"policy.{process}.options: {key!r} cannot be set here{hint}; accepted are "
                               f"{', '.join(accepted)}")
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        out[key] = str(value)
+        try:
+            out[key] = flink_text(value)  # Flink's text for the value: 1e-05 is 1.0E-5, True is true
+        except TypeError:
+            raise PolicyError(f"policy.{process}.options.{key}: {value!r} is not a single value") from None
     return out
 
 

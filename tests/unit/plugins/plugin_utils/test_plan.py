@@ -313,6 +313,16 @@ def test_policy_errors(policy, words):
     assert words in str(err.value)
 
 
+def test_a_policy_option_is_written_as_flink_prints_its_value():
+    # one value-text rule (java_types.flink_text): str() gave '1e-05' and 'True'
+    plan = memory_plan({"tm1": gathered(TM)}, {"taskmanager": {"options": {
+        "taskmanager.memory.jvm-overhead.fraction": 0.00001}}})
+    assert plan["groups"]["taskmanager"]["set"]["taskmanager.memory.jvm-overhead.fraction"] == "1.0E-5"
+    with pytest.raises(PolicyError, match="is not a single value"):
+        memory_plan({"tm1": gathered(TM)}, {"taskmanager": {"options": {
+            "taskmanager.memory.jvm-overhead.fraction": [0.1]}}})
+
+
 def test_size_text():
     assert [size_text(s) for s in (4 * GIB, 1728 * MIB, 1536 * 1024, 1000)] == ["4g", "1728m", "1536k", "1000b"]
 
