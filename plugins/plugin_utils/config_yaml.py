@@ -91,7 +91,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.config_files import
     ConfigFileError,
     ParsedConfig,
 )
-from ansible_collections.flinkops.flink.plugins.module_utils.java_types import double_to_string
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import flink_text
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
 
 _T = "tag:yaml.org,2002:"
@@ -592,28 +592,16 @@ def _java_identity(key):
 # values -> the strings Configuration.toMap() gives
 
 def _java_string(value, counter: list[int] | None = None) -> str:
-    """``ConfigurationUtils.convertToString``: strings as they are, the rest through the flow dumper."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _float_text(value)
+    """``ConfigurationUtils.convertToString``: scalars by the one value-text rule (java_types.flink_text),
+    except what snakeyaml-engine's flow dumper prints itself (null, NaN, infinities, collections)."""
     if value is None:
         return "null"
-    return dump_flow(value, counter)
-
-
-def _float_text(value: float) -> str:
-    if math.isnan(value):
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    return double_to_string(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
+    try:
+        return flink_text(value)
+    except TypeError:
+        return dump_flow(value, counter)
 
 
 _ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f",
