@@ -31,7 +31,6 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit im
     edit_config_yaml,
     redact_config_yaml_text,
 )
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
 
 PROCESSES = ("jobmanager", "taskmanager")
 
@@ -140,7 +139,7 @@ def already_holds(config: Mapping, settings: Mapping | None, remove: Iterable | 
     except EditError:
         return False
     for key, value in wanted.items():
-        if is_sensitive_anywhere(key) or not holds(key, config.get(key), value, version):
+        if opts.is_sensitive_anywhere(key) or not holds(key, config.get(key), value, version):
             return False
     for key in remove or ():
         if not isinstance(key, str) or key in wanted:
@@ -165,16 +164,12 @@ class Plan:
     warnings: list = field(default_factory=list)
 
 
-def redact_value(key: str, value):
-    return opts.REDACTED if value is not None and is_sensitive_anywhere(key) else value
-
-
 def redacted_text(content: bytes, fmt: str) -> str:
     """The file as text for a diff, sensitive values hidden (any Flink line's list of sensitive words)."""
     text = content.decode("utf-8", "replace")
     if fmt == "legacy":
-        return redact_flink_conf_text(text, is_sensitive_anywhere)
-    return redact_config_yaml_text(text.lstrip("\ufeff"), is_sensitive_anywhere)
+        return redact_flink_conf_text(text, opts.is_sensitive_anywhere)
+    return redact_config_yaml_text(text.lstrip("\ufeff"), opts.is_sensitive_anywhere)
 
 
 def plan_edit(content: bytes, fmt: str, path: str, version: str, settings: Mapping | None = None,
@@ -214,7 +209,8 @@ def plan_edit(content: bytes, fmt: str, path: str, version: str, settings: Mappi
                 reasons.append(f"the {p} ({now}): {memory[p]['error']}")
             raise EditRefused(f"{path}: Flink {version} would not start {' and '.join(reasons)}; nothing was written "
                               "(validate: false writes it anyway)")
-    changes = [dict(c, before=redact_value(c["key"], c["before"]), after=redact_value(c["key"], c["after"]))
+    hide = opts.redact_value
+    changes = [dict(c, before=hide(c["key"], c["before"]), after=hide(c["key"], c["after"]))
                for c in result.changes]
     diff = None
     if want_diff and result.changed:

@@ -96,10 +96,6 @@ def host_list(hosts, limit: int = 6) -> str:
     return ", ".join(hosts[:limit]) + f" and {len(hosts) - limit} more"
 
 
-# The one rule lives next to the option catalog (any Flink line, any JVM locale).
-is_sensitive_anywhere = opts.is_sensitive_anywhere
-
-
 # Every name (key or deprecated key) of a typed option -> the option.
 _OPTION_BY_NAME = {}
 for _process in PROCESS_KINDS:
@@ -259,7 +255,7 @@ _STR_ONLY = {str}
 
 @lru_cache(maxsize=1024)
 def _sensitive_among(keys: frozenset) -> tuple:
-    return tuple(k for k in keys if is_sensitive_anywhere(k))
+    return tuple(k for k in keys if opts.is_sensitive_anywhere(k))
 
 
 def _compared(result: Mapping) -> dict:
@@ -284,7 +280,7 @@ def _compared(result: Mapping) -> dict:
 def _equivalent(key: str, values: list, absent: bool):
     """Whether the differing values are the same to Flink (``1728m`` vs ``1728 mb``); None if unknown."""
     option = option_for(key)
-    if option is None or is_sensitive_anywhere(key):
+    if option is None or opts.is_sensitive_anywhere(key):
         return None
     typed = {typed_value(option, v) for v in values}
     if absent:
@@ -371,7 +367,7 @@ def _key_drift(units: list, units_by_host: dict, hosts: list, processes=PROCESS_
         values = [{"value": opts.REDACTED if type(value) is tuple else value, "hosts": hs}
                   for value, hs in slots[key].items()]
         complete = present[key] == n_hosts
-        sensitive = is_sensitive_anywhere(key)
+        sensitive = opts.is_sensitive_anywhere(key)
         kind = _kind(key, processes)
         entry = {"key": key, "values": values, "sensitive": sensitive, "memory": kind == "memory", "kind": kind,
                  "counted": _counted(key, kind, drift_keys)}

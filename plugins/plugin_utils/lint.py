@@ -74,11 +74,6 @@ def as_flink_text(value) -> str:
 
 
 @lru_cache(maxsize=4096)
-def is_secret(key: str) -> bool:
-    """Sensitive on any supported line: a value hidden by one Flink release is never shown by us."""
-    return any(opts.is_sensitive(key, line) for line in opts.SUPPORTED_LINES)
-
-
 def size_text(n: int) -> str:
     """A size in Flink's words: ``1728 mb`` when a unit divides it, else ``512.000mb (536870920 bytes)``."""
     text = to_string(n)
@@ -112,7 +107,7 @@ class _Lint:
 
     # Values of sensitive keys are never shown, whatever the caller passed.
     def show(self, key: str) -> str:
-        if is_secret(key):
+        if opts.is_sensitive_anywhere(key):
             return opts.REDACTED
         return as_flink_text(self.config.get(key))
 
@@ -355,7 +350,7 @@ def _check_files(lint: _Lint):
         if not isinstance(key, str):
             continue
         secret = (" A password or secret containing '#' is silently shortened, so authentication fails."
-                  if is_secret(key) else "")
+                  if opts.is_sensitive_anywhere(key) else "")
         lint.add(
             "warning", "hash-cut-value", key,
             f"flink-conf.yaml is cut at the first '#' of every line, even inside a value: Flink {line} reads "
@@ -457,7 +452,7 @@ def _rejected(lint: _Lint, process: str, result: dict):
                    f"of 1024), for example 1536m; '1.5g', '2GiB' and quoted values are rejected.")
         else:
             fix = f"Write '{key}' as a plain number Flink can parse (for example 0.4 for a fraction, 4 for slots)."
-        if is_secret(key):
+        if opts.is_sensitive_anywhere(key):
             text = text.replace(as_flink_text(lint.config.get(key)), opts.REDACTED)
     else:
         inner = chain[-1] if len(chain) > 1 and chain[0].endswith(chain[-1]) else chain[0]

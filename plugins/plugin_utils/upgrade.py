@@ -36,7 +36,6 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import (
     check_config,
     check_facts,
     effective_weights,
-    is_secret,
     size_text,
 )
 
@@ -50,7 +49,7 @@ class UpgradeCallError(LintCallError):
 
 def _show(key: str, value, line: str) -> str:
     del line  # hidden when any release hides it
-    return opts.REDACTED if is_secret(key) else as_flink_text(value)
+    return opts.REDACTED if opts.is_sensitive_anywhere(key) else as_flink_text(value)
 
 
 def _order(line: str) -> int:

@@ -32,12 +32,12 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     to_human_readable,
     to_string,
 )
+from ansible_collections.flinkops.flink.plugins.module_utils.options import is_sensitive_anywhere
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml_edit import (
     edit_config_yaml,
     redact_config_yaml_text,
 )
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import is_sensitive_anywhere
 from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import (
     FramingError,
     interpret,
