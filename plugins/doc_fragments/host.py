@@ -24,7 +24,8 @@ options:
     description:
       - Flink version of the host (V(1.20) or V(1.20.1)); one of the lines 1.14 to 2.3.
       - Defaults to the version in the name of C(lib/flink-dist-*.jar) (on 1.14 C(lib/flink-dist_2.12-*.jar) or
-        C(lib/flink-dist_2.11-*.jar)) under O(flink_home); the task fails and says what it looked for when there is none or more than one.
+        C(lib/flink-dist_2.11-*.jar)) under O(flink_home); the task fails and says what it looked for when
+        there is none or more than one.
       - When given and O(flink_home) holds a jar of another line, the task warns and reads the file as the
         given version reads it.
     type: str
