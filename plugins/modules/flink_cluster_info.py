@@ -98,25 +98,15 @@ options:
     type: float
     default: 1
 extends_documentation_fragment:
+  - flinkops.flink.controller
   - action_common_attributes
   - action_common_attributes.flow
 attributes:
-  action:
-    description: Runs mostly on the controller through an action plugin of the same name.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Runs once per host, not once for the whole play.
-    support: none
   check_mode:
     support: full
     details: Only reads; runs unchanged in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 notes:
   - TaskManagers are matched by the id they register under - C(taskmanager.resource-id) when set, else an id
     Flink makes up such as C(10.0.0.5:35001-a96259). Set C(taskmanager.resource-id) to each host's inventory
