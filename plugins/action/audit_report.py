@@ -29,6 +29,7 @@ ARGUMENT_SPEC = {
     "formats": {"type": "list", "elements": "str", "default": list(rp.FORMATS), "choices": list(rp.FORMATS)},
     "fail_on": {"type": "str", "default": "error", "choices": list(rp.FAIL_ON)},
     "group_by": {"type": "raw", "default": "process"},
+    "drift_keys": {"type": "raw", "default": "memory"},
     "min_managed_per_slot": {"type": "str"},
     "title": {"type": "str", "default": "Flink fleet audit"},
     "cluster": {"type": "dict"},
@@ -58,7 +59,7 @@ def _collection_version() -> str | None:
 
 
 def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_per_slot=None,
-            cluster: Mapping | None = None) -> tuple:
+            cluster: Mapping | None = None, drift_keys="memory") -> tuple:
     """(findings by host, drift, live section) with config_lint, fleet_drift and the live audit."""
     from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift
     from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import config_lint
@@ -76,7 +77,7 @@ def analyse(results: Mapping, *, memory_limits: Mapping, group_by, min_managed_p
             # The inventory's limit is one of the host's limits (host_record.Limits: the tightest binds).
             facts["flink_memory_limit_bytes"] = memory_limits[host]
         findings[host] = config_lint(result["config"], result["flink_version"], facts=facts, **lint_args)
-    drift = fleet_drift(results, group_by=group_by)
+    drift = fleet_drift(results, group_by=group_by, drift_keys=drift_keys)
     live_findings, live_section = live.live_audit(results, cluster)
     for host, items in live_findings.items():
         findings[host] = list(findings.get(host) or []) + items
@@ -101,12 +102,14 @@ class ActionModule(FlinkAction, ActionBase):
             cluster = _plain(args["cluster"]) if args["cluster"] is not None else None
             findings, drift, live_section = analyse(
                 results, memory_limits=limits, group_by=args["group_by"],
-                min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster)
+                min_managed_per_slot=args["min_managed_per_slot"], cluster=cluster, drift_keys=args["drift_keys"])
+            # Failures in the logs, when the gather read them (logs: true): the report's Failures section.
+            diagnoses = rp.diagnose_failures(results, cluster=cluster, group_by=args["group_by"], memory_limits=limits)
             report = rp.build_report(
                 results, findings, drift, fail_on=args["fail_on"], memory_limits=limits, title=args["title"],
-                live=live_section,
+                live=live_section, diagnoses=diagnoses,
                 generator_version=_collection_version(),
-                settings={"fail_on": args["fail_on"], "group_by": args["group_by"],
+                settings={"fail_on": args["fail_on"], "group_by": args["group_by"], "drift_keys": args["drift_keys"],
                           "min_managed_per_slot": args["min_managed_per_slot"], "formats": args["formats"]},
             )
             paths, changed = rp.write_reports(report, args["report_dir"], args["formats"],

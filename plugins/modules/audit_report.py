@@ -16,6 +16,10 @@ description:
     the audit report on the controller - JSON (documented, C(schema_version) 1, see C(docs/reports.md)),
     Markdown, one self-contained HTML page and JUnit XML.
   - Hosts whose gather failed or that were unreachable are reported as not audited (an error).
+  - When the results hold the gather's C(logs) (M(flinkops.flink.flink_config_info) with C(logs=true)), the
+    failures Flink wrote there (C(flinkops.flink.diagnose)) become the report's Failures section, newest
+    first - code, host, process, the evidence file and line, its time, Flink's message (sensitive values
+    hidden) and the fix for the host's whole group.
   - Returns a one-line-per-host summary and whether the gate O(fail_on) is tripped; it does not fail
     the task for findings, so the reports are always written. The C(flinkops.flink.audit) role fails
     the play after showing the summary.
@@ -65,10 +69,14 @@ options:
       - What trips the gate in RV(gate). Each level includes the ones before it - V(error) (an error
         finding, a config Flink refuses, a host not audited), V(warning), V(drift) (any drift across a
         group); V(never) never trips it.
+      - V(failure) trips it on what V(error) trips it on, or on any failure read in the logs (the report's
+        Failures section, from the gather's C(logs); see C(flinkops.flink.diagnose)). Without logs gathered
+        there are no failures to count.
       - In the JUnit report, error findings always fail their test case; with V(warning) or V(drift)
-        warnings do too, and with V(drift) so do the drift test cases of drifting hosts.
+        warnings do too, and with V(drift) so do the drift test cases of drifting hosts. Each failure read
+        in the logs is a test case of the suite C(failures), failing with V(failure) only.
     type: str
-    choices: [error, warning, drift, never]
+    choices: [error, warning, drift, never, failure]
     default: error
   group_by:
     description:
@@ -76,6 +84,14 @@ options:
         of group name to a list of hosts.
     type: raw
     default: process
+  drift_keys:
+    description:
+      - Which differing keys make a group drift, passed to C(flinkops.flink.fleet_drift)'s C(drift_keys) -
+        V(memory) (the memory keys and the slot count: what enforce makes one per group; effective memory
+        that differs always counts), V(all) (every key), or a list of key names or fnmatch patterns
+        (V(rest.*)). Every differing key is listed in the report either way.
+    type: raw
+    default: memory
   min_managed_per_slot:
     description: Managed memory per task slot below which C(config_lint) warns, as a Flink size (V(128m)).
     type: str

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every finding code an audit can report, in one registry.
 
-``config_lint`` (lint.py), the live audit (live.py) and the report (gather failures) emit only codes
-listed here; docs/reports.md carries the table ``markdown_table`` renders, and the filter and module
+``config_lint`` (lint.py), the live audit (live.py), diagnose (diagnose.py: failures in the logs) and the
+report (gather failures) emit only codes listed here; docs/reports.md carries the table ``markdown_table``
+renders, and the filter and module
 documentation list the same codes (tests/unit/plugins/plugin_utils/test_codes.py holds all of them to
 this registry, and every code the sources emit to it).
 
@@ -55,6 +56,20 @@ audited host
 live-unreachable | live | error | (on the first JobManager host) the REST API could not be read
 gather-failed | gather | error | the host's config could not be gathered (the message says why)
 host-unreachable | gather | error | Ansible could not reach the host
+network-buffers | diagnose | error | a task failed: too few network buffers for its parallelism (Insufficient \
+number of network buffers)
+network-pool-allocation | diagnose | error | the TaskManager could not allocate its NetworkBufferPool at start
+managed-memory | diagnose | error, warning | managed memory too small: a batch sort or a memory reservation failed \
+(error), or RocksDB warned its performance will be poor (warning)
+metaspace-oom | diagnose | error | java.lang.OutOfMemoryError: Metaspace
+direct-oom | diagnose | error | java.lang.OutOfMemoryError: Direct buffer memory
+heap-oom | diagnose | error | java.lang.OutOfMemoryError: Java heap space (TaskManager, or JobManager starting a \
+JobMaster)
+oom-killed | diagnose | error | the kernel killed the Flink JVM (Memory cgroup out of memory / Out of memory: Killed \
+process)
+taskmanager-lost | diagnose | error | the JobManager lost a TaskManager and no log on its host says why
+refused-config | diagnose | error | the process did not start: Flink refused its memory config (in its .out file)
+slots-unfulfillable | diagnose | error | a job could not get its slots (NoResourceAvailableException)
 """
 
 
@@ -70,6 +85,8 @@ CODES = _parse(_TABLE)
 LINT = {k: c for k, c in CODES.items() if c.source == "lint"}
 LIVE = {k: c for k, c in CODES.items() if c.source == "live"}
 GATHER = {k: c for k, c in CODES.items() if c.source == "gather"}
+# Failures read in the logs (plugin_utils/diagnose.py), the report's Failures section.
+DIAGNOSE = {k: c for k, c in CODES.items() if c.source == "diagnose"}
 
 
 def markdown_table(codes=None) -> str:

@@ -29,11 +29,13 @@ from xml.sax.saxutils import quoteattr as _sax_quoteattr
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_names import JVM_LABELS, LABELS, PROCESS_NAMES
+from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import redact_line
 from ansible_collections.flinkops.flink.plugins.plugin_utils.host_record import GatheredHost, NotGathered, read_host
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("error", "warning", "info")
-FAIL_ON = ("error", "warning", "drift", "never")
+# failure: as error, or any failure read in the logs (the Failures section; gathered with logs: true).
+FAIL_ON = ("error", "warning", "drift", "never", "failure")
 FORMATS = ("json", "markdown", "html", "junit")
 FILE_NAMES = {
     "json": "flink-audit.json",
@@ -291,8 +293,11 @@ def gate(summary: Mapping, fail_on: str) -> dict:
                                f"{', '.join(summary['hosts_with'][severity])}")
     if summary["drift"]:
         found["drift"] = f"drift in {', '.join(summary['drift_groups'])}"
+    if summary.get("failures"):
+        found["failure"] = (f"{summary['failures']} failure{'s' if summary['failures'] != 1 else ''} in the logs "
+                            f"on {', '.join(summary['hosts_with_failures'])}")
     levels = {"error": ("error",), "warning": ("error", "warning"), "drift": ("error", "warning", "drift"),
-              "never": ()}[fail_on]
+              "never": (), "failure": ("error", "failure")}[fail_on]
     reasons = [found[level] for level in levels if level in found]
     if reasons:
         reason = "; ".join(reasons)
@@ -301,20 +306,24 @@ def gate(summary: Mapping, fail_on: str) -> dict:
     else:
         below = "; ".join(found.values())
         reason = f"no {' or '.join(levels)}" + (f" (below the gate: {below})" if below else "")
+        if fail_on == "failure" and summary.get("failures") is None:
+            reason += " (the logs were not read, so no failure could be: gather with logs: true, audit_logs)"
     return {"fail_on": fail_on, "failed": bool(reasons), "reason": reason}
 
 
 def build_report(results: Mapping, findings: Mapping | None = None, drift: Mapping | None = None, *,
                  fail_on: str = "error", memory_limits: Mapping | None = None, title: str | None = None,
                  generated_at: str | None = None, generator_version: str | None = None,
-                 settings: Mapping | None = None, live: Mapping | None = None) -> dict:
+                 settings: Mapping | None = None, live: Mapping | None = None,
+                 diagnoses: Mapping | None = None) -> dict:
     """The report model (schema_version 1) from per-host results, lint findings and fleet drift.
 
     ``results``: hostname -> flink_config_info result (or ``{failed|unreachable: true, msg}``);
     ``findings``: hostname -> list of config_lint findings; ``drift``: the fleet_drift result;
     ``memory_limits``: hostname -> bytes given in the inventory (flink_memory_limit_bytes);
     ``live``: the live audit's section (plugin_utils/live.py ``live_section``), or None when the
-    running cluster was not read.
+    running cluster was not read; ``diagnoses``: the diagnose filter's result (plugin_utils/diagnose.py),
+    or None when the logs were not gathered (then ``failures`` is null).
     """
     if not isinstance(results, Mapping):
         raise ReportError(f"results must be a mapping of host name to gather result, got {type(results).__name__}")
@@ -342,6 +351,10 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
         "flink_versions": sorted({h["flink_version"] for h in hosts.values() if h["flink_version"]},
                                  key=natural_key),
     }
+    failures = failure_entries(diagnoses) if diagnoses is not None else None
+    summary["failures"] = len(failures) if failures is not None else None
+    summary["hosts_with_failures"] = sorted({f["host"] for f in failures or ()}, key=natural_key)
+    summary["failure_codes"] = dict(sorted(_count(f["code"] for f in failures or ()).items()))
     worst = next((s for s in STATUSES if by_status[s]), "ok")
     status = "error" if worst in ("unreachable", "failed") else worst
     if status in ("info", "ok") and summary["drift"]:
@@ -361,7 +374,89 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
                   # gathered, but no process known: in no drift group (the reason is told where it shows)
                   "unknown_process": [n for n in names if hosts[n]["gather"]["ok"] and not hosts[n]["processes"]]},
         "live": dict(live) if live is not None else None,
+        "failures": failures,
     }
+
+
+# --- failures read in the logs (diagnose) ----------------------------------------------------------
+
+
+def _count(items) -> dict:
+    out: dict = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
+def _failure_fix(fix) -> dict:
+    """The fix of a failure, as the report shows it: the settings for the whole group, or why there is none."""
+    fix = fix if isinstance(fix, Mapping) else {}
+    if not fix.get("valid"):
+        return {"valid": False, "error": fix.get("error") or "no fix computed", "group": None, "hosts": [],
+                "settings": {}, "remove": [], "process_size": fix.get("process_size")}
+    return {"valid": True, "error": None, "group": fix.get("group"), "hosts": list(fix.get("hosts") or ()),
+            "settings": dict(fix.get("settings") or {}), "remove": list(fix.get("remove") or ()),
+            "process_size": fix.get("process_size")}
+
+
+def _failure_evidence(evidence: Mapping) -> dict:
+    # diagnose redacts already; redacting again keeps any other source of evidence from leaking a secret.
+    return {"file": evidence.get("file"), "line": evidence.get("line"), "time": evidence.get("time"),
+            "message": redact_line(str(evidence.get("message") or "")),
+            "cause": redact_line(str(evidence["cause"])) if evidence.get("cause") else None}
+
+
+def diagnose_failures(results: Mapping, *, cluster: Mapping | None = None, group_by="process",
+                      memory_limits: Mapping | None = None) -> dict | None:
+    """diagnose over the gather results when some host's logs were gathered (logs: true), else None."""
+    if not any(isinstance(r, Mapping) and r.get("logs") is not None for r in results.values()):
+        return None
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import DiagnoseError, diagnose
+
+    try:
+        return diagnose(results, cluster=cluster, group_by=group_by, memory_limits=memory_limits or None)
+    except DiagnoseError as exc:
+        raise ReportError(f"reading the failures in the logs: {exc}") from None
+
+
+def failure_entries(diagnoses: Mapping) -> list:
+    """The Failures section from diagnose's result: one entry per failure, newest first."""
+    if not isinstance(diagnoses, Mapping):
+        raise ReportError(f"diagnoses must be the diagnose filter's result (a mapping), got {type(diagnoses).__name__}")
+    out = []
+    for host, items in (diagnoses.get("hosts") or {}).items():
+        for d in items or ():
+            out.append({"code": d["code"], "severity": d.get("severity", "error"), "host": host,
+                        "process": d.get("process"), "keys": list(d.get("keys") or ()),
+                        "evidence": _failure_evidence(d.get("evidence") or {}),
+                        "occurrences": d.get("occurrences", 1),
+                        "also_reported_by": list(d.get("also_reported_by") or ()),
+                        "fix": _failure_fix(d.get("fix"))})
+    for e in diagnoses.get("unattributed") or ():
+        out.append({"code": e["code"], "severity": "error", "host": e.get("host"), "process": None, "keys": [],
+                    "evidence": _failure_evidence(e), "occurrences": 1, "also_reported_by": [],
+                    "fix": _failure_fix({"error": "the log does not say which TaskManager failed"})})
+    out.sort(key=lambda f: (natural_key(str(f["host"])), f["code"]))
+    out.sort(key=lambda f: f["evidence"]["time"] or "", reverse=True)  # newest first; stable for ties
+    return out
+
+
+def _failure_where(f: Mapping) -> str:
+    ev = f["evidence"]
+    return f"{ev['file']}:{ev['line']}"
+
+
+def _failure_fix_text(f: Mapping) -> str:
+    fix = f["fix"]
+    if not fix["valid"]:
+        return f"no fix: {fix['error']}"
+    parts = [f"{k}: {v}" for k, v in fix["settings"].items()] + [f"remove {k}" for k in fix["remove"]]
+    return f"on group {fix['group']} ({', '.join(fix['hosts'])}): " + ("; ".join(parts) or "no change")
+
+
+def _failure_head(f: Mapping) -> str:
+    return (f"{f['code']} on {f['host']} ({f['process'] or 'process unknown'}) at {_failure_where(f)}"
+            f" ({f['evidence']['time'] or 'time unknown'})")
 
 
 def _next_step(results: Mapping, drift: Mapping | None, memory_limits: Mapping) -> dict | None:
@@ -443,7 +538,11 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
     drift = ("drift in " + ", ".join(summary["drift_groups"])) if summary["drift"] else "no drift"
     lines.append(f"TOTAL  {summary['hosts']} hosts ({audited} audited, {by['failed']} failed, "
                  f"{by['unreachable']} unreachable): {_plural(summary['findings']['error'], 'error')}, "
-                 f"{_plural(summary['findings']['warning'], 'warning')}, {drift}")
+                 f"{_plural(summary['findings']['warning'], 'warning')}, {drift}"
+                 + (f", {_plural(summary['failures'], 'failure')} in the logs"
+                    if summary.get("failures") is not None else ""))
+    for f in report.get("failures") or ():
+        lines.append(f"FAILURE {_failure_head(f)}: {_failure_fix_text(f)}")
     g = report["gate"]
     lines.append(f"GATE   audit_fail_on={g['fail_on']}: {'FAIL' if g['failed'] else 'pass'}: {g['reason']}")
     if paths:
@@ -612,6 +711,7 @@ def render_markdown(report: Mapping) -> str:
             out += [f"Not gathered: {_md(bad['host'])}: {_md(bad['msg'])}", ""]
         for note in group["notes"]:
             out += [f"Note: {_md(note)}", ""]
+    out += _failures_md(report.get("failures"))
     out += ["## Findings", ""]
     for host in report["hosts"]:
         out.append(f"### {_md(host['name'])}: {host['status']}")
@@ -625,6 +725,22 @@ def render_markdown(report: Mapping) -> str:
                        f"{_md(f['fix'] or '')} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _failures_md(failures) -> list:
+    out = ["## Failures", ""]
+    if failures is None:
+        return out + ["The logs were not read (gather with logs: true; the audit role's audit_logs).", ""]
+    if not failures:
+        return out + ["No failures in the logs.", ""]
+    out += ["Newest first.", "", "| Time | Code | Host | Process | Evidence | Flink's message | Fix |",
+            "|---|---|---|---|---|---|---|"]
+    for f in failures:
+        ev = f["evidence"]
+        message = ev["message"] + (f" (cause: {ev['cause']})" if ev["cause"] else "")
+        out.append(f"| {_md(ev['time'] or '')} | {_md(f['code'])} | {_md(f['host'])} | {_md(f['process'] or '')} | "
+                   f"{_md_code(_failure_where(f))} | {_md(message)} | {_md(_failure_fix_text(f))} |")
+    return out + [""]
 
 
 # --- JUnit XML -------------------------------------------------------------------------------------
@@ -675,7 +791,7 @@ def render_junit(report: Mapping) -> str:
     """A test suite per host, a test case per check; failures are what the gate counts."""
     fail_on = report["gate"]["fail_on"]
     failing = {"error": ("error",), "warning": ("error", "warning"), "drift": ("error", "warning"),
-               "never": ("error",)}[fail_on]
+               "never": ("error",), "failure": ("error",)}[fail_on]
     checks = junit_checks(report)
     suites = []
     total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -722,6 +838,23 @@ def render_junit(report: Mapping) -> str:
         suites.append(f'  <testsuite name={_xml_attr(name)} tests="{counts["tests"]}" '
                       f'failures="{counts["failures"]}" errors="{counts["errors"]}" skipped="{counts["skipped"]}" '
                       f'timestamp={_xml_attr(report["generated_at"].rstrip("Z"))}>\n    '
+                      + "\n    ".join(c[0] for c in cases) + "\n  </testsuite>")
+    if report.get("failures"):
+        # One test case per failure read in the logs, in a suite of their own; failing under failure only.
+        cases = []
+        for f in report["failures"]:
+            text = f"{_failure_head(f)}\n{f['evidence']['message']}\nFix: {_failure_fix_text(f)}"
+            name = f"{f['code']} {_failure_where(f)}"
+            if fail_on == "failure":
+                cases.append(_junit_case(f"flinkops.flink.audit.failures.{f['host']}", name,
+                                         failure=(f["evidence"]["message"], f["code"], text)))
+            else:
+                cases.append(_junit_case(f"flinkops.flink.audit.failures.{f['host']}", name, out=text))
+        n_fail = sum(c[1] for c in cases)
+        total["tests"] += len(cases)
+        total["failures"] += n_fail
+        suites.append(f'  <testsuite name="failures" tests="{len(cases)}" failures="{n_fail}" errors="0" '
+                      f'skipped="0" timestamp={_xml_attr(report["generated_at"].rstrip("Z"))}>\n    '
                       + "\n    ".join(c[0] for c in cases) + "\n  </testsuite>")
     head = (f'<testsuites name={_xml_attr(report["title"])} tests="{total["tests"]}" '
             f'failures="{total["failures"]}" errors="{total["errors"]}" skipped="{total["skipped"]}">')
@@ -900,6 +1033,25 @@ def _findings_table(findings: list) -> str:
                     f'<td>{_e(f["message"])}</td><td class="fix">{_e(f["fix"] or "")}</td></tr>')
     return ('<table><thead><tr><th>Severity</th><th>Code</th><th>Where</th><th>Finding</th><th>Fix</th></tr>'
             '</thead><tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def _failures_html(failures) -> str:
+    if failures is None:
+        return '<p class="muted">The logs were not read (gather with logs: true; the audit role\'s audit_logs).</p>'
+    if not failures:
+        return '<p class="muted">No failures in the logs.</p>'
+    rows = []
+    for f in failures:
+        ev = f["evidence"]
+        cause = f'<div class="muted">cause: {_e(ev["cause"])}</div>' if ev["cause"] else ""
+        rows.append(f'<tr class="sev-{_e(f["severity"])}"><td class="mono">{_e(ev["time"] or "")}</td>'
+                    f'<td class="mono code">{_e(f["code"])}</td><td>{_e(f["host"])}</td>'
+                    f'<td>{_e(f["process"] or "")}</td><td class="mono">{_e(_failure_where(f))}</td>'
+                    f'<td class="mono">{_e(ev["message"])}{cause}</td>'
+                    f'<td class="fix">{_e(_failure_fix_text(f))}</td></tr>')
+    return ('<p class="muted">Newest first.</p><table><thead><tr><th>Time</th><th>Code</th><th>Host</th>'
+            '<th>Process</th><th>Evidence</th><th>Flink\'s message</th><th>Fix</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
 
 
 def _host_html(host: dict, scale: int, drift_keys: dict) -> str:
@@ -1103,6 +1255,8 @@ def render_html(report: Mapping) -> str:
         _overview_html(hosts),
         "<h2>Drift</h2>",
         _drift_html(report["drift"]["groups"], report["drift"]),
+        '<h2 id="failures">Failures</h2>',
+        _failures_html(report.get("failures")),
         "<h2>Hosts</h2>",
         f'<div class="legend">{"".join(legend)}</div>',
         '<div class="toolbar"><span class="muted">Show</span><button type="button" data-mode="all" '

@@ -66,3 +66,10 @@ def test_config_lint_doc_lists_exactly_the_lint_codes():
     text = " ".join(doc["RETURN"]["_value"]["contains"]["code"]["description"])
     listed = re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+", text.split("-", 1)[1])
     assert sorted(listed) == sorted(codes.LINT)
+
+
+def test_every_failure_code_diagnose_emits_is_registered():
+    text = (ROOT / "plugins" / "plugin_utils" / "diagnose.py").read_text()
+    found = set(re.findall(r'(?:Rule|Hit)\("([a-z0-9]+(?:-[a-z0-9]+)+)"', text))
+    assert "network-buffers" in found and "oom-killed" in found  # the pattern does see the rules
+    assert found == set(codes.DIAGNOSE), sorted(found ^ set(codes.DIAGNOSE))

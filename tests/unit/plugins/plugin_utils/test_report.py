@@ -483,3 +483,144 @@ def test_the_fleet_gets_the_policy_that_removes_its_drift():
     # No drift, no next step.
     same = {h: results["tm1"] for h in ("tm1", "tm2")}
     assert rp.build_report(same, {}, rp_drift(same))["drift"]["next_step"] is None
+
+
+# --- Failures (diagnose's result, from the logs Flink wrote when each failure was provoked on loopback) ------
+
+DIAGNOSE_FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "diagnose")
+
+
+def captured(line: str, case: str, rename: str = "") -> dict:
+    """Gather results of a captured case (tests/unit/plugins/plugin_utils/fixtures/diagnose/): each host's real
+    config, memory from the model, and its log files as ``logs``; host names prefixed with ``rename``."""
+    folder = os.path.join(DIAGNOSE_FIXTURES, line, case)
+    with open(os.path.join(folder, "case.json"), encoding="utf-8") as handle:
+        data = json.load(handle)
+    results = {}
+    for host, record in data["hosts"].items():
+        logs = []
+        for entry in record["logs"]:
+            with open(os.path.join(folder, entry["fixture"]), encoding="utf-8", errors="replace") as handle:
+                logs.append({"file": entry["file"], "text": handle.read()})
+        results[rename + host] = gathered(record["config"], record["flink_version"], tuple(record["processes"]),
+                                          logs=logs, mem_total_bytes=8 * GIB)
+    return results
+
+
+def diagnosed(*cases) -> tuple:
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import diagnose
+
+    results, merged = {}, {"hosts": {}, "unattributed": []}
+    for line, case, prefix in cases:
+        part = captured(line, case, prefix)
+        out = diagnose(part)
+        results.update(part)
+        merged["hosts"].update(out["hosts"])
+        merged["unattributed"] += out["unattributed"]
+    return results, merged
+
+
+def fixture_line(line: str, case: str, path: str, number: int) -> str:
+    folder = os.path.join(DIAGNOSE_FIXTURES, line, case)
+    with open(os.path.join(folder, "case.json"), encoding="utf-8") as handle:
+        data = json.load(handle)
+    name = next(e["fixture"] for r in data["hosts"].values() for e in r["logs"] if e["file"] == path)
+    with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
+        return handle.read().splitlines()[number - 1]
+
+
+def test_failures_section_from_real_logs_with_evidence_line_and_group_fix():
+    results, diagnoses = diagnosed(("2.3", "network-buffers", ""))
+    report = rp.build_report(results, diagnoses=diagnoses)
+    failures = report["failures"]
+    assert [(f["code"], f["host"], f["process"]) for f in failures] == [("network-buffers", "tm1", "taskmanager")]
+    f = failures[0]
+    ev = f["evidence"]
+    assert "Insufficient number of network buffers: required 1, but only 0 available" in ev["message"]
+    assert ev["message"] in fixture_line("2.3", "network-buffers", ev["file"], ev["line"])  # file:line is real
+    assert ev["time"].startswith("20")
+    assert f["fix"]["valid"] and f["fix"]["group"] == "taskmanager" and f["fix"]["hosts"] == ["tm1"]
+    assert "taskmanager.memory.network.max" in f["fix"]["settings"]
+    assert report["summary"]["failures"] == 1 and report["summary"]["failure_codes"] == {"network-buffers": 1}
+    assert report["summary"]["hosts_with_failures"] == ["tm1"]
+
+
+def test_failures_newest_first_across_hosts():
+    results, diagnoses = diagnosed(("2.3", "network-buffers", "a-"), ("1.20", "heap-oom", "b-"),
+                                   ("2.3", "refused-config", "c-"))
+    failures = rp.build_report(results, diagnoses=diagnoses)["failures"]
+    assert len(failures) >= 3
+    times = [f["evidence"]["time"] or "" for f in failures]
+    assert times == sorted(times, reverse=True)
+    assert {"network-buffers", "heap-oom", "refused-config"} <= {f["code"] for f in failures}
+
+
+def test_no_logs_read_is_null_not_an_empty_section():
+    results, _unused = fleet()
+    report = rp.build_report(results)
+    assert report["failures"] is None and report["summary"]["failures"] is None
+    assert "failure" not in " ".join(rp.summary_lines(report)).lower()
+    assert "The logs were not read" in rp.render_markdown(report)
+    results, diagnoses = diagnosed(("2.3", "network-buffers", ""))
+    diagnoses["hosts"] = {h: [] for h in diagnoses["hosts"]}
+    report = rp.build_report(results, diagnoses=diagnoses)
+    assert report["failures"] == [] and report["summary"]["failures"] == 0
+    assert "No failures in the logs." in rp.render_html(report)
+
+
+@pytest.mark.parametrize(("fail_on", "fails"), [("failure", True), ("error", False), ("warning", False),
+                                                ("drift", False), ("never", False)])
+def test_gate_failure_trips_on_failures_only_when_asked(fail_on, fails):
+    results, diagnoses = diagnosed(("2.3", "network-buffers", ""))
+    report = rp.build_report(results, diagnoses=diagnoses, fail_on=fail_on)
+    assert report["gate"]["failed"] is fails, report["gate"]
+    if fails:
+        assert report["gate"]["reason"] == "1 failure in the logs on tm1"
+    clean = rp.build_report(results, diagnoses={"hosts": {}}, fail_on="failure")
+    assert clean["gate"]["failed"] is False
+    # failure includes error: a config error fails it without any failure in the logs
+    erring = rp.build_report(results, {"tm1": [finding("error", "rejected-config")]}, diagnoses={"hosts": {}},
+                             fail_on="failure")
+    assert erring["gate"]["failed"] is True
+
+
+def test_failures_in_every_format_and_console():
+    results, diagnoses = diagnosed(("2.3", "network-buffers", "a-"), ("2.3", "oom-killed", "b-"))
+    report = rp.build_report(results, diagnoses=diagnoses, fail_on="failure")
+    failures = report["failures"]
+    n = len(failures)
+    assert n >= 2
+    lines = rp.summary_lines(report)
+    total = next(line for line in lines if line.startswith("TOTAL"))
+    assert total.endswith(f", {n} failures in the logs")
+    assert sum(line.startswith("FAILURE ") for line in lines) == n
+    md = rp.render_markdown(report)
+    section = md.split("## Failures", 1)[1].split("## Findings", 1)[0]
+    assert section.count("\n| ") == n + 1  # header + one row per failure
+    for f in failures:
+        assert f"{f['evidence']['file']}:{f['evidence']['line']}" in section
+    html_text = rp.render_html(report)
+    assert '<h2 id="failures">Failures</h2>' in html_text
+    assert html_text.split('id="failures"', 1)[1].split("</table>", 1)[0].count("<tr class=") == n
+    assert json.loads(rp.render(report, "json"))["failures"] == failures
+    root = ET.fromstring(rp.render_junit(report))  # valid XML
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "failures")
+    cases = suite.findall("testcase")
+    assert len(cases) == n and int(suite.get("failures")) == n
+    assert all(c.find("failure") is not None for c in cases)
+    assert int(root.get("tests")) == sum(int(s.get("tests")) for s in root.iter("testsuite"))
+    # Under another gate the same cases are listed, passing.
+    lenient = rp.render_junit(rp.build_report(results, diagnoses=diagnoses, fail_on="error"))
+    suite = next(s for s in ET.fromstring(lenient).iter("testsuite") if s.get("name") == "failures")
+    assert len(suite.findall("testcase")) == n and suite.get("failures") == "0"
+
+
+def test_secrets_in_a_failure_message_never_reach_any_report():
+    results, diagnoses = diagnosed(("2.3", "network-buffers", ""))
+    evidence = diagnoses["hosts"]["tm1"][0]["evidence"]
+    evidence["message"] += f" fs.s3a.secret.key: {SECRET}"
+    evidence["cause"] = f"s3.secret-key={SECRET}"
+    report = rp.build_report(results, diagnoses=diagnoses)
+    for fmt in rp.FORMATS:
+        assert SECRET not in rp.render(report, fmt), fmt
+    assert SECRET not in "\n".join(rp.summary_lines(report))
