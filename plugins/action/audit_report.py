@@ -22,6 +22,14 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import 
 
 ARGUMENT_SPEC = {
     "results": {"type": "dict"},
+    # the sliced audit: read every host's flink_gather record from the fact cache in this task
+    # (plugin_utils.aggregate decides), instead of results passed in or hostvars (see docs/scale.md)
+    "from_cache": {"type": "dict", "options": {
+        "max_age": {"type": "float", "default": 3600},
+        "live": {"type": "bool", "default": False},
+        "slice_count": {"type": "int", "default": 0},
+        "inventory_hosts": {"type": "list", "elements": "str"},
+    }},
     "hosts": {"type": "list", "elements": "str"},
     "result_var": {"type": "str", "default": "audit_gather"},
     "memory_limit_var": {"type": "str", "default": "flink_memory_limit_bytes"},
@@ -92,7 +100,12 @@ class ActionModule(FlinkAction, ActionBase):
 
     def act(self, result, args, host, task_vars):
         try:
-            results, limits = self._collect(args, task_vars)
+            selection = None
+            if args["from_cache"] is not None:
+                selection = self._from_cache(args)
+                results, limits = selection["results"], self._record_limits(selection)
+            else:
+                results, limits = self._collect(args, task_vars)
             if args["min_managed_per_slot"] is not None:
                 try:
                     parse_bytes(args["min_managed_per_slot"])
@@ -126,6 +139,33 @@ class ActionModule(FlinkAction, ActionBase):
             summary_lines=lines,
             msg="\n".join(lines),
         )
+        if selection is not None:
+            # what the cache held, for the playbook to show; the results themselves stay in this task
+            result["aggregate"] = {key: selection[key] for key in
+                                   ("lines", "summary", "missing", "stale", "refused", "slices", "max_age")}
+
+    def _from_cache(self, args: dict) -> dict:
+        """aggregate.select over the records of ``hosts`` read from the configured fact cache."""
+        from ansible.errors import AnsibleFilterError
+
+        from ansible_collections.flinkops.flink.plugins.filter.cached_gather import cached_gather
+
+        if args["hosts"] is None:
+            raise rp.ReportError("from_cache needs 'hosts': the hosts whose cached gather results to report on")
+        opts = args["from_cache"]
+        try:
+            selection = cached_gather(args["hosts"], max_age=opts["max_age"], live=opts["live"],
+                                      slice_count=opts["slice_count"], inventory_hosts=opts["inventory_hosts"])
+        except AnsibleFilterError as exc:
+            raise rp.ReportError(str(exc)) from None
+        if not selection["results"]:
+            raise rp.ReportError("no hosts to report on: 'hosts' is empty")
+        return selection
+
+    def _record_limits(self, selection: dict) -> dict:
+        """The inventory's memory limits the gather stored in each usable record."""
+        return {host: self._limit(host, "flink_memory_limit_bytes", value)
+                for host, value in selection["memory_limits"].items() if value is not None}
 
     def _collect(self, args: dict, task_vars: dict) -> tuple:
         """(hostname -> result, hostname -> memory limit bytes) from the arguments or hostvars."""

@@ -31,6 +31,32 @@ options:
         result).
       - When omitted, each host's variable O(result_var) is read from C(hostvars).
     type: dict
+  from_cache:
+    description:
+      - Report on the cached C(flink_gather) records of O(hosts) (made by C(flinkops.flink.gather)), read from
+        the fact cache ansible-playbook is configured with, in this task (no C(hostvars), no results passed
+        between tasks); C(playbooks/audit_aggregate.yml) uses it. Hosts without a usable record are reported
+        as not audited, with the reason (as the filter C(flinkops.flink.cached_gather) decides).
+      - Memory limits come from the records (the inventory's C(flink_memory_limit_bytes) at gather time).
+      - The task then also returns RV(aggregate). Requires O(hosts); O(results) is then ignored.
+    type: dict
+    suboptions:
+      max_age:
+        description: Seconds a cached result stays usable.
+        type: float
+        default: 3600
+      live:
+        description: Refuse results gathered without the live probe.
+        type: bool
+        default: false
+      slice_count:
+        description: The gather job template's C(job_slice_count); hosts left out are named by AWX slice.
+        type: int
+        default: 0
+      inventory_hosts:
+        description: Every host of the inventory, as AWX slices it (default O(hosts)).
+        type: list
+        elements: str
   hosts:
     description:
       - The hosts to report on.
@@ -151,6 +177,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+aggregate:
+  description:
+    - With O(from_cache), what the cache held - C(lines) (what was used, every host and slice left out),
+      C(summary), C(missing), C(stale), C(refused), C(slices), C(max_age).
+  returned: when O(from_cache) is given
+  type: dict
 paths:
   description: Path of each report written (or that would be written in check mode), by format.
   returned: success

@@ -121,6 +121,9 @@ def job(base: Path, name: str, playbook: str, fleet: dict, cache: Cache, *, limi
         kwargs["cmdline"] = cmdline
     if cancel:
         kwargs["cancel_callback"] = lambda: True
+        # ansible-runner asks the callback every pexpect_timeout (5 s by default): on an idle machine the gather
+        # of a slice was done by then and cached its hosts; 0.05 s cancels it before ansible-playbook has started
+        kwargs["settings"] = {"pexpect_timeout": 0.05}
     return ansible_runner.run_async(**kwargs)
 
 
