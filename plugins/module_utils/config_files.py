@@ -37,12 +37,9 @@ _LEGACY_ONLY = FLINK_CONF_ONLY_LINES
 _EITHER = ("1.19", "1.20")
 
 
-class ConfigFileError(Exception):
-    """A config file Flink would refuse, or a missing one.
-
-    ``str()`` reads ``<path> line <n>, key '<key>': <message>``; the parts
-    that are not known are left out.  Messages never hold config values.
-    """
+class LocatedError(Exception):
+    """An error about a place in a config file: ``str()`` reads ``<path> line <n>, key '<key>': <message>``;
+    the parts that are not known are left out.  Messages never hold config values."""
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None,
                  key: str | None = None):
@@ -59,6 +56,10 @@ class ConfigFileError(Exception):
         if self.key is not None:
             where = f"{where}, key '{self.key}'" if where else f"key '{self.key}'"
         return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigFileError(LocatedError):
+    """A config file Flink would refuse, or a missing one."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
+from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LocatedError
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
 
 _BLANKS = "".join(chr(c) for c in range(0x21))  # what Java's String.trim() strips
@@ -37,27 +38,9 @@ _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 SEPARATOR = ": "
 
 
-class EditError(Exception):
-    """An edit that cannot be made safely; nothing is written.
-
-    ``str()`` reads like ConfigFileError: ``<path> line <n>, key '<key>': <message>``.
-    Messages never hold config values.
-    """
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None, key: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.line = line
-        self.key = key
-
-    def __str__(self) -> str:
-        where = self.path or ""
-        if self.line is not None:
-            where = f"{where} line {self.line}" if where else f"line {self.line}"
-        if self.key is not None:
-            where = f"{where}, key '{self.key}'" if where else f"key '{self.key}'"
-        return f"{where}: {self.message}" if where else self.message
+class EditError(LocatedError):
+    """An edit that cannot be made safely; nothing is written.  ``str()`` reads like ConfigFileError's;
+    messages never hold config values."""
 
 
 @dataclass
