@@ -167,7 +167,8 @@ def _dominant_eol(lines) -> str:
     return max(counts, key=counts.get) if counts else "\n"
 
 
-def _segments_shared(a: str, b: str) -> int:
+def segments_shared(a: str, b: str) -> int:
+    """How many leading dot-separated segments two keys share (where a new key goes)."""
     n = 0
     for x, y in zip(a.split("."), b.split("."), strict=False):
         if x != y:
@@ -287,7 +288,7 @@ def _add(lines: list, key: str, value: str) -> tuple[list, _Line]:
     for i, line in enumerate(lines):
         if line.key is None:
             continue
-        shared = _segments_shared(key, line.key)
+        shared = segments_shared(key, line.key)
         if shared and shared >= best:
             best, anchor = shared, i
     eol = _dominant_eol(lines)

@@ -762,15 +762,6 @@ def _remove_flow(doc: _Doc, entry: _Entry) -> str:
 # --- adding a key where a person would look --------------------------------------------------------
 
 
-def _shared(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a.split("."), b.split("."), strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def _depth(node: _Node) -> int:
     depth = 0
     while node.parent is not None:
