@@ -216,17 +216,7 @@ class _Doc:
     # -- queries --
     def maps(self):
         """Every map reachable through maps from the root (not inside lists), in document order."""
-        out = []
-
-        def walk(node):
-            if node is None or node.kind != "map":
-                return
-            out.append(node)
-            for entry in node.entries:
-                walk(entry.value)
-
-        walk(self.root)
-        return out
+        return _walk_maps(self.root)
 
     def leaves(self, key: str) -> list:
         """Entries Flink reads as ``key`` (not maps: those are flattened), in document order."""
