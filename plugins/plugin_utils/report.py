@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import html
 import json
 import os
@@ -76,11 +77,17 @@ class ReportError(ValueError):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def natural_key(name: str):
+def natural_key(name) -> tuple:
     """Sort tm2 before tm10."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(name))]
+    return _natural_key(str(name))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a 10,000-host report sorts the same names many times
+def _natural_key(name: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
+
+
+@functools.lru_cache(maxsize=1 << 14, typed=True)  # the same few sizes on every host of a fleet
 def human_bytes(value) -> str:
     """Binary units, three significant digits at most: ``1.56 GiB``, ``640 MiB``, ``0 B``."""
     if value is None:
@@ -334,8 +341,9 @@ def build_report(results: Mapping, findings: Mapping | None = None, drift: Mappi
     names = sorted(results, key=natural_key)
     hosts = {n: _host_entry(n, results[n], findings.get(n), memory_limits.get(n)) for n in names}
     groups = _drift_groups(drift, hosts)
+    members = [(g["name"], set(g["hosts"])) for g in groups if g["drift"]]  # a set: 10,000 hosts in a list each
     for name, entry in hosts.items():
-        entry["drift_groups"] = [g["name"] for g in groups if g["drift"] and name in g["hosts"]]
+        entry["drift_groups"] = [group for group, in_group in members if name in in_group]
         entry["in_drift"] = bool(entry["drift_groups"])
 
     by_status = {s: [n for n in names if hosts[n]["status"] == s] for s in STATUSES}
@@ -515,6 +523,9 @@ def _host_memory_text(host: dict) -> str:
     return ", ".join(parts)
 
 
+CONSOLE_FAILURES = 20  # failures told on the console, newest first
+
+
 def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
     """One line per host plus totals, for the console."""
     hosts = report["hosts"]
@@ -541,8 +552,11 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
                  f"{_plural(summary['findings']['warning'], 'warning')}, {drift}"
                  + (f", {_plural(summary['failures'], 'failure')} in the logs"
                     if summary.get("failures") is not None else ""))
-    for f in report.get("failures") or ():
+    failures = report.get("failures") or []
+    for f in failures[:CONSOLE_FAILURES]:
         lines.append(f"FAILURE {_failure_head(f)}: {_failure_fix_text(f)}")
+    if len(failures) > CONSOLE_FAILURES:  # a fleet-wide OOM storm must not bury the gate line
+        lines.append(f"FAILURE ... and {len(failures) - CONSOLE_FAILURES} more (the newest shown; all in the reports)")
     g = report["gate"]
     lines.append(f"GATE   audit_fail_on={g['fail_on']}: {'FAIL' if g['failed'] else 'pass'}: {g['reason']}")
     if paths:
@@ -967,7 +981,12 @@ _JS = """
 
 
 def _e(text) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    return _escaped("" if text is None else str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a 10,000-host page escapes the same names and sizes over and over
+def _escaped(text: str) -> str:
+    return html.escape(text, quote=True)
 
 
 def _light(color: str) -> bool:

@@ -624,3 +624,16 @@ def test_secrets_in_a_failure_message_never_reach_any_report():
     for fmt in rp.FORMATS:
         assert SECRET not in rp.render(report, fmt), fmt
     assert SECRET not in "\n".join(rp.summary_lines(report))
+
+
+def test_console_tells_the_newest_failures_and_counts_the_rest():
+    results, diagnoses = diagnosed(("2.3", "network-buffers", ""))
+    one = diagnoses["hosts"]["tm1"][0]
+    diagnoses["hosts"]["tm1"] = [dict(one, evidence=dict(one["evidence"], time=f"2026-12-02 05:{i:02d}:00,000"))
+                                 for i in range(rp.CONSOLE_FAILURES + 5)]
+    lines = rp.summary_lines(rp.build_report(results, diagnoses=diagnoses))
+    told = [line for line in lines if line.startswith("FAILURE ")]
+    assert len(told) == rp.CONSOLE_FAILURES + 1
+    assert "(2026-12-02 05:24:00,000)" in told[0]  # newest first
+    assert told[-1] == "FAILURE ... and 5 more (the newest shown; all in the reports)"
+    assert lines[-1].startswith("GATE")
