@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce as decide
 
@@ -30,9 +31,12 @@ def enforce_prepare(results, policy=None, hosts=None, memory_limits=None):
     """The memory plan trimmed to what the enforce role reads, the hosts that already hold it, and the
     hosts to run the role on (see enforce_prepare.yml)."""
     try:
-        return decide.prepare(results, policy, list(hosts or results or ()), memory_limits=memory_limits)
+        prepared = decide.prepare(results, policy, list(hosts or results or ()), memory_limits=memory_limits)
     except decide.EnforceError as exc:
         raise AnsibleFilterError(f"flinkops.flink.enforce: {exc}") from None
+    for warning in prepared["warnings"]:  # once for the run: the filter runs in one run_once task
+        Display().warning(warning)
+    return prepared
 
 
 def enforce_assignment(hostvars, hosts, groups, plan=None, settings=None, remove=None, allow_unknown_keys=(),
@@ -59,12 +63,12 @@ def enforce_assignment(hostvars, hosts, groups, plan=None, settings=None, remove
 
 
 def enforce_outcome(hostvars, hosts_all, alive, batch, compliant=(), confirmed=False, check_mode=False,
-                    planned=False, result_var="enforce_result"):
+                    planned=False, result_var="enforce_result", shared=None):
     """Each host's status, the restart list, the summary and the report lines (see enforce_outcome.yml)."""
     results = {str(h): _plain_results(_host_var(hostvars, h, result_var)) for h in hosts_all}
     return decide.outcome(results, [str(h) for h in hosts_all], [str(h) for h in alive], [str(h) for h in batch],
                           compliant=[str(h) for h in compliant or ()], confirmed=confirmed, check_mode=check_mode,
-                          planned=planned)
+                          planned=planned, shared=shared if isinstance(shared, Mapping) else None)
 
 
 class FilterModule:

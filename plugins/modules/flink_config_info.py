@@ -166,6 +166,14 @@ checksum:
   description: SHA-256 (hex) of the file's bytes.
   returned: success
   type: str
+file_identity:
+  description:
+    - Which file was read, machine-wide; two inventory hosts with one identity resolve to one file (the enforce
+      playbook lets one of them write it). Null when the host could not say.
+    - C(machine) is the host's machine-id, boot_id and node name, one a line (what of them is readable); C(path)
+      the physical path; C(inode) the inode (from C(ls -iL)).
+  returned: success
+  type: dict
 conf_dir:
   description: The configuration directory read (O(conf_dir), or C(<flink_home>/conf)), normalised.
   returned: success

@@ -81,11 +81,65 @@ def prepare(results, policy, hosts: Sequence, memory_limits=None) -> dict:
     planned = {host: {"groups": p["groups"], "holds": p["holds"]} for host, p in plan["hosts"].items()}
     compliant = [host for host, p in planned.items() if p["holds"]]
     held = set(compliant)
-    pending = [h for h in hosts if h not in held]
+    shared, warnings = shared_files(results, groups, planned)
+    pending = [h for h in hosts if h not in held and h not in shared]
     lines = [f"Plan for {name} ({len(g['hosts'])} hosts): set {json.dumps(g['set'])}; remove {json.dumps(g['remove'])}"
              for name, g in groups.items()]
     return {"groups": groups, "hosts": planned, "compliant": compliant, "run_on": pending or list(hosts)[:1],
-            "lines": lines or ["Plan: no group to plan (no host was gathered)"]}
+            "shared": shared, "warnings": warnings,
+            "lines": (lines or ["Plan: no group to plan (no host was gathered)"]) + warnings}
+
+
+def _identity_key(result) -> tuple | None:
+    """What names the file a host's gather read, machine-wide (gather_result's file_identity), or None."""
+    if not isinstance(result, Mapping) or result.get("failed") or result.get("skipped"):
+        return None
+    ident = result.get("file_identity")
+    if not isinstance(ident, Mapping) or not all(ident.get(k) for k in ("machine", "path", "inode")):
+        return None
+    return (str(ident["machine"]), str(ident["path"]), str(ident["inode"]))
+
+
+def _host_plan(planned: Mapping, groups: Mapping, host: str) -> tuple:
+    """The bytes-relevant part of a host's plan: the keys and values set (as written) and the keys removed."""
+    names = (planned.get(host) or {}).get("groups") or ()
+    combined = _combine(tuple(names), {n: groups[n]["set"] for n in names if n in groups},
+                        {n: groups[n]["remove"] for n in names if n in groups})
+    texts = tuple(sorted((k, as_flink_value(k, v)) for k, v in combined["set"].items()))
+    return texts, tuple(sorted(combined["remove"])), tuple(names)
+
+
+def shared_files(results: Mapping, groups: Mapping, planned: Mapping) -> tuple[dict, list]:
+    """Hosts whose gathers read one file (same machine, physical path and inode).
+
+    Returns ``shared`` (host -> ``writer``, ``file``: the hosts that do not write, because the writer
+    writes the same bytes for them) and one warning per shared file naming its hosts. EnforceError when
+    the plans of such hosts would give the file different settings (naming the hosts and the file).
+    """
+    by_file: dict = {}
+    for host in natural_sorted([str(h) for h in results]):
+        key = _identity_key(results[host])
+        if key is not None and host in planned:
+            by_file.setdefault(key, []).append(host)
+    shared, warnings, refused = {}, [], []
+    for (_machine, path, _inode), hosts in by_file.items():
+        if len(hosts) < 2:
+            continue
+        writer = hosts[0]
+        mine = _host_plan(planned, groups, writer)
+        other = next((h for h in hosts[1:] if _host_plan(planned, groups, h)[:2] != mine[:2]), None)
+        if other is not None:
+            theirs = _host_plan(planned, groups, other)[2]
+            refused.append(f"the hosts {writer} and {other} resolve to one file, {path}, but their plans give it "
+                           f"different settings (groups {', '.join(mine[2]) or 'none'} and "
+                           f"{', '.join(theirs) or 'none'}); give them one conf dir each or one group")
+            continue
+        warnings.append(f"The hosts {host_list(hosts)} resolve to one file, {path}: only {writer} writes it "
+                        "(the same bytes for all of them); a restart applies to all of them")
+        shared.update({h: {"writer": writer, "file": path} for h in hosts[1:]})
+    if refused:
+        raise EnforceError("Nothing written: " + "; ".join(refused) + ".")
+    return shared, warnings
 
 
 # --- assign: what each host gets, and what is refused before anything is written ---------------
@@ -351,12 +405,14 @@ def _change_text(changes) -> str:
 
 
 def outcome(results: Mapping, hosts_all: Sequence, alive: Sequence, batch: Sequence, compliant: Sequence = (),
-            confirmed: bool = False, check_mode: bool = False, planned: bool = False) -> dict:
+            confirmed: bool = False, check_mode: bool = False, planned: bool = False,
+            shared: Mapping | None = None) -> dict:
     """Each host's status and facts, the restart list, the summary and the report lines.
 
     ``results``: host -> its registered flink_config result (None when it has none); ``hosts_all``,
     ``alive``, ``batch``: the play's hosts, those not failed, this batch's; ``compliant``: hosts the
-    caller found compliant outside the play (not contacted).
+    caller found compliant outside the play (not contacted); ``shared``: host -> ``writer``, ``file`` for
+    hosts left out because another host writes their file (prepare): they get the writer's status and restart.
     """
     in_play = set(hosts_all)
     alive_set = set(alive)
@@ -389,7 +445,22 @@ def outcome(results: Mapping, hosts_all: Sequence, alive: Sequence, batch: Seque
         failures[host] = failure_reason(results.get(host), host)
         facts.append({"host": host, "restart_required": False, "changes": [], "status": "failed"})
         lines.append(f"{host}: failed: {failures[host]}")
-    reported = [h for h in alive if h in status_of] + [h for h in compliant if h not in in_play]
+    mirrored = []
+    for host, share in (shared or {}).items():
+        writer, path = share.get("writer"), share.get("file")
+        if host in in_play:
+            continue
+        if writer in failures:
+            failures[host] = f"{path} is written by {writer}, the host sharing it, which failed"
+            facts.append({"host": host, "restart_required": False, "changes": [], "status": "failed"})
+            lines.append(f"{host}: failed: {failures[host]}")
+        elif writer in status_of:
+            mine = dict(next(f for f in facts if f["host"] == writer), host=host)
+            status_of[host] = mine["status"]
+            facts.append(mine)
+            mirrored.append(host)
+            lines.append(f"{host}: {mine['status']} {path} (the same file as {writer}, written by it)")
+    reported = [h for h in alive if h in status_of] + [h for h in compliant if h not in in_play] + mirrored
     restart = [f["host"] for f in facts if f["restart_required"] and f["status"] == "changed"]
     summary = {
         "changed": [h for h in reported if status_of[h] == "changed"],

@@ -41,6 +41,11 @@ READ_UNIT = 4096
 # /sys: empty on real hosts). A file is measured by reading at most mx bytes of it (head -c, POSIX.1-2024),
 # never to its end: a file that never ends (a pseudo-file behind a symlink) must not hold up the host.
 # A read error (head's status, passed out of the pipe on fd 3) makes the file unreadable, never shorter.
+# Identity of a file read (@@machine, @@inode): the machine (machine-id, boot_id, node name: all three,
+# as containers of one kernel share boot_id and clones share machine-id) and each file's inode (ls -iL is
+# POSIX); with the physical path (cd -P, realpath) it names one file. No device number: stat(1) is not
+# POSIX and differs between GNU, BSD and busybox, and df -P's first column is "overlay" or "tmpfs" for many
+# filesystems at once; the physical path stands for the filesystem, the inode for the file in it.
 _SCRIPT_BODY = r"""
 LC_ALL=C; export LC_ALL
 if command -v base64 >/dev/null 2>&1; then e=b64; else e=hex; fi
@@ -87,6 +92,13 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
     fi
   done
   if [ -n "$data" ]; then
+    # the file's identity, to tell two inventory hosts that resolve to one file (see _SCRIPT_BODY above)
+    printf '@@machine\n%s\n%s\n%s\000' "$(head -c 64 /etc/machine-id 2>/dev/null)" \
+      "$(head -c 64 "$r"/proc/sys/kernel/random/boot_id 2>/dev/null)" "$(uname -n 2>/dev/null)"
+    for n in $data; do
+      fino=; for fino in $(ls -iLd "$n" 2>/dev/null); do break; done
+      printf '@@inode %s %s\n\000' "$n" "${fino:-?}"
+    done
     printf '@@data%s\n' "$data"
     for n in $data; do head -c "$mx" "$n"; done
     printf '\000'
@@ -227,6 +239,8 @@ class Gathered:
     files: dict[str, FileState] = field(default_factory=dict)
     live: str | None = None  # the live probe's lines, when it ran
     logs: list | None = None  # with logs: [(kind, args, payload)] of the log tail's records
+    machine: str | None = None  # machine-id, boot_id and node name, one a line (what is readable of them)
+    inodes: dict[str, str] = field(default_factory=dict)  # file name -> inode of the file read
 
 
 def _text(payload: bytes) -> str:
@@ -260,6 +274,10 @@ def interpret(records: list[Record]) -> Gathered:
         elif (rec.kind == "log" and len(args) == 3 and args[1].isdigit() and args[2].isdigit()) or (
                 rec.kind in ("logdir", "kernel") and len(args) == 1):
             got.logs = (got.logs or []) + [(rec.kind, args, rec.payload)]
+        elif rec.kind == "machine" and not args:
+            got.machine = _text(rec.payload)
+        elif rec.kind == "inode" and len(args) == 2:
+            got.inodes[args[0]] = args[1]
         elif rec.kind == "link" and len(args) == 1:
             links[args[0]] = _text(rec.payload)
         elif rec.kind == "file" and len(args) >= 2:

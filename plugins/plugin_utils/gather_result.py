@@ -208,12 +208,22 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
         "cgroup_memory_limit_bytes": cg_limit,
         "cpu_count": got.cpu_count,
         "memory": memory,
+        # which file this is, machine-wide: two inventory hosts with one identity share one file (enforce)
+        "file_identity": _identity(got, choice.name, path),
     }
     if got.live is not None:
         result["live_probe"] = live_probe.parse_live(got.live, choice.name)
     if got.logs is not None:
         result["logs"] = log_tail.entries(got.logs, log_dir)
     return result, warnings
+
+
+def _identity(got: Gathered, name: str, path: str) -> dict | None:
+    """The machine, physical path and inode of the file read, or None when the host did not say."""
+    inode = got.inodes.get(name)
+    if not got.machine or not (got.machine.strip()) or not inode or not inode.isdigit():
+        return None
+    return {"machine": got.machine, "path": path, "inode": inode}
 
 
 def _minor_or_none(version: str) -> str | None:

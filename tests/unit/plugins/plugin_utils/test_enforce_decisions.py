@@ -321,7 +321,7 @@ def test_prepare_trims_the_plan_and_finds_the_hosts_that_hold_it():
                "tm2": gathered({"taskmanager.memory.process.size": "1g"}),
                "bad": {"failed": True, "msg": "nope"}}
     out = enforce.prepare(results, {"taskmanager": {"process_size": "2g"}}, ["tm1", "tm2", "bad"])
-    assert set(out) == {"groups", "hosts", "compliant", "run_on", "lines"}
+    assert set(out) == {"groups", "hosts", "compliant", "run_on", "shared", "warnings", "lines"}
     assert out["groups"]["taskmanager"] == {"set": {"taskmanager.memory.process.size": "2g"}, "remove": [],
                                             "hosts": ["tm1", "tm2"]}
     assert out["hosts"] == {"tm1": {"groups": ["taskmanager"], "holds": True},
