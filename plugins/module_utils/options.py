@@ -150,10 +150,10 @@ def catalog(process: str, version) -> dict:
 
 @lru_cache(maxsize=64)
 def _catalog(process: str, line: str) -> dict:
-    return {k: _on_line(o, line) for k, o in PROCESSES[process].items() if line in o.lines}
+    return {k: option_on_line(o, line) for k, o in PROCESSES[process].items() if line in o.lines}
 
 
-def _on_line(option: Option, line: str) -> Option:
+def option_on_line(option: Option, line) -> Option:
     """``option`` with the default ``line`` ships (Option.default is the newest lines' default)."""
     for default_line, default in option.line_defaults:
         if default_line == line:

@@ -277,14 +277,16 @@ def _compared(result: Mapping) -> dict:
     return compared
 
 
-def _equivalent(key: str, values: list, absent: bool):
-    """Whether the differing values are the same to Flink (``1728m`` vs ``1728 mb``); None if unknown."""
+def _equivalent(key: str, values: list, absent_lines):
+    """Whether the differing values are the same to Flink (``1728m`` vs ``1728 mb``); None if unknown.
+    ``absent_lines``: the Flink lines of the hosts without the key, which read each line's own default
+    (``taskmanager.memory.network.max`` is 1 gb up to 1.16, unbounded from 1.17)."""
     option = option_for(key)
     if option is None or opts.is_sensitive_anywhere(key):
         return None
     typed = {typed_value(option, v) for v in values}
-    if absent:
-        default = typed_default(option)
+    for line in absent_lines:
+        default = typed_default(opts.option_on_line(option, line))
         if default is None:
             return False
         typed.add(default)
@@ -327,7 +329,7 @@ def _majority(values: list, absent: list) -> None:
 
 
 def _key_drift(units: list, units_by_host: dict, hosts: list, processes=PROCESS_KINDS,
-               drift_keys="memory") -> tuple[list, list, list]:
+               drift_keys="memory", line_of=None) -> tuple[list, list, list]:
     """units: [(compared, [hosts])] in first-host order.  Returns (keys_differ, keys_partial, sensitive_unchecked)."""
     n_hosts = len(hosts)
     # Pass 1, counting only (C-level for single-host units): which keys are not the same everywhere.
@@ -376,7 +378,8 @@ def _key_drift(units: list, units_by_host: dict, hosts: list, processes=PROCESS_
         outliers = _majority(values, absent[key] if not complete else [])
         entry["majority"] = next((v["value"] for v in values if v.get("majority")), None)
         entry["outliers"] = natural_sorted(outliers) if outliers is not None else None
-        entry["equivalent"] = _equivalent(key, [v["value"] for v in values], not complete)
+        absent_lines = {(line_of or {}).get(h) for h in absent[key]} if not complete else set()
+        entry["equivalent"] = _equivalent(key, [v["value"] for v in values], absent_lines)
         if sensitive:
             entry["note"] = "differs (sensitive)" if complete else "set on some hosts only (sensitive)"
         (differ if complete else partial).append(entry)
@@ -543,7 +546,8 @@ def _group_drift(ok: Mapping, group: dict, dedupe: bool, rank: dict, procs: dict
     hosts = group["hosts"]
     units, units_by_host, own_values = _units(ok, hosts, dedupe)
     processes = {p for h in hosts for p in procs[h]} or set(PROCESS_KINDS)
-    differ, partial, unchecked = _key_drift(units, units_by_host, hosts, processes, drift_keys)
+    line_of = {h: minor_line(str(ok[h]["flink_version"])) for h in hosts}
+    differ, partial, unchecked = _key_drift(units, units_by_host, hosts, processes, drift_keys, line_of)
     own = _host_specific(own_values, hosts)
     memory, invalid = {}, []
     for process in PROCESSES:

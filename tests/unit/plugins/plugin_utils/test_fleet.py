@@ -104,6 +104,17 @@ def test_equivalent_spellings_are_flagged():
     assert group["memory"]["taskmanager"]["status"] == "same_memory_different_keys"
 
 
+def test_an_absent_key_is_the_default_of_the_hosts_own_line():
+    # taskmanager.memory.network.max defaults to 1 gb up to 1.16 and is unbounded from 1.17
+    def fleet(version):
+        return {"a": gathered({**TM, "taskmanager.memory.network.max": "1g"}, version=version),
+                "b": gathered(TM, version=version)}
+
+    for version, same in (("1.16.3", True), ("2.3.0", False)):
+        group = fleet_drift(fleet(version))["groups"]["taskmanager"]
+        assert entry(group["keys_partial"], "taskmanager.memory.network.max")["equivalent"] is same, version
+
+
 def test_different_process_sizes_1728m_vs_1812m():
     results = {"tm1": gathered({"taskmanager.memory.process.size": "1728m"}),
                "tm2": gathered({"taskmanager.memory.process.size": "1812m"})}
