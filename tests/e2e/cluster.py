@@ -81,6 +81,9 @@ def free_port_range(count: int, low: int = 20000, high: int = 32000) -> tuple[in
 JVM_ARGS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ActiveProcessorCount=1"
 
 
+PEKKO_STARTUP = "-Dpekko.remote.classic.startup-timeout=90s"
+
+
 def _shipped_java_opts(home: Path) -> str:
     """env.java.opts.all of the shipped config.yaml (the --add-opens Flink needs on Java 17)."""
     data = yaml.safe_load((home / "conf" / "config.yaml").read_text())
@@ -94,7 +97,10 @@ class Cluster:
         self.root = Path(root)
         self.tm_names = list(taskmanagers)
         self.slots = slots
-        self.java_opts = _shipped_java_opts(self.home)
+        # Pekko's classic remoting gives a starting JVM 10 s (pekko.remote.classic.startup-timeout); Flink's
+        # pekko.startup-timeout does not reach that key, a system property does. Two TaskManagers started
+        # together on a starved machine can die with "Could not create actor system" after the start grace.
+        self.java_opts = _shipped_java_opts(self.home) + " " + PEKKO_STARTUP
         self.rest_port, self.rpc_port, self.blob_port = free_ports(3)
         # Room for every TaskManager plus a batch restarting while the old ones' ports are not yet free.
         self.tm_rpc_range = free_port_range(3 * len(self.tm_names))
