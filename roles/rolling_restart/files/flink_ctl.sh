@@ -62,6 +62,14 @@ last_output() {
   [ -n "$out" ] && tail -n 20 "$out"
 }
 
+registered_since() {
+  # The TaskManager's own log says it registered with the ResourceManager, in a log newer than $1.
+  [ "$process" = taskmanager ] && [ -z "$unit" ] && [ -n "$1" ] || return 1
+  log=${FLINK_LOG_DIR:-$home/log}
+  find "$log" -name "flink-${FLINK_IDENT_STRING:-${USER:-}}-$daemon-*.log" -newer "$1" 2>/dev/null \
+    | while read -r f; do grep -l "Successful registration at resource manager" "$f"; done | grep -q .
+}
+
 case $action in
   status)
     p=$(current_pid)
@@ -94,11 +102,16 @@ case $action in
   start)
     p=$(current_pid)
     if alive "$p"; then echo "already running pid=$p; stop it first" >&2; exit 1; fi
+    # Logs written after this file are the new JVM's (the scripts rotate the old ones away anyway).
+    marker=$(mktemp "${TMPDIR:-/tmp}/flinkops-start.XXXXXX") || marker=
     if [ -n "$unit" ]; then
-      systemctl start "$unit" || { last_output >&2; exit 1; }
+      systemctl start "$unit" || { rm -f "$marker"; last_output >&2; exit 1; }
     else
-      "$home/bin/$process.sh" start || { last_output >&2; exit 1; }
+      "$home/bin/$process.sh" start || { rm -f "$marker"; last_output >&2; exit 1; }
     fi
+    # Watch the new JVM for up to $grace seconds: one that dies fails here with its own last words.
+    # A TaskManager whose log already says it registered has started: the REST checks take over at
+    # once instead of after the whole grace.
     i=0
     while [ "$i" -lt "$grace" ]; do
       sleep 1; i=$((i + 1))
@@ -106,9 +119,16 @@ case $action in
       if ! alive "$p"; then
         echo "the $process exited within ${i}s of starting; its last output:" >&2
         last_output >&2
+        rm -f "$marker"
         exit 1
       fi
+      if registered_since "$marker"; then
+        rm -f "$marker"
+        echo "started pid=$p, registered after ${i}s"
+        exit 0
+      fi
     done
+    rm -f "$marker"
     echo "started pid=$p"
     ;;
   *)
