@@ -170,7 +170,8 @@ file_identity:
   description:
     - Which file was read, machine-wide; two inventory hosts with one identity resolve to one file (the enforce
       playbook lets one of them write it). Null when the host could not say.
-    - C(machine) is the host's machine-id, boot_id and node name, one a line (what of them is readable); C(path)
+    - C(machine) is a SHA-256 digest (32 hex digits) of the host's machine-id, boot_id and node name (machine-id is
+      confidential, so it is never returned as such); C(path)
       the physical path; C(inode) the inode (from C(ls -iL)).
   returned: success
   type: dict

@@ -223,7 +223,9 @@ def _identity(got: Gathered, name: str, path: str) -> dict | None:
     inode = got.inodes.get(name)
     if not got.machine or not (got.machine.strip()) or not inode or not inode.isdigit():
         return None
-    return {"machine": got.machine, "path": path, "inode": inode}
+    # a digest: machine-id(5) is to be kept confidential, and this result reaches reports and fact caches
+    machine = hashlib.sha256(got.machine.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return {"machine": machine, "path": path, "inode": inode}
 
 
 def _minor_or_none(version: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,11 @@ def test_one_file_through_two_paths_has_one_identity_and_another_file_another(tm
     assert one == two
     assert one["path"] == str(conf.resolve() / "config.yaml")
     assert one["inode"] == str(os.stat(conf / "config.yaml").st_ino)
-    assert one["machine"].strip()  # machine-id, boot_id or node name: something names the machine
+    # a digest of machine-id, boot_id and node name, never the confidential machine-id itself
+    assert len(one["machine"]) == 32 and int(one["machine"], 16) >= 0
+    machine_id = Path("/etc/machine-id")
+    if os.access(machine_id, os.R_OK) and machine_id.read_text().strip():
+        assert machine_id.read_text().strip() not in repr(one)
     assert three != one and three["inode"] == str(os.stat(other / "config.yaml").st_ino)
 
 
