@@ -456,6 +456,63 @@ class _LiveDoc:
                 kept.append((offset, anchor))
         self._aliases = kept
 
+    def index_in(self, m: _Node, entry: _Entry) -> int:
+        """``entry``'s place in ``m.entries`` (entries stand in document order)."""
+        return m.entries.index(entry)  # identity (eq=False): a C loop, cheaper than fixing offsets to bisect
+
+    def _block_scalar_ends_at(self, offset: int) -> bool:
+        """A block scalar ends at ``offset`` (a line start): what follows it there may become its own
+        (blank lines, deeper comments).  True when unsure."""
+        base = self._base(offset)
+        if base is None:
+            return True
+        at = bisect_left(self._spans, (base, -1)) - 1
+        return at >= 0 and self._spans[at][1] == base
+
+    def entry_removed(self, entry: _Entry, index: int, start: int, end: int, kept: str) -> bool:
+        """Replace ``[start, end)`` (the text of ``entry``, ``index`` in its map) with ``kept`` and take the
+        entry out of the tree as a fresh parse would; True when a fresh parse may differ in more."""
+        owner = entry.map
+        following = self.text[end:self.line_end(end)]
+        reparse = (not owner.flow and not kept and end < len(self.text) and start > 0
+                   and (not following.strip(" \t\r\n") or following.lstrip(" \t").startswith("#"))
+                   and self._block_scalar_ends_at(start))
+        starts_map = owner.start == entry.key_start  # both as of now (_remove fixed them)
+        if self._aliases:
+            self.drop_aliases(start, end)
+        self.splice(start, end, kept)
+        del owner.entries[index]
+        owner.__dict__.pop("_ix", None)
+        self._forget(entry)
+        if not owner.entries:
+            return True  # the root is left without keys: what is the file now, a fresh parse says
+        if not owner.flow:
+            if index == 0:
+                if not starts_map:
+                    return True  # an anchor or a tag before the first key
+                self.fix(owner)
+                owner.start = self.fix(owner.entries[0]).key_start
+            if index == len(owner.entries):
+                last = self.fix(owner.entries[-1])
+                self.fix(last.value)
+                self.value_end_moved(last)
+        return reparse
+
+    def _forget(self, entry: _Entry) -> None:
+        """Drop ``entry`` and what it holds from the indexes of leaves and maps."""
+        if entry.value.kind != "map":
+            self._leaves[entry.flat].remove(entry)
+            return
+        for m in _walk_maps(entry.value):
+            self._by_prefix[m.prefix].remove(m)
+            for e in m.entries:
+                if e.value.kind != "map":
+                    self._leaves[e.flat].remove(e)
+
+    def removals_done(self) -> None:
+        """The indentation step, as a fresh parse of the text left by the removals finds it."""
+        self._step = _indent_step(self)
+
     def value_end_moved(self, entry: _Entry) -> None:
         """``entry``'s value now ends elsewhere: so do the block maps it ends (a block map ends with
         its last entry's value)."""
@@ -578,23 +635,26 @@ def edit_config_yaml(data: bytes, path: str, settings: Mapping | None = None, re
     def original_line(key):
         return original_lines.get(key)
 
+    # One pass: each removal and each setting edits the text where it is, and the tree follows
+    # without a new parse (a removal whose neighbours a fresh parse might read differently is
+    # followed by one, see _remove).  Settings are distinct keys none of which is removed, so the
+    # value Flink reads for a key is still the one it read before.
+    live = _LiveDoc(doc)
+    removed_any = False
     for name in names:
         removed = False
         while True:
-            found = doc.leaves(name)
+            found = live.leaves(name)
             if not found:
                 break
-            text = _remove(doc, found[0])
-            doc = _Doc(text, path)
-            removed = True
+            if _remove(live, found[0]):
+                live = _LiveDoc(_Doc(live.text, path))
+            removed = removed_any = True
         if removed:
             changes.append({"key": name, "action": "remove", "line": original_line(name), "before": before.get(name),
                             "after": None})
-
-    # One pass: each setting edits the text where it is, and the tree follows without a new parse.
-    # Settings are distinct keys none of which is removed, so the value Flink reads for a key is
-    # still the one it read before.
-    live = _LiveDoc(doc)
+    if removed_any:
+        live.removals_done()
     for key, value in settings.items():
         if not isinstance(value, str):
             raise EditError("the value must be a string", path=path, key=key)
@@ -702,31 +762,38 @@ def _colon_after(doc: _Doc, entry: _Entry) -> int:
     return at
 
 
-def _remove(doc: _Doc, entry: _Entry) -> str:
+def _remove(doc: _LiveDoc, entry: _Entry) -> bool:
+    """Remove ``entry`` (and the maps it leaves empty); True when the tree must be parsed again."""
+    doc.fix(entry)
     _check_anchor(doc, entry, "remove")
     owner = entry.map
     # A map left empty would leave its key without a value, which Flink refuses: remove it too.
     while len(owner.entries) == 1 and owner.parent is not None:
         entry = owner.parent
         owner = entry.map
+    doc.fix(entry)
+    doc.fix(entry.value)
+    doc.fix(owner)
     text = doc.text
-    where = dict(path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat)
     if owner.flow:
-        return _remove_flow(doc, entry)
+        index = doc.index_in(owner, entry)
+        if len(owner.entries) == 1:  # the root {a: 1}: leave {}
+            start, end = entry.key_start, entry.value.end
+        elif index + 1 < len(owner.entries):
+            start, end = entry.key_start, doc.fix(owner.entries[index + 1]).key_start
+        else:
+            start, end = doc.fix(owner.entries[index - 1].value).end, entry.value.end
+        return doc.entry_removed(entry, index, start, end, "")
     start = doc.line_start(entry.key_start)
     if text[start:entry.key_start].strip(" \t"):
         raise EditError("the key does not start its line (a layout this editor does not change); edit it by hand",
-                        **where)
+                        path=doc.path, line=doc.line_of(entry.key_start) + 1, key=entry.flat)
     end = doc.end_of_lines(entry.value.end)
-    kept = []
-    number = doc.line_of(start) + 1
-    while number < len(doc.starts) and doc.starts[number] < end:
-        line_start = doc.starts[number]
-        if doc.is_comment_line(line_start):
-            kept.append(_outdent(text[line_start:doc.line_end(line_start)], entry.key_start - start))
-        number += 1
+    column = entry.key_start - start
+    kept = [_outdent(text[s:doc.line_end(s)], column) for s in doc.starts_between(start, end)
+            if doc.is_comment_line(s)]
     # If the entry is the root's only one, what stays is the comments: still a valid (empty) file.
-    return text[:start] + "".join(kept) + text[end:]
+    return doc.entry_removed(entry, doc.index_in(owner, entry), start, end, "".join(kept))
 
 
 def _outdent(line: str, column: int) -> str:
@@ -734,19 +801,6 @@ def _outdent(line: str, column: int) -> str:
     scalar that now comes right before it (and become part of its value)."""
     body = line.lstrip(" \t")
     return " " * min(column, len(line) - len(body)) + body
-
-
-def _remove_flow(doc: _Doc, entry: _Entry) -> str:
-    text = doc.text
-    owner = entry.map
-    index = owner.entries.index(entry)
-    if len(owner.entries) == 1:  # the root {a: 1}: leave {}
-        start, end = entry.key_start, entry.value.end
-    elif index + 1 < len(owner.entries):
-        start, end = entry.key_start, owner.entries[index + 1].key_start
-    else:
-        start, end = owner.entries[index - 1].value.end, entry.value.end
-    return text[:start] + text[end:]
 
 
 # --- adding a key where a person would look --------------------------------------------------------
