@@ -31,7 +31,6 @@ class Option:
     lines: tuple = SUPPORTED_LINES  # minor lines where Flink honours the key
     line_defaults: tuple = ()  # (line, default) pairs where a line's default differs
 
-
     def __post_init__(self):
         object.__setattr__(self, "_names", (self.key,) + self.deprecated_keys)
 
@@ -124,6 +123,7 @@ IMAGINARY_KEYS = {
 MANAGED_CONSUMERS = {line: ("OPERATOR", "STATE_BACKEND", "PYTHON") for line in SUPPORTED_LINES}
 for _line in _LEGACY_LINES:
     MANAGED_CONSUMERS[_line] = ("OPERATOR", "STATE_BACKEND", "PYTHON", "DATAPROC")
+
 
 @lru_cache(maxsize=256)
 def minor_line(version) -> str:

@@ -113,7 +113,7 @@ options:
   drift_keys:
     description:
       - Which differing keys make a group drift, passed to C(flinkops.flink.fleet_drift)'s C(drift_keys) -
-        V(memory) (the memory keys and the slot count: what enforce makes one per group; effective memory
+        V(memory) (the memory keys and the slot count, what enforce makes one per group; effective memory
         that differs always counts), V(all) (every key), or a list of key names or fnmatch patterns
         (V(rest.*)). Every differing key is listed in the report either way.
     type: raw
