@@ -165,6 +165,15 @@ def test_console_summary_one_line_per_host_and_totals(demo):
     assert f"REPORT html: {demo['dir'] / 'flink-audit.html'}" in stdout
 
 
+def test_the_readme_shows_the_demo_lines_exactly(demo):
+    # the quick start's sample is what make demo prints, space for space
+    readme = (ROOT / "README.md").read_text()
+    sample = readme.split("```\njm1", 1)[1].split("```", 1)[0]
+    shown = [("jm1" + sample).splitlines()[i] for i in range(len(STORY))]
+    printed = [m.group(1) for m in re.finditer(r'^\s*"((?:jm1|tm\d)\s.*)",?$', demo["proc"].stdout, re.M)]
+    assert shown == printed
+
+
 def test_no_secret_in_any_report_or_on_the_console(demo):
     texts = {p.name: p.read_text() for p in demo["dir"].iterdir()}
     assert set(texts) == {"flink-audit.json", "flink-audit.md", "flink-audit.html", "flink-audit-junit.xml"}
