@@ -19,11 +19,13 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import 
 
 ARGUMENT_SPEC = {
     **REST_OPTIONS,
-    # basic auth (or the URL's userinfo); the JobManager's own memory; each running job's last checkpoint
+    # basic auth (or the URL's userinfo); the JobManager's own memory; each running job's last checkpoint;
+    # each job's exception history
     "user": {"type": "str"},
     "password": {"type": "str", "no_log": True},
     "jobmanager": {"type": "bool"},
     "checkpoints": {"type": "bool", "default": False},
+    "exceptions": {"type": "bool", "default": False},
     "wait_for": {"type": "dict"},
     "wait_timeout": {"type": "float", "default": 0},
     "wait_interval": {"type": "float", "default": 1},
@@ -56,7 +58,7 @@ class ActionModule(FlinkAction, ActionBase):
             if not conditions:
                 snap = live.snapshot(url, timeout=args["timeout"], validate_certs=args["validate_certs"],
                                      headers=headers, jobmanager=args["jobmanager"] is not False,
-                                     checkpoints=args["checkpoints"])
+                                     checkpoints=args["checkpoints"], exceptions=args["exceptions"])
                 result.update(snap)
                 return
             outcome = live.wait(url, conditions, timeout=args["wait_timeout"], interval=args["wait_interval"],

@@ -22,13 +22,51 @@ try:
 except ImportError:
     from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import redact_fragment
 
-# Variables set in front of the gather script: ld (log dir: flink_log_dir, else <flink_home>/log; may be
-# empty), lb (bytes per file). Records: "@@log <name> <size> <kept>\n<bytes>\0" per file (size of the
-# file, bytes kept), "@@logdir absent|noaccess\n\0" when there is nothing to list, and
-# "@@kernel dmesg|journalctl|none\n<lines or the refusal>\0". File names are Flink's own
-# (flink-<user>-<daemon>-<n>-<host>.log/.out): no spaces.
+# Variables set in front of the gather script: h (flink_home, may be empty), c (conf dir), r (prefix of /proc,
+# empty on real hosts), ld (log dir given:
+# flink_log_dir; empty, or <flink_home>/log, when none was given), lb (bytes per file).
+# The log dir, as Flink's bin/config.sh picks it: the one given, else env.log.dir of the file Flink reads
+# (config.yaml, else flink-conf.yaml; flat "env.log.dir: x" or nested env: / log: / dir: x), else
+# <flink_home>/log. A given dir equal to <flink_home>/log counts as none given (the action passes that
+# default). Records: "@@logdir given|file|home\n<dir>\0" (the dir read, and why), then
+# "@@log <name> <size> <kept>\n<bytes>\0" per file (size of the file, bytes kept), or
+# "@@logdir absent|noaccess\n<dir>\0" when there is nothing to list; then
+# "@@kernel dmesg|journalctl|none\n<lines or the refusal>\0", whose lines start with
+# "#clock <btime> <utc offset>" (boot time from /proc/stat, date +%z: a kernel [seconds since boot] stamp on
+# the wall clock the host's logs use). File names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
+# no spaces.
+ENV_LOG_DIR_AWK = r"""
+function unq(v) {
+  sub(/^[ \t]+/, "", v)
+  if (v ~ /^"/) { v = substr(v, 2); sub(/".*$/, "", v); return v }
+  if (v ~ /^'/) { v = substr(v, 2); sub(/'.*$/, "", v); return v }
+  sub(/[ \t]+#.*$/, "", v); sub(/[ \t]+$/, "", v); return v
+}
+/^[ \t]*(#|$)/ || /^[ \t]*-/ || /^---/ { next }
+{
+  match($0, /^ */); ind = RLENGTH; line = substr($0, ind + 1); i = index(line, ":")
+  if (i == 0) next
+  key = substr(line, 1, i - 1); val = substr(line, i + 1)
+  if (val != "" && val !~ /^[ \t]/) next
+  sub(/[ \t]+$/, "", key); gsub(/^["']|["']$/, "", key)
+  while (n > 0 && ind <= inds[n]) n--
+  full = n > 0 ? paths[n] "." key : key
+  v = unq(val)
+  if (v == "") { n++; inds[n] = ind; paths[n] = full }
+  else if (full == "env.log.dir") found = v
+}
+END { if (found != "") print found }
+"""
 LOGS_SH = r"""
+lw=given
+if [ -z "$ld" ] || [ "$ld" = "${h%/}/log" ]; then
+  lf=; for n in config.yaml flink-conf.yaml; do
+    if [ -f "$c/$n" ] && [ -r "$c/$n" ]; then lf=$(awk '@@AWK@@' "$c/$n" 2>/dev/null); break; fi
+  done
+  if [ -n "$lf" ]; then ld=$lf; lw=file; elif [ -n "$h" ]; then ld=${h%/}/log; lw=home; fi
+fi
 if [ -n "$ld" ] && [ -d "$ld" ] && [ -r "$ld" ] && [ -x "$ld" ]; then
+  printf '@@logdir %s\n%s\000' "$lw" "$ld"
   for f in $(cd "$ld" && ls -t 2>/dev/null); do
     case "$f" in
       flink-*-taskexecutor-*.log|flink-*-taskexecutor-*.out|flink-*-standalonesession-*.log|\
@@ -47,20 +85,22 @@ flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out)
     tail -c "$lb" "$ld/$f" 2>/dev/null | tr -d '\000'
     printf '\000'
   done
-elif [ -n "$ld" ] && [ -e "$ld" ]; then printf '@@logdir noaccess\n\000'
-else printf '@@logdir absent\n\000'
+elif [ -n "$ld" ] && [ -e "$ld" ]; then printf '@@logdir noaccess\n%s\000' "$ld"
+else printf '@@logdir absent\n%s\000' "$ld"
 fi
+kc=; while read -r kn kv; do [ "$kn" = btime ] && kc=$kv; done 2>/dev/null < "$r/proc/stat"
+kc="#clock ${kc:-?} $(date +%z 2>/dev/null)"
 if k=$(dmesg 2>&1); then
-  printf '@@kernel dmesg\n'
+  printf '@@kernel dmesg\n%s\n' "$kc"
   printf '%s\n' "$k" | grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 | tr -d '\000'
 elif command -v journalctl >/dev/null 2>&1 && j=$(journalctl -k --no-pager -q 2>&1); then
-  printf '@@kernel journalctl\n'
+  printf '@@kernel journalctl\n%s\n' "$kc"
   printf '%s\n' "$j" | grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 | tr -d '\000'
 else
   printf '@@kernel none\n%s' "$k" | head -c 300 | tr -d '\000'
 fi
 printf '\000'
-"""
+""".replace("@@AWK@@", ENV_LOG_DIR_AWK.strip("\n").replace("'", "'\"'\"'"))
 
 DEFAULT_BYTES = 256 * 1024
 
@@ -79,13 +119,26 @@ def log_entry(log_dir: str, name: str, size: str, kept: str, payload: bytes) -> 
     return entry
 
 
+_CLOCK = re.compile(r"^#clock (\d+|\?) ?([+-]\d{4})?$")
+
+
 def kernel_entry(source: str, payload: bytes) -> dict:
-    """The ``logs`` entry of the kernel's lines, or one with ``error`` when they cannot be read."""
+    """The ``logs`` entry of the kernel's lines, or one with ``error`` when they cannot be read; with
+    ``boot_time`` (epoch seconds) and ``utc_offset`` (``+0100``) when the host told them."""
     text = payload.decode("utf-8", "replace")
     if source == "none":
         return {"file": "dmesg", "kind": "kernel", "error": "dmesg and journalctl -k are absent or not permitted"
                 + (f": {text.strip()}" if text.strip() else "")}
-    return {"file": source, "kind": "kernel", "lines": text.splitlines()}
+    lines = text.splitlines()
+    entry = {"file": source, "kind": "kernel", "lines": lines}
+    clock = _CLOCK.match(lines[0]) if lines else None
+    if clock:
+        del lines[0]
+        if clock.group(1) != "?":
+            entry["boot_time"] = int(clock.group(1))
+        if clock.group(2):
+            entry["utc_offset"] = clock.group(2)
+    return entry
 
 
 _PROPERTY = re.compile(r"^(.*?property: )([^,]+)(, )(.*)$")
@@ -102,9 +155,13 @@ def redact_line(text: str) -> str:
 
 
 def entries(records: list, log_dir: str | None) -> list:
-    """The gather's ``logs`` from the fragment's records ``(kind, args, payload)``, lines redacted."""
+    """The gather's ``logs`` from the fragment's records ``(kind, args, payload)``, lines redacted; file names
+    in the dir the host read (its ``@@logdir`` record), else in ``log_dir``."""
     out = []
     for kind, args, payload in records:
+        if kind == "logdir" and args[0] in ("given", "file", "home"):
+            log_dir = payload.decode("utf-8", "replace")
+            continue
         if kind == "log":
             entry = log_entry(log_dir or "", *args, payload)
             entry["lines"] = [redact_line(line) for line in entry["lines"]]
@@ -113,6 +170,7 @@ def entries(records: list, log_dir: str | None) -> list:
             if "lines" in entry:
                 entry["lines"] = [redact_line(line) for line in entry["lines"]]
         else:  # logdir absent | noaccess
-            entry = {"file": log_dir or "", "kind": "log", "error": f"log dir {args[0]}"}
+            entry = {"file": payload.decode("utf-8", "replace") or log_dir or "", "kind": "log",
+                     "error": f"log dir {args[0]}"}
         out.append(entry)
     return out

@@ -55,6 +55,14 @@ options:
     description: Also read each RUNNING job's last completed checkpoint (returned in RV(jobs) as C(checkpoint)).
     type: bool
     default: false
+  exceptions:
+    description:
+      - Also read each job's exception history (C(/jobs/<id>/exceptions)), returned in RV(jobs) as C(exceptions) -
+        the failures Flink recorded, newest first, each with the TaskManager it happened on (C(taskmanager_id),
+        C(endpoint)), so that flinkops.flink.diagnose can tie a failure to the TaskManager and its host.
+      - Reading once only (not while waiting); one request per job the JobManager lists.
+    type: bool
+    default: false
   wait_for:
     description:
       - Conditions to wait for; all must hold. Without it the task reads the cluster once.
@@ -203,10 +211,21 @@ taskmanagers:
       type: dict
   sample: [{"id": "tm1", "slots": 2, "free_slots": 1, "memory": {"total_process": 1073741824, "managed": 241591914}}]
 jobs:
-  description: The jobs the JobManager knows, with C(id), C(name), C(state), C(tasks_total), C(tasks_running).
+  description:
+    - The jobs the JobManager knows, with C(id), C(name), C(state), C(tasks_total), C(tasks_running).
+    - With O(exceptions), C(exceptions) - C(entries), the job's exception history newest first, each with
+      C(exception) (the class), C(causes) (the message lines of the stack trace, the exception and each
+      C(Caused by), without frames; sensitive values hidden), C(timestamp) (epoch ms), C(task), C(endpoint)
+      (host and port of the TaskManager), C(taskmanager_id), C(failure_labels) and C(concurrent) (failures
+      that came with it, same shape); and C(truncated) (Flink kept more than it sent).
   returned: success
   type: list
   elements: dict
+  sample: [{"id": "bf332f99280b7b5d04fe3f2c9c3fd914", "name": "etl", "state": "FAILED",
+            "exceptions": {"truncated": false, "entries": [{"exception": "java.lang.OutOfMemoryError",
+            "causes": ["java.lang.OutOfMemoryError: Java heap space"], "timestamp": 1796187459575,
+            "task": "Map (1/1)", "endpoint": "127.0.0.1:43075", "taskmanager_id": "tm1",
+            "failure_labels": {}, "concurrent": []}]}}]
 jobmanager:
   description:
     - The running JobManager's memory - C(memory.sizes) (C(heap), C(off_heap), C(jvm_metaspace), C(jvm_overhead),

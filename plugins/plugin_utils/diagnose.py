@@ -15,8 +15,10 @@ Never imports Ansible.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -205,6 +207,8 @@ class Hit:
     taskmanager_id: str | None = None  # the TaskManager the JobManager names
     cause: str | None = None
     related: list = field(default_factory=list)
+    source: str = "log"  # log | rest (a job's exception history read by flink_cluster_info)
+    rest: dict | None = None  # for rest: job, entry, task, endpoint
 
 
 def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
@@ -213,7 +217,7 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     if _CLIENT_LOG.match(name.rsplit("/", 1)[-1]):
         return []  # bin/flink's own log: it relays the cluster's errors, the daemons' logs hold them
     if kind == "kernel":
-        return _scan_kernel(host, name, lines, first)
+        return _scan_kernel(host, name, lines, first, entry)
     file_process = _process_of_file(entry, name, host_procs)
     hits, seen = [], set()
     record_time, record_line, record_text = None, None, None
@@ -295,8 +299,9 @@ def _required_slots(lines: list, at: int) -> int | None:
     return None
 
 
-def _scan_kernel(host: str, name: str, lines: list, first: int) -> list:
+def _scan_kernel(host: str, name: str, lines: list, first: int, entry: Mapping) -> list:
     hits, limit = [], None
+    clock = _kernel_clock(entry)
     for i, text in enumerate(lines):
         text = text.rstrip("\r\n")
         usage = KERNEL_LIMIT.search(text)
@@ -308,9 +313,114 @@ def _scan_kernel(host: str, name: str, lines: list, first: int) -> list:
             groups = {"pid": int(match.group(2)), "command": match.group(3), "kind": match.group(1)}
             if limit is not None and match.group(1).startswith("Memory cgroup"):
                 groups["limit_bytes"] = limit
-            hits.append(Hit("oom-killed", None, "error", host, name, first + i,
-                            stamp.group(1) if stamp else None, text, groups))
+            when = stamp.group(1) if stamp else None
+            if stamp and clock:
+                # the kernel's [seconds since boot] on the host's wall clock, written as its logs write times
+                groups["at"] = clock[0] + float(stamp.group(1))
+                groups["utc_offset"] = clock[1]
+                when = _local_time(groups["at"], clock[1])
+            hits.append(Hit("oom-killed", None, "error", host, name, first + i, when, text, groups))
             limit = None
+    return hits
+
+
+_OFFSET = re.compile(r"^([+-])(\d\d)(\d\d)$")
+
+
+def _kernel_clock(entry: Mapping):
+    """(boot time in epoch seconds, UTC offset in seconds) the gather read with the kernel's lines, or None."""
+    boot, offset = entry.get("boot_time"), _OFFSET.match(str(entry.get("utc_offset") or ""))
+    if isinstance(boot, bool) or not isinstance(boot, int) or not offset:
+        return None
+    sign = -1 if offset.group(1) == "-" else 1
+    return boot, sign * (int(offset.group(2)) * 3600 + int(offset.group(3)) * 60)
+
+
+def _local_time(epoch: float, offset: int) -> str:
+    ms = int(round(epoch * 1000))
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000 + offset)) + f",{ms % 1000:03d}"
+
+
+def _epoch(stamp: str, offset: int) -> float:
+    """A log record's time (the host's local time) as epoch seconds."""
+    whole = calendar.timegm(time.strptime(stamp[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S"))
+    return whole - offset + int(stamp[20:23]) / 1000
+
+
+# --- A job's exception history over REST (flink_cluster_info exceptions: true) -------------------------
+
+
+def _rest_time(stamp) -> str | None:
+    """Epoch ms as the log layout writes times (the controller's local time; logs use their host's)."""
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp / 1000)) + f",{stamp % 1000:03d}"
+
+
+def _by_endpoint(ok: Mapping, endpoint: str | None) -> str | None:
+    """The one TaskManager host whose taskmanager.host (else its inventory name) is the endpoint's host."""
+    if not endpoint or ":" not in endpoint:
+        return None
+    address = endpoint.rsplit(":", 1)[0]
+    found = [h for h, r in ok.items() if TM in processes_of(r)
+             and str(r["config"].get("taskmanager.host", h)) == address]
+    return found[0] if len(found) == 1 else None
+
+
+def _rest_hits(cluster, ids: Mapping, ok: Mapping) -> list:
+    """Hits from the exception histories of a flink_cluster_info result: each entry's message lines scanned
+    with the log's rules, tied to the TaskManager Flink names (taskManagerId, else the endpoint's host)."""
+    if not isinstance(cluster, Mapping) or not isinstance(cluster.get("jobs"), (list, tuple)):
+        return []
+    url = str(cluster.get("url") or "REST")
+    hits = []
+    for job in cluster["jobs"]:
+        history = job.get("exceptions") if isinstance(job, Mapping) else None
+        if not isinstance(history, Mapping):
+            continue
+        for index, entry in enumerate(history.get("entries") or ()):
+            if not isinstance(entry, Mapping):
+                raise DiagnoseError(f"cluster: jobs[{job.get('id')}].exceptions.entries[{index}] must be a mapping "
+                                    f"(flink_cluster_info with exceptions: true returns them)")
+            found = {}  # code -> hit: one per entry and code, the one that names its TaskManager first
+            for info in (*(c for c in entry.get("concurrent") or () if isinstance(c, Mapping)), entry):
+                for hit in _scan_rest(url, job, index, info, ids, ok):
+                    if hit.code not in found or (found[hit.code].host is None and hit.host is not None):
+                        found[hit.code] = hit
+            hits.extend(found.values())
+    return hits
+
+
+def _scan_rest(url, job, index, info, ids, ok) -> list:
+    lines = [str(x) for x in info.get("causes") or ()]
+    tm_id = info.get("taskmanager_id")
+    host = ids.get(str(tm_id)) if tm_id else None
+    host = host or _by_endpoint(ok, info.get("endpoint"))
+    hits, seen = [], set()
+    for i, text in enumerate(lines):
+        for rule in RULES:
+            if rule.code in seen or rule.needle not in text:
+                continue
+            match = rule.pattern.search(text)
+            if not match:
+                continue
+            seen.add(rule.code)
+            process = rule.process
+            if process is None:
+                process = JM if not tm_id and _whose_oom(lines, 0, i) == JM else TM
+            hit = Hit(rule.code, process, rule.severity, host, f"{url}/jobs/{job.get('id')}/exceptions", index + 1,
+                      _rest_time(info.get("timestamp")), redact_line(text),
+                      {k: v for k, v in match.groupdict().items() if v is not None}, source="rest",
+                      taskmanager_id=str(tm_id) if tm_id else None,
+                      rest={"job": job.get("id"), "job_name": job.get("name"), "entry": index + 1,
+                            "task": info.get("task"), "endpoint": info.get("endpoint")})
+            if i:
+                hit.record = redact_line(lines[0])
+            if rule.code == "taskmanager-lost":
+                named = hit.groups.get("tm_timeout") or hit.groups.get("tm_unreachable")
+                hit.taskmanager_id = named
+                hit.host = ids.get(named) or hit.host
+            hits.append(hit)
     return hits
 
 
@@ -342,9 +452,71 @@ def _pids(result: Mapping) -> dict:
     return out
 
 
+# EnvironmentInformation.logEnvironmentInfo, the first record of a Flink JVM: " Starting TaskManager (Version: ...".
+JVM_START = re.compile(r" - +Starting (.+?) \(Version: ")
+# A JVM that wrote its log this long after the kernel's kill time was not the one killed (the kernel's clock
+# since boot and the wall clock drift apart by a few seconds).
+KILL_SLACK = 5.0
+
+
+def _lives(result: Mapping, offset: int) -> list:
+    """Each Flink JVM the host's log tails show: (process, file, start, last record), epoch seconds; start is
+    the JVM's first record (its "Starting ... (Version:" record, or a record just before it), else the tail's
+    first record (the start is not in it)."""
+    out = []
+    for entry in result.get("logs") or ():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("file"), str):
+            continue
+        name = entry["file"]
+        if _kind(entry, name) != "log" or _CLIENT_LOG.match(name.rsplit("/", 1)[-1]):
+            continue
+        process = _process_of_file(entry, name, processes_of(result))
+        lines = entry.get("lines") if "lines" in entry else str(entry.get("text") or "").splitlines()
+        start = last = None
+        own = False  # whether the segment begins with its JVM's own start record
+        for text in lines if isinstance(lines, (list, tuple)) else ():
+            head = RECORD.match(text) if isinstance(text, str) else None
+            if not head:
+                continue
+            if JVM_START.search(text):
+                # The records before a file's first start record are that JVM's own (its Preconfiguration lines,
+                # Flink rotates the log at each start) unless a gap says they are an older JVM's tail.
+                if start is not None and (own or _epoch(head.group(1), offset) - _epoch(last, offset) > 60):
+                    out.append((process, name, _epoch(start, offset), _epoch(last, offset)))
+                    start = None
+                start, own = start or head.group(1), True
+            elif start is None:
+                start = head.group(1)
+            last = head.group(1)
+        if start is not None:
+            out.append((process, name, _epoch(start, offset), _epoch(last, offset)))
+    return out
+
+
+def _tie_by_time(hit: Hit, result: Mapping, offset: int) -> bool | None:
+    """True: one Flink JVM of the host lived up to the kill and wrote nothing after it (tied, its process set);
+    False: every Flink JVM the logs show lived on after it (the kill was another program's); None: unknown."""
+    at = hit.groups["at"]
+    lives = _lives(result, offset)
+    killed = [life for life in lives if life[2] <= at + KILL_SLACK and life[3] <= at + KILL_SLACK
+              and not any(other[1] == life[1] and life[2] < other[2] <= at - KILL_SLACK for other in lives)]
+    if len({life[0] for life in killed}) == 1 and killed[0][0] in (TM, JM):
+        process, name, start, last = max(killed, key=lambda life: life[3])
+        hit.process = process
+        hit.groups["tied_by"] = "time"
+        hit.groups["jvm"] = {"file": name, "started": _local_time(start, offset),
+                             "last_record": _local_time(last, offset)}
+        return True
+    if lives and not killed and all(life[2] <= at and life[3] > at + KILL_SLACK for life in lives):
+        return False
+    return None
+
+
 def _tie_kernel(hit: Hit, result: Mapping) -> bool:
-    """Whether a kernel kill is a Flink JVM's: by pid when the gather saw it, else a java process on a
-    host running Flink (a killed JVM's pid is gone once its supervisor restarted it)."""
+    """Whether a kernel kill is a Flink JVM's: by pid when the gather saw it running (live: true); else by
+    time (the kernel's clock and the host's logs: the JVM that lived up to the kill and logged nothing after
+    it); else a java process on a host running Flink, said so (a killed JVM's pid is gone once its
+    supervisor restarted it, and a rotated log no longer shows it)."""
     procs = processes_of(result)
     known = _pids(result)
     if hit.groups["pid"] in known:
@@ -352,6 +524,10 @@ def _tie_kernel(hit: Hit, result: Mapping) -> bool:
         return True
     if hit.groups["command"] != "java" or not procs:
         return False
+    if "at" in hit.groups:
+        tied = _tie_by_time(hit, result, hit.groups["utc_offset"])
+        if tied is not None:
+            return tied
     hit.process = procs[0] if len(procs) == 1 else TM
     hit.groups["tied_by"] = ("the only Flink JVM on the host" if len(procs) == 1 and not known else
                              "a java process on a host running Flink (not among the JVMs running now)")
@@ -618,16 +794,25 @@ def diagnose(results, cluster=None, group_by="process", policy=None, memory_limi
                                 f"{type(logs).__name__}")
         for index, entry in enumerate(logs):
             hits.extend(_scan(host, entry, index, procs[host]))
+    hits.extend(_rest_hits(cluster, ids, ok))
+    jobmanagers = [h for h in ok if JM in procs[h]]
 
     # Each hit to the host and process whose memory it is about.
     placed = {}  # (host, process, code) -> [hits]
     lost, unattributed, orphans = [], [], []
     for hit in hits:
+        if hit.source == "rest" and hit.host is None:
+            # Not tied to a TaskManager: the JobManager's own failures are its host's, the rest unattributed.
+            if (hit.process == JM or hit.code == "slots-unfulfillable") and len(jobmanagers) == 1:
+                hit.host = jobmanagers[0]
+            else:
+                unattributed.append(hit)
+                continue
         target = hit.host
         if hit.code == "oom-killed":
             if not _tie_kernel(hit, ok[hit.host]):
                 continue  # another program's kill
-        elif hit.taskmanager_id is not None:
+        elif hit.taskmanager_id is not None and (hit.source == "log" or hit.code != "slots-unfulfillable"):
             target = ids.get(hit.taskmanager_id, hit.host)
             hit.process = TM
         if hit.code == "taskmanager-lost":
@@ -663,6 +848,7 @@ def diagnose(results, cluster=None, group_by="process", policy=None, memory_limi
         killed = placed.get((target, TM, "oom-killed"))
         if killed:
             killed[-1].related.append(_evidence(hit))
+            killed[-1].related.sort(key=lambda e: (e.get("source") == "rest", e["time"] or ""))
         else:
             placed.setdefault((target, TM, "taskmanager-lost"), []).append(hit)
 
@@ -670,8 +856,12 @@ def diagnose(results, cluster=None, group_by="process", policy=None, memory_limi
     fixes = {}  # (group, process, code) -> fix, one per group and cause
     pending = []
     for (host, process, code), found in placed.items():
-        # The host's own log over the JobManager's account; of that, the lines naming the TaskManager.
-        own = [h for h in found if h.host == host] or [h for h in found if h.taskmanager_id] or found
+        # The host's own log over the JobManager's account; of that, the lines naming the TaskManager; then
+        # the job's exception history over REST.
+        logged = [h for h in found if h.source == "log"]
+        rest = sorted((h for h in found if h.source == "rest"), key=lambda h: (h.time or "", -h.line))
+        own = ([h for h in logged if h.host == host] or [h for h in logged if h.taskmanager_id] or logged
+               or rest)
         own.sort(key=lambda h: (h.time or "", h.line))
         newest = own[-1]
         now = _now(ok[host], code, process) if code != "slots-unfulfillable" else _slots_now(ok, procs, cluster)
@@ -688,9 +878,11 @@ def diagnose(results, cluster=None, group_by="process", policy=None, memory_limi
         if code == "refused-config":
             diagnosis["keys"] = _refused_keys(ok[host], process)
             diagnosis["now"]["keys"] = {k: ok[host]["config"].get(k) for k in diagnosis["keys"]}
-        seen_by = sorted({h.host for h in found if h.host != host})
+        seen_by = sorted({h.host for h in logged if h.host != host})
         if seen_by:
             diagnosis["also_reported_by"] = seen_by
+        if rest and newest.source == "log":
+            diagnosis["rest"] = _evidence(rest[-1])
         out[host].append(diagnosis)
         pending.append((host, process, code, newest, now, diagnosis))
 
@@ -793,8 +985,12 @@ def _evidence(hit: Hit) -> dict:
         evidence["cause"] = hit.cause
     if hit.taskmanager_id:
         evidence["taskmanager_id"] = hit.taskmanager_id
+    if hit.source == "rest":
+        evidence["source"] = "rest"
+        evidence.update({k: v for k, v in (hit.rest or {}).items() if v is not None})
     if hit.code == "oom-killed":
-        evidence.update({k: hit.groups[k] for k in ("pid", "command", "limit_bytes", "tied_by") if k in hit.groups})
+        evidence.update({k: hit.groups[k] for k in ("pid", "command", "limit_bytes", "tied_by", "jvm")
+                         if k in hit.groups})
     if hit.related:
         evidence["related"] = hit.related
     return evidence

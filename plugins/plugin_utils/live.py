@@ -6,6 +6,8 @@ Controller side, standard library only (``urllib``); never imports Ansible.
 
 - ``snapshot(url)``: the cluster now - ``/overview``, ``/taskmanagers`` (ids, slots, the
   ``memoryConfiguration`` in bytes under the memory model's component names) and ``/jobs/overview``.
+- ``snapshot(url, exceptions=True)`` also reads each job's exception history (``/jobs/<id>/exceptions``:
+  ``normalize_exceptions``), which names the TaskManager (``taskManagerId``) and its address of each failure.
 - ``wait(url, conditions)``: poll until TaskManagers are registered (with the slots and memory a file
   gives) or gone, jobs are RUNNING, the cluster has its slots; a registered TaskManager whose memory
   differs from the expectation fails at once (waiting cannot fix it).
@@ -26,6 +28,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 
+from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import redact_line
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
 
 # REST memoryConfiguration field -> memory model component (plugins/module_utils/memory_model.py).
@@ -187,16 +190,36 @@ def normalize_job(job: Mapping) -> dict:
 
 
 def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, headers: Mapping | None = None,
-             jobmanager: bool = False, checkpoints: bool = False) -> dict:
+             jobmanager: bool = False, checkpoints: bool = False, exceptions: bool = False) -> dict:
     """The cluster now: overview, TaskManagers (sorted by id) and jobs.
 
     ``jobmanager``: also the JobManager's own memory (``/jobmanager/config``, ``/jobmanager/environment``);
-    ``checkpoints``: also each RUNNING job's last completed checkpoint.
+    ``checkpoints``: also each RUNNING job's last completed checkpoint; ``exceptions``: also each job's
+    exception history (``normalize_exceptions``), as ``exceptions`` of the job.
     """
     kwargs = {"timeout": timeout, "validate_certs": validate_certs, "headers": headers}
     overview = fetch_json(url, "/overview", **kwargs)
     tms = fetch_json(url, "/taskmanagers", **kwargs)
     jobs = fetch_json(url, "/jobs/overview", **kwargs)
+    out = from_answers(url, overview, tms, jobs)
+    if jobmanager:
+        config = fetch_json(url, "/jobmanager/config", **kwargs)
+        environment = fetch_json(url, "/jobmanager/environment", **kwargs)
+        out["jobmanager"] = {"memory": jobmanager_memory(config, environment)}
+    if checkpoints:
+        for job in out["jobs"]:
+            if job["state"] == "RUNNING":
+                job["checkpoint"] = last_checkpoint(url, job["id"], **kwargs)
+    if exceptions:
+        for job in out["jobs"]:
+            job["exceptions"] = normalize_exceptions(
+                fetch_json(url, f"/jobs/{urllib.parse.quote(job['id'], safe='')}/exceptions", **kwargs))
+    return out
+
+
+def from_answers(url: str, overview, tms, jobs, exceptions: Mapping | None = None) -> dict:
+    """The snapshot from the answers of ``/overview``, ``/taskmanagers`` and ``/jobs/overview`` (and, per job id,
+    ``/jobs/<id>/exceptions``)."""
     if not isinstance(overview, Mapping) or not isinstance(tms, Mapping) or not isinstance(jobs, Mapping):
         raise LiveError(f"{url}: unexpected answer shape (is this a Flink JobManager?)")
     taskmanagers = sorted((normalize_taskmanager(t) for t in tms.get("taskmanagers") or []), key=lambda t: t["id"])
@@ -209,15 +232,64 @@ def snapshot(url: str, *, timeout: float = 10, validate_certs: bool = True, head
         "taskmanagers": taskmanagers,
         "jobs": sorted((normalize_job(j) for j in jobs.get("jobs") or []), key=lambda j: j["id"]),
     }
-    if jobmanager:
-        config = fetch_json(url, "/jobmanager/config", **kwargs)
-        environment = fetch_json(url, "/jobmanager/environment", **kwargs)
-        out["jobmanager"] = {"memory": jobmanager_memory(config, environment)}
-    if checkpoints:
-        for job in out["jobs"]:
-            if job["state"] == "RUNNING":
-                job["checkpoint"] = last_checkpoint(url, job["id"], **kwargs)
+    for job in out["jobs"] if exceptions is not None else ():
+        if job["id"] in exceptions:
+            job["exceptions"] = normalize_exceptions(exceptions[job["id"]])
     return out
+
+
+# --- a job's exception history (JobExceptionsHandler) ------------------------------------------------------
+
+# Flink 1.13+ answers ``exceptionHistory.entries`` (RootExceptionInfo: exceptionName, stacktrace, timestamp in
+# epoch ms, taskName, endpoint - ``location`` before 1.19 and still sent beside it in 1.x -, taskManagerId,
+# failureLabels, concurrentExceptions); 1.x also sends the deprecated root-exception / all-exceptions fields.
+# Only the history is read. A stack trace keeps its message lines (the exception and each "Caused by:"),
+# not its frames: Flink's messages are what names the cause, and a page of frames per entry is not evidence.
+MAX_CAUSE_LINES = 40
+
+
+def _causes(stacktrace) -> list:
+    lines = []
+    for line in str(stacktrace or "").splitlines():
+        text = line.strip()
+        if not text or text.startswith(("at ", "... ")):  # a frame, or "... 12 more"
+            continue
+        lines.append(redact_line(line.rstrip()))
+        if len(lines) >= MAX_CAUSE_LINES:
+            break
+    return lines
+
+
+def _exception_info(entry: Mapping) -> dict:
+    endpoint = entry.get("endpoint") or entry.get("location")
+    return {
+        "exception": redact_line(str(entry.get("exceptionName") or "")),
+        "causes": _causes(entry.get("stacktrace")),
+        "timestamp": entry.get("timestamp") if isinstance(entry.get("timestamp"), int) else None,
+        "task": entry.get("taskName"),
+        "endpoint": str(endpoint) if endpoint else None,
+        "taskmanager_id": str(entry["taskManagerId"]) if entry.get("taskManagerId") else None,
+        "failure_labels": dict(entry.get("failureLabels") or {}),
+    }
+
+
+def normalize_exceptions(answer) -> dict:
+    """A ``/jobs/<id>/exceptions`` answer -> ``{entries: [...], truncated}``, newest first as Flink lists them;
+    each entry ``exception``, ``causes`` (message lines, sensitive values hidden), ``timestamp`` (epoch ms),
+    ``task``, ``endpoint`` (host:port of the TaskManager), ``taskmanager_id``, ``failure_labels`` and
+    ``concurrent`` (the failures that came with it, same shape)."""
+    if not isinstance(answer, Mapping):
+        raise LiveError(f"the exceptions answer is not a JSON object (got {type(answer).__name__})")
+    history = answer.get("exceptionHistory") if isinstance(answer.get("exceptionHistory"), Mapping) else {}
+    entries = []
+    for entry in history.get("entries") or ():
+        if not isinstance(entry, Mapping):
+            continue
+        info = _exception_info(entry)
+        info["concurrent"] = [_exception_info(c) for c in entry.get("concurrentExceptions") or ()
+                              if isinstance(c, Mapping)]
+        entries.append(info)
+    return {"entries": entries, "truncated": bool(history.get("truncated"))}
 
 
 def last_checkpoint(url: str, job_id: str, **kwargs) -> dict | None:

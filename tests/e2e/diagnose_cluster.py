@@ -4,7 +4,9 @@ Used by tests/e2e/test_diagnose_e2e.py and, run as a script, to (re)capture the 
 ``python tests/e2e/diagnose_cluster.py 2.3.0 [case ...]`` writes
 ``tests/unit/plugins/plugin_utils/fixtures/diagnose/<line>/<case>/`` with ``case.json`` (each host's config,
 Flink version and processes, as a gather returns them, and the names of its log files) and the log files as
-Flink wrote them (from where the case began), so the diagnosis is tested without a cluster.
+Flink wrote them (from where the case began), and ``rest__jobs.json``: the JobManager's REST answers for
+the jobs of the case (``/jobs/overview`` entries, ``/jobs/<id>/exceptions`` as Flink returned them, and
+``/taskmanagers``), so the diagnosis is tested without a cluster.
 
 The cluster is tests/e2e/cluster.py's (imported, not copied): a JobManager ``jm`` and one TaskManager
 ``tm1``; each case rewrites tm1's file, restarts only tm1 and submits tests/e2e/job/DiagnoseJob.java in
@@ -144,11 +146,12 @@ class DiagnoseCluster(Cluster):
     def offsets(self) -> dict:
         return {p: p.stat().st_size for n in ("jm", *self.tm_names) for p in self.log_files(n)}
 
-    def wait_text(self, name: str, text: str, timeout: float) -> Path:
+    def wait_text(self, name: str, text: str, timeout: float, since: dict | None = None) -> Path:
         def found():
             for path in self.log_files(name):
-                with contextlib.suppress(OSError):
-                    if text in path.read_text(errors="replace"):
+                with contextlib.suppress(OSError), open(path, "rb") as fh:
+                    fh.seek((since or {}).get(path, 0))
+                    if text in fh.read().decode(errors="replace"):
                         return path
             return None
 
@@ -163,8 +166,19 @@ class DiagnoseCluster(Cluster):
                 "config": {k: str(v) for k, v in config.items()}, "conf_dir": str(self.conf_dir(name)),
                 "log_dir": str(self.log_dir(name))}
 
-    def keep(self, case: str, since: dict, extra_logs: dict | None = None, dest: Path | None = None) -> Path:
-        """Write the case's fixture: case.json and every log file from where the case began."""
+    def job_ids(self) -> set:
+        return {j["jid"] for j in self.jobs()}
+
+    def rest_answers(self, jobs_before: set) -> dict:
+        """The REST answers a flink_cluster_info with exceptions reads, raw, for the jobs of the case."""
+        jobs = [j for j in self.jobs() if j["jid"] not in jobs_before]
+        return {"jobs": jobs, "exceptions": {j["jid"]: self.rest(f"/jobs/{j['jid']}/exceptions") for j in jobs},
+                "taskmanagers": self.rest("/taskmanagers"), "overview": self.rest("/overview")}
+
+    def keep(self, case: str, since: dict, extra_logs: dict | None = None, dest: Path | None = None,
+             jobs_before: set | None = None) -> Path:
+        """Write the case's fixture: case.json, every log file from where the case began, and (with
+        ``jobs_before``) the REST answers for the jobs started since."""
         out = dest or FIXTURES / line_of(self.version) / case
         out.mkdir(parents=True, exist_ok=True)
         for old in out.glob("*"):
@@ -181,11 +195,17 @@ class DiagnoseCluster(Cluster):
                     (out / f"{name}__{path.name}").write_bytes(data)
                     record["logs"].append({"file": str(path), "fixture": f"{name}__{path.name}"})
             for fname, data in (extra_logs or {}).get(name, {}).items():
+                fields = {}
+                if isinstance(data, tuple):  # (text, extra fields of the logs entry: the kernel's clock)
+                    data, fields = data
                 (out / f"{name}__{Path(fname).name}").write_text(data)
-                record["logs"].append({"file": fname, "fixture": f"{name}__{Path(fname).name}"})
+                record["logs"].append({"file": fname, "fixture": f"{name}__{Path(fname).name}", **fields})
             hosts[name] = record
-        (out / "case.json").write_text(json.dumps({"case": case, "flink_version": self.version, "hosts": hosts},
-                                                  indent=1, sort_keys=True) + "\n")
+        case_data = {"case": case, "flink_version": self.version, "hosts": hosts}
+        if jobs_before is not None:
+            (out / "rest__jobs.json").write_text(json.dumps(self.rest_answers(jobs_before), indent=1) + "\n")
+            case_data["rest"] = "rest__jobs.json"
+        (out / "case.json").write_text(json.dumps(case_data, indent=1, sort_keys=True) + "\n")
         return out
 
 
@@ -194,7 +214,7 @@ def provoke(cl: DiagnoseCluster, case: str, dest: Path | None = None) -> Path:
     overrides, args, text, where = CASES[case]
     cl.cancel_all()
     cl.restart_tm(overrides)
-    since = cl.offsets()
+    since, before = cl.offsets(), cl.job_ids()
     proc = cl.run_job(args)
     if proc.returncode != 0 and text not in proc.stdout + proc.stderr:
         print(f"{case}: flink run exited {proc.returncode}: {proc.stdout[-1500:]}{proc.stderr[-1500:]}",
@@ -202,7 +222,7 @@ def provoke(cl: DiagnoseCluster, case: str, dest: Path | None = None) -> Path:
     cl.wait_text("jm" if where == "standalonesession" else "tm1", text, 240)
     time.sleep(3)  # the rest of the account (the JobManager's side) lands too
     cl.cancel_all()
-    return cl.keep(case, since, dest=dest)
+    return cl.keep(case, since, dest=dest, jobs_before=before)
 
 
 def provoke_refused(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
@@ -272,7 +292,9 @@ def provoke_oom_kill(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
         subprocess.run(["sh", "-c", script, str(cl.home / "bin" / "taskmanager.sh")], env=cl.env("tm1"),
                        check=True, timeout=120, capture_output=True)
         cl.wait(lambda: cl.tm_rest("tm1"), 240, "tm1 registered")
-        since = cl.offsets()
+        # tm1's log from its start (the JVM's start time ties the kernel's kill to it), the JobManager's from now
+        since = {p: size for p, size in cl.offsets().items() if not p.name.startswith("flink-tm1-")}
+        before = cl.job_ids()
         cl.run_job(["heap", "900", "flinkops-diagnose-oom-kill"])
 
         def killed():
@@ -282,12 +304,42 @@ def provoke_oom_kill(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
 
         kernel = cl.wait(killed, 240, "the kernel's OOM kill in dmesg", interval=1)
         cl.wait_text("jm", "TaskManager with id tm1", 120)  # the JobManager's account of the loss
-        cl.cancel_all()
-        return cl.keep("oom-killed", since, extra_logs={"tm1": {"dmesg": kernel}}, dest=dest)
+        cl.wait(lambda: all(j["state"] in ("FAILED", "CANCELED") for j in cl.jobs() if j["jid"] not in before), 120,
+                "the job failed")
+        return cl.keep("oom-killed", since, extra_logs={"tm1": {"dmesg": (kernel, kernel_clock())}}, dest=dest,
+                       jobs_before=before)
     finally:
         cl.stop_tm()
         with contextlib.suppress(OSError):
             group.rmdir()
+
+
+def kernel_clock() -> dict:
+    """What the gather reads to put the kernel's [seconds since boot] on the wall clock (log_tail.LOGS_SH)."""
+    btime = next(line.split()[1] for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    return {"boot_time": int(btime), "utc_offset": time.strftime("%z")}
+
+
+def provoke_heartbeat(cl: DiagnoseCluster, dest: Path | None = None) -> Path:
+    """tm1's JVM stopped (SIGSTOP) under a running job: the JobManager's heartbeat of it times out."""
+    cl.cancel_all()
+    cl.restart_tm({"taskmanager.numberOfTaskSlots": "1"})
+    since, before = cl.offsets(), cl.job_ids()
+    proc = cl.run_job(["slots", "1", "flinkops-diagnose-heartbeat"])
+    if proc.returncode != 0:
+        raise RuntimeError(f"flink run exited {proc.returncode}: {proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+    job = cl.wait(lambda: next((j for j in cl.jobs() if j["jid"] not in before), None), 60, "the job listed")
+    cl.wait(lambda: cl.job_running(job["jid"]), 240, "the job RUNNING")
+    pid = cl.process_pid("tm1")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        cl.wait_text("jm", "timed out", 180, since=since)
+        cl.wait(lambda: cl.rest(f"/jobs/{job['jid']}")["state"] in ("FAILED", "CANCELED"), 120, "the job failed")
+        time.sleep(2)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        cl.stop_tm()
+    return cl.keep("taskmanager-lost", since, dest=dest, jobs_before=before)
 
 
 def main(argv: list) -> int:
@@ -296,7 +348,8 @@ def main(argv: list) -> int:
     import flink_install_1x
 
     version = argv[0] if argv else "2.3.0"
-    wanted = argv[1:] or [*CASES, "network-pool-allocation", "refused-config", "oom-killed", "jm-heap-oom"]
+    wanted = argv[1:] or [*CASES, "network-pool-allocation", "refused-config", "oom-killed", "jm-heap-oom",
+                          "taskmanager-lost"]
     home = flink_install_1x.install(version)
     with tempfile.TemporaryDirectory(prefix="flinkops-diagnose-") as tmp:
         cl = DiagnoseCluster(home, Path(tmp) / "cluster", version)
@@ -315,6 +368,8 @@ def main(argv: list) -> int:
                         path = provoke_pool(cl)
                     elif case == "oom-killed":
                         path = provoke_oom_kill(cl)
+                    elif case == "taskmanager-lost":
+                        path = provoke_heartbeat(cl)
                     else:
                         path = provoke(cl, case)
                     print(f"{case}: kept {path} ({time.monotonic() - started:.0f} s)", flush=True)

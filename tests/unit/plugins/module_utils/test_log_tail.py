@@ -72,7 +72,7 @@ def test_missing_log_dir_and_refused_dmesg_are_reported(tmp_path):
     script = f"ld={tmp_path / 'nowhere'}; lb=4096\n" + log_tail.LOGS_SH
     proc = subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, env=env, check=False)
     got = records(proc.stdout)
-    assert got[0] == ("@@logdir absent", b"")
+    assert got[0] == ("@@logdir absent", str(tmp_path / "nowhere").encode())
     head, payload = got[1]
     assert head == "@@kernel none"
     entry = log_tail.kernel_entry("none", payload)
@@ -116,3 +116,72 @@ def test_gather_with_logs_returns_them_in_the_same_command(tmp_path):
     # Without logs, no log record and no logs key (the one command as before).
     script = build_script(None, str(conf), 1 << 20)
     assert "tail -c" not in script
+
+
+# (file name, its text) -> the dir Flink's bin/config.sh logs to, as the file sets it
+ENV_LOG_DIRS = [
+    ("config.yaml", "env:\n  java:\n    opts:\n      all: -Dx=1\n  log:\n    dir: {d}  # ours\n"),
+    ("config.yaml", "taskmanager.numberOfTaskSlots: 2\nenv.log.dir: \"{d}\"\n"),
+    ("config.yaml", "env:\n  log.dir: '{d}'\nenv.log.max: 5\n"),
+    ("flink-conf.yaml", "# env.log.dir: /nowhere\nenv.log.dir: {d}\n"),
+]
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+@pytest.mark.parametrize(("name", "text"), ENV_LOG_DIRS)
+def test_log_dir_from_env_log_dir_in_the_file(shell, name, text, tmp_path):
+    argv = SHELLS[shell]
+    if not shutil.which(argv[0]):
+        pytest.fail(f"{argv[0]} is missing: tools/bootstrap.sh installs the shell matrix")
+    home, conf, logs = tmp_path / "flink", tmp_path / "conf", tmp_path / "var log"
+    for d in (home / "log", conf, logs):
+        d.mkdir(parents=True)
+    (conf / name).write_text(text.format(d=logs))
+    (logs / "flink-u-taskexecutor-0-h.log").write_text("from env.log.dir\n")
+    (home / "log" / "flink-u-taskexecutor-0-h.log").write_text("from the home\n")
+    # not given, or given as the default the action passes: the file's env.log.dir
+    for given in ("", str(home / "log")):
+        script = f"h='{home}'; c='{conf}'; r=; ld='{given}'; lb=4096\n" + log_tail.LOGS_SH
+        proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
+        assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+        got = records(proc.stdout)
+        assert got[0] == ("@@logdir file", str(logs).encode())
+        assert got[1][1] == b"from env.log.dir\n"
+        entry = log_tail.entries([(h.split()[0][2:], h.split()[1:], b) for h, b in got], given or None)[0]
+        assert entry["file"] == f"{logs}/flink-u-taskexecutor-0-h.log"
+    # given (flink_log_dir): that dir
+    other = tmp_path / "other"
+    other.mkdir()
+    script = f"h='{home}'; c='{conf}'; r=; ld='{other}'; lb=4096\n" + log_tail.LOGS_SH
+    got = records(subprocess.run([*argv, script], capture_output=True, timeout=60, check=False).stdout)
+    assert got[0] == ("@@logdir given", str(other).encode())
+
+
+def test_log_dir_defaults_to_the_home_without_env_log_dir(tmp_path):
+    home, conf = tmp_path / "flink", tmp_path / "conf"
+    (home / "log").mkdir(parents=True)
+    conf.mkdir()
+    (conf / "config.yaml").write_text("env:\n  log:\n    max: 3\n# env.log.dir: /x\n")
+    script = f"h='{home}/'; c='{conf}'; r=; ld=; lb=4096\n" + log_tail.LOGS_SH
+    got = records(subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, check=False).stdout)
+    assert got[0] == ("@@logdir home", f"{home}/log".encode())
+
+
+def test_kernel_lines_carry_the_hosts_clock(tmp_path):
+    proc_dir = tmp_path / "proc"
+    proc_dir.mkdir()
+    (proc_dir / "stat").write_text("cpu  1 2 3\nbtime 1796197964\nprocesses 9\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dmesg").write_text("#!/bin/sh\necho '[  602.939908] Memory cgroup out of memory: Killed process 24078 "
+                                "(java) total-vm:2846064kB'\necho '[  603.0] unrelated'\n")
+    (fake / "dmesg").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin", TZ="UTC+02")
+    script = f"h=; c=/nowhere; r='{tmp_path}'; ld=; lb=4096\n" + log_tail.LOGS_SH
+    got = records(subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, env=env,
+                                 check=False).stdout)
+    head, payload = got[-1]
+    entry = log_tail.kernel_entry(head.split()[1], payload)
+    assert entry["boot_time"] == 1796197964 and entry["utc_offset"] == "-0200"
+    assert entry["lines"] == [
+        "[  602.939908] Memory cgroup out of memory: Killed process 24078 (java) total-vm:2846064kB"]

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
+from ansible_collections.flinkops.flink.plugins.plugin_utils import live
 from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose import DiagnoseError, diagnose, redact_line
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diagnose"
@@ -30,7 +31,10 @@ EXPECTED = {
                                 "Could not allocate enough memory segments for NetworkBufferPool (required (MB): "),
     "rocksdb-managed": ("managed-memory", "tm1", "taskmanager",
                         "RocksDBStateBackend performance will be poor because of the current Flink memory"),
+    # tm1's JVM stopped (SIGSTOP): the JobManager's heartbeat of it times out
+    "taskmanager-lost": ("taskmanager-lost", "tm1", "taskmanager", "eartbeat of TaskManager with id tm1 timed out."),
 }
+NO_FIX = ("slots-unfulfillable", "network-pool-allocation", "taskmanager-lost")
 CASES = sorted((line.name, case.name) for line in FIXTURES.iterdir() if line.is_dir()
                for case in line.iterdir() if (case / "case.json").is_file())
 
@@ -41,8 +45,9 @@ def load(line: str, case: str, extra_tms: int = 0) -> tuple[dict, dict]:
     data = json.loads((folder / "case.json").read_text())
     results = {}
     for host, record in data["hosts"].items():
-        logs = [{"file": entry["file"], "text": (folder / entry["fixture"]).read_text(errors="replace")}
-                for entry in record["logs"]]
+        # the kernel's clock as the gather reads it with dmesg (boot time, UTC offset), where it was captured
+        logs = [{"file": entry["file"], "text": (folder / entry["fixture"]).read_text(errors="replace"),
+                 **{k: entry[k] for k in ("boot_time", "utc_offset") if k in entry}} for entry in record["logs"]]
         results[host] = dict(record, logs=logs, mem_total_bytes=8 << 30, cgroup_memory_limit_bytes=None)
     for i in range(extra_tms):  # more TaskManagers of the same group, same file, no logs gathered
         twin = dict(results["tm1"], logs=[])
@@ -87,8 +92,7 @@ def test_real_failure_is_diagnosed_with_its_evidence_line(line, case):
     assert jm_codes <= {code, "taskmanager-lost"}, jm_codes
 
 
-@pytest.mark.parametrize(("line", "case"), [c for c in CASES if c[1] not in ("slots-unfulfillable",
-                                                                               "network-pool-allocation")])
+@pytest.mark.parametrize(("line", "case"), [c for c in CASES if c[1] not in NO_FIX])
 def test_fix_is_valid_on_every_host_of_the_group(line, case):
     data, results = load(line, case, extra_tms=2)
     code, host, process, _text = EXPECTED[case]
@@ -238,6 +242,8 @@ def test_fix_covers_the_group_of_the_host(group_by, hosts):
 
 def test_kernel_kill_is_tied_by_pid_when_the_gather_saw_the_jvm():
     _data, results = load("2.3", "oom-killed")
+    kernel = next(e for e in results["tm1"]["logs"] if e["file"] == "dmesg")
+    del kernel["boot_time"]  # no clock: neither pid nor time ties it
     kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
     assert kill["evidence"]["tied_by"] == "the only Flink JVM on the host"
     pid = kill["evidence"]["pid"]
@@ -254,6 +260,41 @@ def test_kernel_kill_is_tied_by_pid_when_the_gather_saw_the_jvm():
     assert not [d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed"]
 
 
+def test_kernel_kill_is_tied_to_the_jvm_by_time():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "oom-killed")
+        kernel = next(e for e in results["tm1"]["logs"] if e["file"] == "dmesg")
+        assert isinstance(kernel["boot_time"], int) and kernel["utc_offset"]
+        kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")
+        evidence = kill["evidence"]
+        # tm1's JVM started before the kill and wrote nothing after it (its log's own records)
+        assert evidence["tied_by"] == "time", evidence
+        jvm = evidence["jvm"]
+        assert jvm["file"].endswith(".log") and "taskexecutor" in jvm["file"]
+        assert jvm["started"] < evidence["time"] and jvm["last_record"] <= evidence["time"]
+        text = (FIXTURES / line / "oom-killed" / "tm1__flink-tm1-taskexecutor-0-vm.log").read_text()
+        assert text.startswith(jvm["started"]) and " -  Starting TaskManager (Version: " in text  # the JVM's start
+        # the kill's time is the kernel's stamp on the host's clock, as the host's logs write times
+        assert evidence["time"][:10] == jvm["started"][:10]
+
+
+def test_kernel_kill_of_a_java_program_while_the_flink_jvm_logged_on_is_not_flinks():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "oom-killed")
+        kernel = next(e for e in results["tm1"]["logs"] if e["file"] == "dmesg")
+        kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")["evidence"]
+        # the same kill 15 s earlier: tm1's JVM had started and went on logging for more than 5 s after it
+        started, last = kill["jvm"]["started"], kill["jvm"]["last_record"]
+        kernel["boot_time"] -= 15
+        codes = [d["code"] for d in diagnose(results)["hosts"]["tm1"]]
+        assert "oom-killed" not in codes, (started, last, codes)
+        # before the JVM started (a kill of its predecessor, whose log was rotated): not known, said so
+        kernel["boot_time"] -= 3600
+        kill = next(d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "oom-killed")["evidence"]
+        assert kill["tied_by"].startswith("a java process on a host running Flink") or \
+            kill["tied_by"] == "the only Flink JVM on the host"
+
+
 def test_fix_respects_the_inventory_memory_limit():
     _data, results = load("2.3", "slots-unfulfillable")
     fix = next(d for d in diagnose(results)["hosts"]["jm"] if d["code"] == "slots-unfulfillable")["fix"]
@@ -261,3 +302,91 @@ def test_fix_respects_the_inventory_memory_limit():
     fix = next(d for d in diagnose(results, memory_limits={"tm1": "2g"})["hosts"]["jm"]
                if d["code"] == "slots-unfulfillable")["fix"]
     assert not fix["valid"] and "tm1" in fix["error"], fix
+
+
+# --- The job's exception history over REST (flink_cluster_info exceptions: true) --------------------------
+
+URL = "http://127.0.0.1:8081"
+REST_CASES = [c for c in CASES if "rest" in json.loads((FIXTURES / c[0] / c[1] / "case.json").read_text())]
+# case -> the code the exception history alone gives (a kernel kill is not in it: the loss of the TaskManager is)
+REST_CODE = {"heap-oom": "heap-oom", "oom-killed": "taskmanager-lost", "taskmanager-lost": "taskmanager-lost"}
+
+
+def cluster_of(line: str, case: str) -> dict:
+    """flink_cluster_info's result (exceptions: true) from the REST answers captured with the case."""
+    folder = FIXTURES / line / case
+    raw = json.loads((folder / json.loads((folder / "case.json").read_text())["rest"]).read_text())
+    return live.from_answers(URL, raw["overview"], raw["taskmanagers"], {"jobs": raw["jobs"]}, raw["exceptions"])
+
+
+def test_rest_fixtures_cover_both_lines():
+    assert {line for line, _case in REST_CASES} == {"2.3", "1.20"}, REST_CASES
+    assert {case for _line, case in REST_CASES} >= set(REST_CODE)
+
+
+@pytest.mark.parametrize(("line", "case"), REST_CASES)
+def test_exception_history_ties_the_failure_to_the_taskmanager_and_its_host(line, case):
+    _data, results = load(line, case)
+    for result in results.values():
+        result["logs"] = []  # no log gathered anywhere: the REST history is the only evidence
+    cluster = cluster_of(line, case)
+    job = cluster["jobs"][0]
+    assert job["state"] == "FAILED" and job["exceptions"]["entries"]
+    out = diagnose(results, cluster)
+    found = [d for d in out["hosts"]["tm1"] if d["code"] == REST_CODE[case]]
+    assert found, (case, out["hosts"], out["unattributed"])
+    evidence = found[0]["evidence"]
+    assert found[0]["process"] == "taskmanager"
+    assert evidence["source"] == "rest" and evidence["taskmanager_id"] == "tm1"
+    assert evidence["file"] == f"{URL}/jobs/{job['id']}/exceptions" and evidence["entry"] == evidence["line"] == 1
+    assert evidence["endpoint"].rsplit(":", 1)[1].isdigit() and evidence["task"]
+    assert evidence["time"][:4] == "2026"
+    # The message as Flink wrote it, one of the entry's lines
+    entry = job["exceptions"]["entries"][0]
+    lines = entry["causes"] + [line for c in entry["concurrent"] for line in c["causes"]]
+    assert evidence["message"] in lines
+    # Without the cluster's history (as before), nothing is known of the failure
+    assert not diagnose(results)["hosts"]["tm1"]
+
+
+def test_log_evidence_comes_first_and_the_rest_entry_beside_it():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "heap-oom")
+        d = next(x for x in diagnose(results, cluster_of(line, "heap-oom"))["hosts"]["tm1"] if x["code"] == "heap-oom")
+        assert d["evidence"]["host"] == "tm1" and d["evidence"]["file"].endswith(".log")
+        assert d["rest"]["source"] == "rest" and d["rest"]["taskmanager_id"] == "tm1"
+        assert d["rest"]["message"] == "java.lang.OutOfMemoryError: Java heap space"
+        assert d["fix"]["valid"]
+
+
+def test_kernel_kill_gets_the_jobmanagers_rest_account_of_the_lost_taskmanager():
+    for line in ("2.3", "1.20"):
+        _data, results = load(line, "oom-killed")
+        kill = next(d for d in diagnose(results, cluster_of(line, "oom-killed"))["hosts"]["tm1"]
+                    if d["code"] == "oom-killed")
+        rest = [r for r in kill["evidence"]["related"] if r.get("source") == "rest"]
+        assert rest and rest[0]["message"].endswith("TaskManager with id tm1 is no longer reachable."), kill
+        assert rest[0]["taskmanager_id"] == "tm1"
+
+
+def test_taskmanager_without_resource_id_is_tied_by_its_endpoint():
+    _data, results = load("2.3", "heap-oom")
+    for result in results.values():
+        result["logs"] = []
+    cluster = cluster_of("2.3", "heap-oom")
+    entry = cluster["jobs"][0]["exceptions"]["entries"][0]["concurrent"][0]
+    entry["taskmanager_id"] = "127.0.0.1:44108-a96259"  # the id Flink makes up without taskmanager.resource-id
+    results["tm1"]["config"].pop("taskmanager.resource-id")
+    out = diagnose(results, cluster)
+    assert not out["hosts"]["tm1"] and out["unattributed"][0]["code"] == "heap-oom"  # localhost is no host of ours
+    results["tm1"]["config"]["taskmanager.host"] = entry["endpoint"].rsplit(":", 1)[0]
+    d = next(x for x in diagnose(results, cluster)["hosts"]["tm1"] if x["code"] == "heap-oom")
+    assert d["evidence"]["taskmanager_id"] == "127.0.0.1:44108-a96259"
+
+
+def test_bad_exception_history_names_the_job():
+    _data, results = load("2.3", "heap-oom")
+    cluster = cluster_of("2.3", "heap-oom")
+    cluster["jobs"][0]["exceptions"]["entries"] = ["x"]
+    with pytest.raises(DiagnoseError, match=f"jobs\\[{cluster['jobs'][0]['id']}\\].exceptions.entries\\[0\\]"):
+        diagnose(results, cluster)
