@@ -9,9 +9,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.flinkops.flink.plugins.plugin_utils import rollout
+from ansible_collections.flinkops.flink.plugins.plugin_utils import jobmanager_rollout, rollout
 
-KINDS = ("arguments", "host_vars", "plan", "preflight", "identities", "gate", "jobs", "blame", "outcome")
+KINDS = ("arguments", "host_vars", "plan", "preflight", "identities", "gate", "jobs", "blame", "outcome",
+         "ha", "jm_urls", "jm_safety", "jm_leader", "jm_verify", "jm_restored", "jm_blame")
 
 
 def _plain(value):
@@ -44,6 +45,24 @@ def rollout_decision(data, kind, **options):
             return rollout.blame(_plain(data), **_plain(options))
         if kind == "outcome":
             return rollout.outcome(**_plain(data))
+        # the JobManagers (plugin_utils/jobmanager_rollout.py)
+        if kind == "ha":
+            return jobmanager_rollout.ha_settings(_plain(options["jm_hosts"]), _plain(data),
+                                                  _plain(options.get("quorum") or ""))
+        if kind == "jm_urls":
+            hostvars = _plain(options["hostvars"])
+            return {h: jobmanager_rollout.rest_url(h, hostvars.get(h) or {}, g)["url"] for h, g in _plain(data).items()}
+        if kind == "jm_safety":
+            return jobmanager_rollout.checkpoint_safety(_plain(data), _plain(options.get("configs") or {}))
+        if kind == "jm_leader":
+            return jobmanager_rollout.leader_check(_plain(data), _plain(options["urls"]), options.get("expected"),
+                                                   options.get("session"))
+        if kind == "jm_verify":
+            return jobmanager_rollout.verify(_plain(options["entry"]), _plain(data))
+        if kind == "jm_restored":
+            return jobmanager_rollout.restored(_plain(options["jobs"]), _plain(data))
+        if kind == "jm_blame":
+            return jobmanager_rollout.blame(_plain(data), **_plain(options))
     except (rollout.RolloutError, KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"flinkops.flink.rollout_decision({kind!r}): {exc}") from None
     raise AnsibleFilterError(f"flinkops.flink.rollout_decision: unknown kind {kind!r}; one of {', '.join(KINDS)}")

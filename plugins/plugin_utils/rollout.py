@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.flinkops.flink.plugins.plugin_utils import jobmanager_rollout as jmr
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
 
-# The inventory variables a TaskManager's entry is built from (everything else has a role default).
+# The inventory variables a TaskManager's or JobManager's entry is built from (the rest has a role default).
 HOST_VARS = ("flink_home", "flink_conf_dir", "flink_pid_dir", "flink_ident_string", "flink_log_dir",
              "rolling_restart_resource_id", "rolling_restart_backup_file", "rolling_restart_systemd_unit",
-             "enforce_result")
+             "enforce_result", "flink_rest_url", "ansible_host", "rolling_restart_jobmanager_systemd_unit")
+JOBMANAGER_MODES = ("", "savepoint")
+TASKMANAGERS_AFTER = ("restart", "reconnect")
 
 # Arguments of the whole rollout: name -> (check, what it must be). Validated once, before anything is written.
 _INT_ARGS = {
@@ -69,6 +72,24 @@ def check_arguments(args: Mapping) -> list:
     hosts = args.get("rolling_restart_hosts")
     if hosts is not None and (isinstance(hosts, str) or not isinstance(hosts, (list, tuple))):
         problems.append(f"rolling_restart_hosts must be a list of inventory hosts, got {hosts!r}")
+    mode = args.get("rolling_restart_jobmanager_mode")
+    if mode is not None and mode not in JOBMANAGER_MODES:
+        problems.append(f"rolling_restart_jobmanager_mode must be \"\" (refuse without high availability) or "
+                        f"savepoint, got {mode!r}")
+    after = args.get("rolling_restart_taskmanagers_after_jobmanager")
+    if after is not None and after not in TASKMANAGERS_AFTER:
+        problems.append(f"rolling_restart_taskmanagers_after_jobmanager must be restart or reconnect, got {after!r}")
+    quorum = args.get("rolling_restart_zookeeper_quorum")
+    if quorum not in (None, "") and not isinstance(quorum, str):
+        problems.append(f"rolling_restart_zookeeper_quorum must be host:port,... , got {quorum!r}")
+    jars = args.get("rolling_restart_job_jars")
+    if jars is not None and not isinstance(jars, Mapping):
+        problems.append(f"rolling_restart_job_jars must map job names to jar paths, got {jars!r}")
+    if "rolling_restart_savepoint_timeout" in args:
+        number = _as_int(args["rolling_restart_savepoint_timeout"])
+        if number is None or number < 1:
+            problems.append("rolling_restart_savepoint_timeout must be a whole number of at least 1, got "
+                            f"{args['rolling_restart_savepoint_timeout']!r}")
     return problems
 
 
@@ -159,7 +180,9 @@ def jobmanager_status(host: str | None, gather: Mapping | None, cluster: Mapping
 
 
 def decide(gathers: Mapping, cluster: Mapping, *, hostvars: Mapping, tm_hosts, jm_hosts=(), requested=(),
-           changed=None, batch_size: int = 1, defaults: Mapping | None = None) -> dict:
+           changed=None, batch_size: int = 1, defaults: Mapping | None = None, jobmanager_restart: bool = False,
+           jobmanager_mode: str = "", ha: Mapping | None = None, zookeeper: Mapping | None = None,
+           jm_reads: Mapping | None = None) -> dict:
     """The rollout plan.
 
     ``gathers``: host -> flink_config_info result for every TaskManager candidate (and the JobManager);
@@ -170,6 +193,13 @@ def decide(gathers: Mapping, cluster: Mapping, *, hostvars: Mapping, tm_hosts, j
     Targets, in inventory order: the requested hosts, else every TaskManager whose running memory differs
     from its file (whoever wrote it, so that a rerun finishes a partial rollout) and every one whose file
     this run changed. Returns {targets, reasons, batches, info, refused, jobmanager, lines}.
+
+    JobManagers (``jm_hosts``): ``ha`` is jobmanager_rollout.ha_settings() of their files. With ZooKeeper HA
+    (``zookeeper``: a flink_zookeeper_info result, ``jm_reads``: host -> flink_cluster_info read from that
+    JobManager's own REST address) every JobManager is compared with its file and the restarts are ordered
+    standbys first, leader last (``jobmanager.hosts``, ``jobmanager.order``). ``jobmanager_restart``
+    (rolling_restart_jobmanager) without HA and without ``jobmanager_mode`` savepoint is refused here, before
+    anything is written.
     """
     defaults = defaults or {}
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -224,15 +254,27 @@ def decide(gathers: Mapping, cluster: Mapping, *, hostvars: Mapping, tm_hosts, j
                 "rolling_restart_resource_id for the host")
         refused.append(f"{host}: no TaskManager {entry['resource_id']!r} is registered with the JobManager "
                        f"(registered: {', '.join(sorted(registered)) or 'none'}){hint}")
-    jm_host = next(iter(jm_hosts or []), None)
-    jobmanager = jobmanager_status(jm_host, gathers.get(jm_host) if jm_host else None, cluster)
-    if jm_host is not None and changed_set is not None and jm_host in changed_set:
-        # a changed file takes effect only at the next start, whatever it changes
-        jobmanager["file_changed"] = True
-        if not jobmanager["pending"]:
-            jobmanager["pending"] = True
-            jobmanager["reason"] = ("its file changes in this run and takes effect only when it restarts; restarting "
-                                    "JobManagers is not done by this role unless rolling_restart_jobmanager is true")
+    jm_hosts = list(jm_hosts or [])
+    jm_host = next(iter(jm_hosts), None)
+    ha = ha if isinstance(ha, Mapping) else jmr.ha_settings(jm_hosts, gathers)
+    how = jmr.mode(ha, bool(jobmanager_restart), jobmanager_mode or "")
+    if jobmanager_restart:
+        refused.extend(ha.get("problems") or [])
+        refusal = jmr.refusal(ha, jm_hosts, jobmanager_mode or "")
+        if refusal:
+            refused.append(refusal)
+    if ha.get("mode") == "zookeeper" and jm_reads is not None:
+        jobmanager = _ha_jobmanagers(jm_hosts, gathers, hostvars, jm_reads, zookeeper, changed_set, defaults,
+                                     bool(jobmanager_restart))
+        refused.extend(jobmanager["problems"])
+        if jobmanager_restart and jobmanager["order"]:
+            safety = jmr.checkpoint_safety(cluster)
+            refused.extend(f"{p} (a JobManager restart is pending)" for p in safety["refuse"])
+            jobmanager["warnings"] = safety["warn"]
+        jobmanager["mode"] = how
+    else:
+        jobmanager = _single_jobmanager(jm_host, gathers, cluster, changed_set)
+        jobmanager.update(mode=how, ha=ha.get("mode"), hosts=[], order=[jm_host] if jobmanager["pending"] else [])
     batches = [candidates[i:i + batch_size] for i in range(0, len(candidates), batch_size)]
     return {
         "targets": candidates,
@@ -243,6 +285,36 @@ def decide(gathers: Mapping, cluster: Mapping, *, hostvars: Mapping, tm_hosts, j
         "jobmanager": jobmanager,
         "lines": plan_lines(batches, reasons, jobmanager),
     }
+
+
+def _ha_jobmanagers(jm_hosts, gathers, hostvars, jm_reads, zookeeper, changed_set, defaults, requested) -> dict:
+    """plan['jobmanager'] of a ZooKeeper HA cluster: every JobManager, the leader, the order."""
+    entries = [jmr.jobmanager_entry(h, (hostvars or {}).get(h) or {}, gathers.get(h), (jm_reads or {}).get(h),
+                                    changed=changed_set is not None and h in changed_set, defaults=defaults)
+               for h in jm_hosts]
+    plan = jmr.ha_plan(entries, zookeeper, requested=requested)
+    pending = [e for e in entries if e["pending"]]
+    first = entries[0]["host"] if entries else None
+    reason = ("; ".join(f"{e['host']}: {e['reason']}" for e in pending)
+              or "every JobManager runs with what its file gives")
+    if not requested and pending:
+        reason += "; restarting JobManagers is not done by this role unless rolling_restart_jobmanager is true"
+    return {"host": first, "ha": "zookeeper", "hosts": entries, "pending": bool(pending),
+            "file_changed": any(e["file_changed"] for e in entries), "reason": reason, "records": [],
+            **plan}
+
+
+def _single_jobmanager(jm_host, gathers, cluster, changed_set) -> dict:
+    jobmanager = jobmanager_status(jm_host, gathers.get(jm_host) if jm_host else None, cluster)
+    if jm_host is not None and changed_set is not None and jm_host in changed_set:
+        # a changed file takes effect only at the next start, whatever it changes
+        jobmanager["file_changed"] = True
+        if not jobmanager["pending"]:
+            jobmanager["pending"] = True
+            jobmanager["reason"] = ("its file changes in this run and takes effect only when it restarts; restarting "
+                                    "JobManagers is not done by this role unless rolling_restart_jobmanager is true")
+    jobmanager.setdefault("records", [])
+    return jobmanager
 
 
 def preflight(plan: Mapping, cluster: Mapping) -> list:
@@ -268,6 +340,22 @@ def plan_lines(batches: list, reasons: Mapping, jobmanager: Mapping) -> list:
             lines.append(f"{order}. {host} (batch {number}): {reasons.get(host, '')}")
     if not lines:
         lines.append("No TaskManager to restart: every one runs with what its file gives.")
+    if jobmanager.get("ha") == "zookeeper" and jobmanager.get("hosts"):
+        leader = jobmanager.get("leader")
+        order_of = {h: i for i, h in enumerate(jobmanager.get("order") or [])}
+        # in the order they restart (standbys, then the leader), then the others
+        for e in sorted(jobmanager["hosts"], key=lambda e: order_of.get(e["host"], len(order_of))):
+            role = "leader" if e["host"] == leader else "standby" if leader else "role unknown"
+            if e["host"] in order_of and jobmanager.get("mode") == "ha":
+                order += 1
+                last = " (last: one leader change)" if e["host"] == leader else ""
+                lines.append(f"{order}. JobManager {e['host']} ({role}){last}: {e['reason']}")
+            elif e.get("pending"):
+                lines.append(f"JobManager {e['host']} ({role}): RESTART PENDING - {e['reason']}"
+                             + ("; rolling_restart_jobmanager is false" if jobmanager.get("mode") == "off" else ""))
+            elif e.get("pending") is None:
+                lines.append(f"JobManager {e['host']} ({role}): not checked - {e['reason']}")
+        return lines
     if jobmanager.get("pending"):
         lines.append(f"JobManager {jobmanager['host']}: RESTART PENDING - {jobmanager['reason']}")
     elif jobmanager.get("pending") is None and jobmanager.get("host"):
@@ -368,16 +456,49 @@ def blame(batch: list, info: Mapping, *, step: str, error: str, checks: Mapping 
 
 
 def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stopped: bool, reason: str) -> dict:
-    """The published rolling_restart_result minus timings: what happened and what is still pending."""
+    """The published rolling_restart_result minus timings: what happened and what is still pending.
+
+    ``jobmanagers``: every JobManager - restarted (standby or leader), failed, or not touched with the reason.
+    """
     failed_hosts = [h for f in failures for h in f.get("hosts") or []]
     not_touched = [h for h in targets if h not in done and h not in failed_hosts]
+    records = list(jobmanager.get("records") or [])
+    if jobmanager.get("ha") == "zookeeper" and jobmanager.get("hosts"):
+        entries = jmr.records_outcome(jobmanager["hosts"], jobmanager, records,
+                                      requested=jobmanager.get("mode") not in (None, "off"),
+                                      stopped_reason=reason if stopped else "")
+        pending_hosts = [e["host"] for e, o in zip(jobmanager["hosts"], entries, strict=True)
+                         if e.get("pending") and o["result"] != "restarted"]
+        summary = (f"Restarted {', '.join(done) or 'none'}; failed {', '.join(failed_hosts) or 'none'}; "
+                   f"not touched {', '.join(not_touched) or 'none'}. JobManagers: "
+                   + "; ".join(_jm_line(o) for o in entries) + ".")
+        return {"restarted": list(done), "failed": list(failures), "not_touched": not_touched,
+                "pending_restart": pending_hosts, "jobmanagers": entries, "stopped": bool(stopped),
+                "reason": reason, "summary": summary, "warnings": list(jobmanager.get("warnings") or []),
+                "savepoints": jobmanager.get("savepoint_result") or []}
     pending = []
-    if jobmanager.get("pending") and jobmanager.get("host") not in done:
+    if jobmanager.get("mode") == "refuse" and jobmanager.get("pending") and jobmanager.get("host") not in done:
+        pending.append(f"JobManager {jobmanager['host']}: restart pending - refused: {jmr.SAVEPOINT_HINT}")
+    elif jobmanager.get("pending") and jobmanager.get("host") not in done:
         pending.append(f"JobManager {jobmanager['host']}: restart pending - {jobmanager['reason']}")
     summary = (f"Restarted {', '.join(done) or 'none'}; failed {', '.join(failed_hosts) or 'none'}; "
                f"not touched {', '.join(not_touched) or 'none'}.")
     if pending:
         summary += " " + " ".join(pending) + "."
+    jm_entries = []
+    if jobmanager.get("host"):
+        record = next((r for r in records if r.get("host") == jobmanager["host"]), None)
+        jm_entries.append(record or {"host": jobmanager["host"], "role": "single", "result": "not touched",
+                                     "reason": (f"restart pending - {jobmanager['reason']}" if pending
+                                                else jobmanager.get("reason") or "")})
     return {"restarted": list(done), "failed": list(failures), "not_touched": not_touched,
-            "pending_restart": ([jobmanager["host"]] if pending else []), "stopped": bool(stopped),
-            "reason": reason, "summary": summary}
+            "pending_restart": ([jobmanager["host"]] if pending else []), "jobmanagers": jm_entries,
+            "stopped": bool(stopped), "reason": reason, "summary": summary,
+            "warnings": list(jobmanager.get("warnings") or []), "savepoints": jobmanager.get("savepoint_result") or []}
+
+
+def _jm_line(entry: Mapping) -> str:
+    if entry["result"] == "restarted":
+        extra = f", new leader {entry['new_leader']}" if entry.get("new_leader") else ""
+        return f"{entry['host']} restarted ({entry['role']}{extra})"
+    return f"{entry['host']} {entry['result']} ({entry['role']}): {entry['reason']}"
