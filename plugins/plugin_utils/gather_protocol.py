@@ -81,22 +81,45 @@ if [ -d "$c" ] && cd -P "$c" 2>/dev/null; then
     fi
   done
   data=
-  for n in $ok; do
-    fz=0; fq=
-    for fw in $( { { head -c "$mx" "$n" 2>/dev/null || echo x >&3; } | wc -c; } 3>&1 ); do
-      if [ "$fw" = x ]; then fq=1; else fz=$fw; fi
+  if [ -n "$ok" ]; then
+    # One command substitution measures every file and lists their inodes. Its words: "<name> [x] <bytes
+    # read>" for each file (x: a read error, head's status passed out of the pipe on fd 3 before wc can
+    # answer), "-", then ls's "<inode> <name>" for each.
+    fn=; fz=0; fq=; fp=; fino=; fi1=; fi2=
+    for fw in $(for n in $ok; do printf '%s ' "$n"
+                  { head -c "$mx" "$n" 2>/dev/null || echo x >&3; } | wc -c; done 3>&1
+                echo -; ls -iLd $ok 2>/dev/null); do
+      if [ -n "$fp" ]; then
+        case $fw in flink-conf.yaml) fi1=$fino ;; config.yaml) fi2=$fino ;; *) fino=$fw ;; esac
+        continue
+      fi
+      case $fw in
+        flink-conf.yaml|config.yaml|-)
+          if [ -z "$fn" ]; then :
+          elif [ "$fz" -gt "$m" ]; then printf '@@file %s large %s\n\000' "$fn" "$fz"
+          elif [ -n "$fq" ]; then printf '@@file %s unreadable\n%s\000' "$fn" "$(head -c "$mx" "$fn" 2>&1 >/dev/null)"
+          else printf '@@file %s ok %s\n\000' "$fn" "$fz"; data="$data $fn"
+          fi
+          fn=$fw; fz=0; fq=; if [ "$fw" = - ]; then fp=1; fino=; fi ;;
+        x) fq=1 ;;
+        *) fz=$fw ;;
+      esac
     done
-    if [ "$fz" -gt "$m" ]; then printf '@@file %s large %s\n\000' "$n" "$fz"
-    elif [ -n "$fq" ]; then printf '@@file %s unreadable\n%s\000' "$n" "$(head -c "$mx" "$n" 2>&1 >/dev/null)"
-    else printf '@@file %s ok %s\n\000' "$n" "$fz"; data="$data $n"
-    fi
-  done
+  fi
   if [ -n "$data" ]; then
-    # the file's identity, to tell two inventory hosts that resolve to one file (see _SCRIPT_BODY above)
-    printf '@@machine\n%s\n%s\n%s\000' "$(head -c 64 /etc/machine-id 2>/dev/null)" \
-      "$(head -c 64 "$r"/proc/sys/kernel/random/boot_id 2>/dev/null)" "$(uname -n 2>/dev/null)"
+    # the file's identity, to tell two inventory hosts that resolve to one file (see _SCRIPT_BODY above), with
+    # the shell's read: the first line of machine-id (cut to 64 bytes, as head -c 64 did) and of boot_id, and
+    # the kernel's node name from /proc (what uname -n prints; uname only where /proc has none)
+    fm=; fb=; fh=
+    if [ -f /etc/machine-id ] && [ -r /etc/machine-id ]; then IFS= read -r fm 2>/dev/null < /etc/machine-id; fi
+    [ "${#fm}" -gt 64 ] && fm=${fm%"${fm#????????????????????????????????????????????????????????????????}"}
+    if [ -r "$r"/proc/sys/kernel/random/boot_id ]; then IFS= read -r fb < "$r"/proc/sys/kernel/random/boot_id; fi
+    if [ -r /proc/sys/kernel/hostname ]; then IFS= read -r fh < /proc/sys/kernel/hostname
+    else fh=$(uname -n 2>/dev/null)
+    fi
+    printf '@@machine\n%s\n%s\n%s\000' "$fm" "$fb" "$fh"
     for n in $data; do
-      fino=; for fino in $(ls -iLd "$n" 2>/dev/null); do break; done
+      if [ "$n" = flink-conf.yaml ]; then fino=$fi1; else fino=$fi2; fi
       printf '@@inode %s %s\n\000' "$n" "${fino:-?}"
     done
     printf '@@data%s\n' "$data"
