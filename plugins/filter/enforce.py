@@ -63,12 +63,25 @@ def enforce_assignment(hostvars, hosts, groups, plan=None, settings=None, remove
 
 
 def enforce_outcome(hostvars, hosts_all, alive, batch, compliant=(), confirmed=False, check_mode=False,
-                    planned=False, result_var="enforce_result", shared=None):
+                    planned=False, result_var="enforce_result", shared=None, gather_var="", allow_unknown_keys=()):
     """Each host's status, the restart list, the summary and the report lines (see enforce_outcome.yml)."""
     results = {str(h): _plain_results(_host_var(hostvars, h, result_var)) for h in hosts_all}
-    return decide.outcome(results, [str(h) for h in hosts_all], [str(h) for h in alive], [str(h) for h in batch],
-                          compliant=[str(h) for h in compliant or ()], confirmed=confirmed, check_mode=check_mode,
-                          planned=planned, shared=shared if isinstance(shared, Mapping) else None)
+    compliant = [str(h) for h in compliant or ()]
+    # the earlier gather, for the hosts flink_config did not read (not contacted, nothing to set, or its
+    # result taken from that gather: the gather has the file's line numbers)
+    gathered = {}
+    for host in (gather_var and [*results, *compliant]) or ():
+        mine = results.get(host) or {}
+        if mine.get("config") is None or mine.get("read_from") == "gather":
+            gathered[host] = _plain_results(_host_var(hostvars, host, gather_var))
+    try:
+        return decide.outcome(results, [str(h) for h in hosts_all], [str(h) for h in alive],
+                              [str(h) for h in batch], compliant=compliant, confirmed=confirmed,
+                              check_mode=check_mode, planned=planned,
+                              shared=shared if isinstance(shared, Mapping) else None, gathered=gathered,
+                              allow_unknown_keys=allow_unknown_keys)
+    except decide.EnforceError as exc:
+        raise AnsibleFilterError(f"flinkops.flink.enforce_outcome: {exc}") from None
 
 
 class FilterModule:

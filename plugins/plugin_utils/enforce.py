@@ -12,7 +12,9 @@ Three steps, each a pure function of plain data:
   is written (bad arguments, a group name that is no group, keys Flink does not know, values that
   cannot be written, a key two groups give different values);
 * ``outcome``: from what flink_config returned on each host, each host's status, the hosts that
-  need a restart, the summary (naming each failed host and why) and the report lines.
+  need a restart, the summary (naming each failed host and why) and the report lines; a host whose
+  file still holds keys its Flink line does not read (a misspelled key, found by config_lint, their
+  one home) is "not compliant", with how to remove them (nothing is written for them).
 
 Messages name hosts, groups and keys, never values: settings may hold secrets.
 Controller side; never imports Ansible.
@@ -30,6 +32,7 @@ from functools import lru_cache
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
+from ansible_collections.flinkops.flink.plugins.plugin_utils import lint as lint_rules
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import as_flink_value
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError, host_list, natural_sorted
 from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError, memory_plan
@@ -368,7 +371,43 @@ def _message(errors: list) -> str:
 
 # --- outcome: what happened on each host ---------------------------------------------------------
 
-STATUSES = ("changed", "would change", "compliant", "not planned", "failed")
+STATUSES = ("changed", "would change", "compliant", "not compliant", "not planned", "failed")
+
+# config_lint's codes for a key in a file that Flink of that line does not read: misspelled, blog-only,
+# removed by that line, or only read by later lines. lint decides (one home); enforce reports them.
+UNREAD_CODES = ("unknown-key", "blog-only-key", "removed-key")
+_RESULT_FACTS = ("config_lines", "config_file", "config_format")
+
+
+def unread_keys(result, patterns: frozenset = frozenset()) -> list:
+    """The keys of a host's file that its Flink line does not read, as config_lint finds them.
+
+    ``result``: a flink_config result or a flink_config_info result (its ``config`` and
+    ``flink_version``; ``config_lines`` gives the line); ``patterns``: enforce_allow_unknown_keys (keys
+    the user means to keep). Each item: ``key``, ``line`` (or None), ``code``, ``message``, ``fix``.
+    """
+    if not isinstance(result, Mapping) or result.get("failed") or result.get("skipped"):
+        return []
+    config, version = result.get("config"), result.get("flink_version")
+    if not isinstance(config, Mapping) or not config or not version:
+        return []
+    facts = {k: result[k] for k in _RESULT_FACTS if isinstance(result.get(k), (str, Mapping))}
+    try:
+        findings = lint_rules.config_lint(config, str(version), facts=facts, processes=[])
+    except lint_rules.LintCallError:
+        return []  # not a config lint can read: flink_config said what is wrong with it
+    return [{k: f[k] for k in ("key", "line", "code", "message", "fix")} for f in findings
+            if f["code"] in UNREAD_CODES and f["key"] and not _is_allowed(f["key"], patterns)]
+
+
+def _unread_text(found: list) -> str:
+    """A host line's account of the keys its file still holds: each with lint's reason and fix."""
+    parts = []
+    for item in found:
+        where = f" (line {item['line']})" if item["line"] else ""
+        parts.append(f"{item['key']}{where}: {item['message']} {item['fix']}")
+    return ("; still in the file, nothing written for it (remove it with enforce_remove): "
+            + "; ".join(parts)) if parts else ""
 
 
 def _status(result) -> str:
@@ -406,38 +445,63 @@ def _change_text(changes) -> str:
 
 def outcome(results: Mapping, hosts_all: Sequence, alive: Sequence, batch: Sequence, compliant: Sequence = (),
             confirmed: bool = False, check_mode: bool = False, planned: bool = False,
-            shared: Mapping | None = None) -> dict:
+            shared: Mapping | None = None, gathered: Mapping | None = None, allow_unknown_keys=()) -> dict:
     """Each host's status and facts, the restart list, the summary and the report lines.
 
     ``results``: host -> its registered flink_config result (None when it has none); ``hosts_all``,
     ``alive``, ``batch``: the play's hosts, those not failed, this batch's; ``compliant``: hosts the
     caller found compliant outside the play (not contacted); ``shared``: host -> ``writer``, ``file`` for
     hosts left out because another host writes their file (prepare): they get the writer's status and restart.
+    ``gathered``: host -> its flink_config_info result from earlier in the run, for the hosts without a
+    flink_config result (not contacted, nothing to set) or whose result was taken from it (``read_from``
+    gather); ``allow_unknown_keys``: enforce_allow_unknown_keys.
+    A host whose file (after this run) still holds keys its Flink line does not read is reported with them
+    (``unknown_keys``), and "not compliant" where it would be compliant.
     """
     in_play = set(hosts_all)
     alive_set = set(alive)
-    facts, lines, status_of = [], [], {}
+    patterns = allowed(allow_unknown_keys)
+    gathered = gathered if isinstance(gathered, Mapping) else {}
+    facts, lines, status_of, unread = [], [], {}, {}
+
+    def still_there(host, result):
+        mine = result if isinstance(result, Mapping) and result.get("config") is not None else None
+        if mine is None or mine.get("read_from") == "gather" and isinstance(gathered.get(host), Mapping):
+            mine = gathered.get(host)  # the read itself: it has the line numbers
+        found = unread_keys(mine, patterns)
+        if found:
+            unread[host] = found
+        return found
+
     for host in compliant:
         if host in in_play:
             continue
-        status_of[host] = "compliant"
-        facts.append({"host": host, "restart_required": False, "changes": [], "status": "compliant"})
-        lines.append(f"{host}: compliant (its gather shows every key in place; not contacted)")
+        found = still_there(host, None)
+        status = "not compliant" if found else "compliant"
+        status_of[host] = status
+        facts.append({"host": host, "restart_required": False, "changes": [], "status": status,
+                      "unknown_keys": found})
+        lines.append(f"{host}: {status} (its gather shows every planned key in place; not contacted)"
+                     f"{_unread_text(found)}" if found else
+                     f"{host}: compliant (its gather shows every key in place; not contacted)")
     for host in batch:
         if host not in alive_set:
             continue
         result = results.get(host)
         status = _status(result)
+        found = still_there(host, result)
+        if found and status == "compliant":
+            status = "not compliant"
         status_of[host] = status
         result = result if isinstance(result, Mapping) else {}
         changes = list(result.get("changes") or [])
         facts.append({"host": host, "restart_required": bool(result.get("restart_required")), "changes": changes,
-                      "status": status})
+                      "status": status, "unknown_keys": found})
         if status == "not planned":
             where = " (the plan does not cover this host)" if planned else " (nothing to set)"
         else:
             where = f" {result.get('config_file')}"
-        lines.append(f"{host}: {status}{where}{_change_text(changes)}")
+        lines.append(f"{host}: {status}{where}{_change_text(changes)}{_unread_text(found)}")
     failures = {}
     for host in hosts_all:
         if host in alive_set:
@@ -459,6 +523,8 @@ def outcome(results: Mapping, hosts_all: Sequence, alive: Sequence, batch: Seque
             status_of[host] = mine["status"]
             facts.append(mine)
             mirrored.append(host)
+            if writer in unread:
+                unread[host] = unread[writer]
             lines.append(f"{host}: {mine['status']} {path} (the same file as {writer}, written by it)")
     reported = [h for h in alive if h in status_of] + [h for h in compliant if h not in in_play] + mirrored
     restart = [f["host"] for f in facts if f["restart_required"] and f["status"] == "changed"]
@@ -466,9 +532,11 @@ def outcome(results: Mapping, hosts_all: Sequence, alive: Sequence, batch: Seque
         "changed": [h for h in reported if status_of[h] == "changed"],
         "would_change": [h for h in reported if status_of[h] == "would change"],
         "compliant": [h for h in reported if status_of[h] == "compliant"],
+        "not_compliant": [h for h in reported if status_of[h] == "not compliant"],
         "not_planned": [h for h in reported if status_of[h] == "not planned"],
         "failed": list(failures),
         "failures": failures,
+        "unknown_keys": {h: unread[h] for h in reported if h in unread},
         "confirmed": bool(confirmed),
         "check_mode": bool(check_mode),
         "written": bool(confirmed) and not check_mode,
@@ -485,10 +553,36 @@ def summary_line(summary: Mapping, restart: Sequence) -> str:
         head = "Check mode (enforce_confirm is false), nothing written"
     else:
         head = "Written"
+    not_compliant = summary.get("not_compliant") or []
     text = (f"{head}: {len(summary['changed'])} changed, {len(summary['would_change'])} would change, "
-            f"{len(summary['compliant'])} compliant, {len(summary['failed'])} failed.")
+            f"{len(summary['compliant'])} compliant, "
+            + (f"{len(not_compliant)} not compliant, " if not_compliant else "")
+            + f"{len(summary['failed'])} failed.")
     if summary["failures"]:
         text += " Failed: " + "; ".join(f"{h} ({why})" for h, why in summary["failures"].items()) + "."
     if not summary["written"] and summary["would_change"]:
         text += f" Would change: {', '.join(summary['would_change'])}."
-    return text + f" Restart needed on: {', '.join(restart) or 'none'}."
+    text += f" Restart needed on: {', '.join(restart) or 'none'}."
+    return text + removal_text(summary.get("unknown_keys") or {})
+
+
+def removal_text(unread: Mapping) -> str:
+    """What the summary says about keys Flink does not read that are still in the files: which, where,
+    lint's fix for each, and the enforce_remove run that removes them (one per set of keys, limited to
+    the hosts holding them: a key one host's line does not read may be right on another's)."""
+    if not unread:
+        return ""
+    by_keys: dict = {}
+    fixes: dict = {}
+    for host, found in unread.items():
+        keys = tuple(dict.fromkeys(item["key"] for item in found))
+        by_keys.setdefault(keys, []).append(host)
+        for item in found:
+            fixes.setdefault(item["key"], item["fix"])
+    held = "; ".join(f"{', '.join(hosts)}: {', '.join(keys)}" for keys, hosts in by_keys.items())
+    runs = "; ".join(f"ansible-playbook -i <inventory> flinkops.flink.enforce --limit {','.join(hosts)} "
+                     f"-e '{json.dumps({'enforce_remove': {'all': list(keys)}})}' -e enforce_confirm=true"
+                     for keys, hosts in by_keys.items())
+    advice = " ".join(f"{key}: {fix}" for key, fix in fixes.items())
+    return (f" Not compliant: keys Flink does not read are still in the files ({held}); nothing was written for "
+            f"them. {advice} Remove them with enforce_remove (after setting what they meant, if anything): {runs}.")
