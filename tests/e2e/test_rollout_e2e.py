@@ -1,4 +1,10 @@
-"""End to end on a real Flink 2.3.0 cluster: audit, plan, enforce, rolling restart, audit again.
+"""End to end on a real Flink cluster: audit, plan, enforce, rolling restart, audit again.
+
+Flink 2.3.0 for every case; the cases whose REST shapes differ between lines (the JobManager's own memory
+from /jobmanager/config and /jobmanager/environment, TaskManagers, jobs, checkpoints) run on 1.20.5 too:
+the JobManager + TaskManager change and the kill -9 of a TaskManager outside the batch. One cluster per
+version, shared by the cases of that version (the fixture is parametrized by version; pytest runs the
+cases of one version together, so only one cluster runs at a time).
 
 One JobManager and three TaskManagers from PyPI's apache-flink and apache-flink-libraries on
 loopback (Java 17), each TaskManager its own inventory host (ansible_connection=local) with its own
@@ -39,7 +45,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
-import flink_install  # noqa: E402
+import flink_install_1x  # noqa: E402  (1.x sdists and, through flink_install, 2.x wheels)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "tests" / "output"
@@ -47,6 +53,9 @@ TMS = ("tm1", "tm2", "tm3")
 JOB = "flinkops-e2e-tick"
 BAD_AGENT = "-javaagent:/nonexistent/flinkops-e2e-agent.jar"
 TIMINGS: dict = {}
+VERSIONS = ("2.3.0", "1.20.5")
+# Cases whose REST shapes are the same on every line run on 2.3.0 only.
+ONLY_2_3 = pytest.mark.parametrize("flink", ["2.3.0"], indirect=True)
 
 
 def _timing(name: str, value) -> None:
@@ -55,11 +64,15 @@ def _timing(name: str, value) -> None:
     (OUTPUT / "e2e-timing.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
 
 
-@pytest.fixture(scope="module")
-def flink(tmp_path_factory):
-    home = flink_install.install("2.3.0")
-    root = tmp_path_factory.mktemp("flinkops-e2e")
+@pytest.fixture(scope="module", params=VERSIONS)
+def flink(request, tmp_path_factory):
+    version = request.param
+    home = flink_install_1x.install(version)
+    root = tmp_path_factory.mktemp(f"flinkops-e2e-{version}")
     c = flink_cluster.Cluster(home, root, TMS, slots=1, tm_process_size="1g", jm_process_size="1g")
+    c.version = version
+    # timings and logs of 2.3.0 under their old names, the others' with the version
+    c.suffix = "" if version == "2.3.0" else f"-{version}"
     # The planted drift: tm2's managed fraction differs from its peers'.
     c.prepare({"tm1": {"taskmanager.memory.managed.fraction": "0.4"},
                "tm2": {"taskmanager.memory.managed.fraction": "0.25"},
@@ -67,16 +80,16 @@ def flink(tmp_path_factory):
     started = time.monotonic()
     try:
         c.start()
-        _timing("cluster_start_s", time.monotonic() - started)
-        _timing("cluster_start_retries", sum(c.start_retries.values()))
+        _timing("cluster_start_s" + c.suffix, time.monotonic() - started)
+        _timing("cluster_start_retries" + c.suffix, sum(c.start_retries.values()))
         jar = c.build_job(root / "job")
         started = time.monotonic()
         c.job_id = c.submit_job(jar, JOB)
-        _timing("job_submit_s", time.monotonic() - started)
+        _timing("job_submit_s" + c.suffix, time.monotonic() - started)
         yield c
     finally:
         killed = c.teardown()
-        _timing("teardown_jvms_killed", len(killed))
+        _timing("teardown_jvms_killed" + c.suffix, len(killed))
         assert not c._our_jvms(), "Java processes left behind"
 
 
@@ -88,7 +101,7 @@ def playbook(flink, ansible_env, ansible_bin, name: str, inventory: Path, *extra
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=flink.root,
                           check=False)
     OUTPUT.mkdir(exist_ok=True)
-    (OUTPUT / f"e2e-{flink.log_tag}-{name}.log").write_text(proc.stdout + proc.stderr)
+    (OUTPUT / f"e2e-{flink.log_tag}{flink.suffix}-{name}.log").write_text(proc.stdout + proc.stderr)
     return proc, time.monotonic() - started
 
 
@@ -108,7 +121,7 @@ def file_model(flink, name: str) -> dict:
     """What Flink derives from the TaskManager's file on disk now (the collection's byte-exact model)."""
     path = flink.conf_dir(name) / "config.yaml"
     parsed = parse_config_yaml(path.read_bytes(), str(path))
-    return compute(parsed.config, "taskmanager", "2.3.0")
+    return compute(parsed.config, "taskmanager", flink.version)
 
 
 def rest_memory(flink) -> dict:
@@ -178,15 +191,15 @@ def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
     with Watcher(flink, flink.job_id) as watcher:
         proc, elapsed = playbook(flink, ansible_env, ansible_bin, "rollout", inventory, "-e", f"@{policy}",
                                  "-e", "enforce_confirm=true", "-e", f"rollout_report_dir={tmp_path / 'rollout'}")
-    _timing("rollout_playbook_s", elapsed)
+    _timing("rollout_playbook_s" + flink.suffix, elapsed)
     out = proc.stdout
     assert proc.returncode == 0, out[-6000:] + proc.stderr[-3000:]
     batches = re.search(r"Seconds per batch: ([^\"]*?)\.(?:\s|\")", out)
     assert batches, out[-3000:]
     per_tm = {h: float(s) for h, s in re.findall(r"(tm\d) ([\d.]+)", batches.group(1))}
     assert set(per_tm) == set(TMS), batches.group(1)
-    _timing("restart_per_tm_s", per_tm)
-    _timing("job_down_s", {"total": watcher.job_down, "outages": watcher.outages})
+    _timing("restart_per_tm_s" + flink.suffix, per_tm)
+    _timing("job_down_s" + flink.suffix, {"total": watcher.job_down, "outages": watcher.outages})
     # The JobManager's restart is pending and the outcome says so.
     assert re.search(r"Restarted tm1, tm2, tm3; failed none; not touched none\. JobManager jm: restart pending - "
                      r"running memory differs from its file \(JVM Heap 448 MiB running, 704 MiB from the file", out), \
@@ -238,6 +251,7 @@ def test_rollout(flink, ansible_env, ansible_bin, tmp_path):
     assert overview["taskmanagers"] == 3 and overview["slots-total"] == 3
 
 
+@ONLY_2_3
 def test_rollout_fault(flink, ansible_env, ansible_bin, tmp_path):
     """A TaskManager that cannot start: stop there, roll it back, leave the rest alone."""
     flink.log_tag = "fault"
@@ -299,6 +313,7 @@ def test_rollout_fault(flink, ansible_env, ansible_bin, tmp_path):
         assert not {c for c in codes(report, name, ("error", "warning", "info")) if c.startswith("live-")}, name
 
 
+@ONLY_2_3
 def test_rollout_stops_at_a_taskmanager_it_cannot_stop(flink, ansible_env, ansible_bin, tmp_path):
     """A host whose pid file the role cannot find (wrong ident string): nothing is started twice.
 
@@ -340,6 +355,7 @@ def test_rollout_stops_at_a_taskmanager_it_cannot_stop(flink, ansible_env, ansib
     assert flink.rest("/overview")["slots-total"] == 3
 
 
+@ONLY_2_3
 def test_rollout_in_batches_of_two(flink, ansible_env, ansible_bin, tmp_path):
     """rolling_restart_batch_size 2 over three TaskManagers: tm1 and tm2 together, then tm3; never all three down."""
     flink.log_tag = "batches"
@@ -388,7 +404,7 @@ def _enforce_and_restart(flink, ansible_env, ansible_bin, tmp_path, name, settin
     started = time.monotonic()
     proc = subprocess.run(cmd, env=dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS), capture_output=True,
                           text=True, timeout=timeout, cwd=flink.root, check=False)
-    (OUTPUT / f"e2e-{name}.log").write_text(proc.stdout + proc.stderr)
+    (OUTPUT / f"e2e-{name}{flink.suffix}.log").write_text(proc.stdout + proc.stderr)
     return proc, time.monotonic() - started
 
 
@@ -427,7 +443,7 @@ def test_a_taskmanager_killed_outside_the_batch_stops_the_rollout_before_the_nex
         proc, elapsed = _enforce_and_restart(flink, ansible_env, ansible_bin, tmp_path, "kill-outside", {
             "enforce_settings": {"taskmanager": {"taskmanager.memory.managed.fraction": "0.31"}}})
     killer.join(5)
-    _timing("kill_outside_playbook_s", elapsed)
+    _timing("kill_outside_playbook_s" + flink.suffix, elapsed)
     out = proc.stdout
     assert proc.returncode != 0, out[-4000:]
     reason = re.search(r"Rolling restart stopped: (.*)", out).group(1)
@@ -451,6 +467,7 @@ def test_a_taskmanager_killed_outside_the_batch_stops_the_rollout_before_the_nex
     assert _all_at_plan(flink)
 
 
+@ONLY_2_3
 def test_a_jobmanager_killed_mid_batch_is_blamed_not_the_taskmanager(flink, ansible_env, ansible_bin, tmp_path):
     """The JobManager killed while tm1's batch is down and started again: the rollout stops naming the JobManager
     and the lost job with its last checkpoint; tm1, registered with its file's memory, is not rolled back."""

@@ -1,9 +1,15 @@
 #!/bin/sh
 # Stop or start one Flink process on this host, the way an operator would by hand:
-# bin/taskmanager.sh (or bin/jobmanager.sh) with the host's own FLINK_CONF_DIR, pid dir and ident
+# bin/taskmanager.sh start (or bin/jobmanager.sh) with the host's own FLINK_CONF_DIR, pid dir and ident
 # string, or the host's systemd unit. POSIX sh; the host needs no Python.
 #
 #   flink_ctl.sh stop|start|status            (process from FLINKOPS_PROCESS: taskmanager|jobmanager)
+#
+# The stop does what bin/flink-daemon.sh stop does (the last pid of the pid file leaves it, SIGTERM,
+# SIGKILL after 10 s) without bin/taskmanager.sh: on Flink 1.19+ every call of that script first runs a
+# JVM to parse config.yaml, seconds on a busy host, for a pid file this script already knows.
+# Each JVM it sees is printed as "pid=<pid> start=<start>" (start: /proc's start time in clock ticks
+# since boot, else ps's lstart): the same JVM gives the same line (plugins/plugin_utils/jvm_identity.py).
 #
 # Environment (set by the rolling_restart role): FLINKOPS_HOME, FLINKOPS_CONF_DIR, FLINKOPS_PID_DIR,
 # FLINKOPS_LOG_DIR, FLINKOPS_IDENT (empty: $USER, as flink-daemon.sh does), FLINKOPS_UNIT (systemd
@@ -41,6 +47,24 @@ current_pid() {
   echo "$p"
 }
 
+# Polls five times a second where sleep takes fractions (GNU, busybox, BSD), else once a second.
+if sleep 0.01 2>/dev/null; then nap=0.2; tps=5; else nap=1; tps=1; fi
+nap() { sleep "$nap"; }
+seconds() { echo "$(($1 / tps)).$(($1 % tps * 10 / tps))s"; }
+
+jvm_start() {
+  # When the process $1 started: field 22 of /proc/<pid>/stat (clock ticks since boot), else ps's lstart.
+  if [ -r "/proc/$1/stat" ]; then
+    t=$(cut -d')' -f2- < "/proc/$1/stat" 2>/dev/null | awk '{print $20}')
+    [ -n "$t" ] && { echo "$t"; return; }
+  fi
+  ps -o lstart= -p "$1" 2>/dev/null | tr -s ' ' '_' | sed 's/^_//; s/_$//'
+}
+
+identity() {
+  echo "pid=$1 start=$(jvm_start "$1")"
+}
+
 alive() {
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
   # A zombie (dead, not yet reaped where PID 1 does not reap) is not alive.
@@ -70,34 +94,48 @@ registered_since() {
     | while read -r f; do grep -l "Successful registration at resource manager" "$f"; done | grep -q .
 }
 
+drop_last_pid() {
+  # flink-daemon.sh stop: the last pid leaves the pid file; an empty pid file is removed.
+  [ -f "$pid_file" ] || return 0
+  sed '$d' "$pid_file" > "$pid_file.tmp" 2>/dev/null || return 0
+  if [ -s "$pid_file.tmp" ]; then mv "$pid_file.tmp" "$pid_file"; else rm -f "$pid_file" "$pid_file.tmp"; fi
+}
+
 case $action in
   status)
     p=$(current_pid)
-    if alive "$p"; then echo "running pid=$p"; else echo "stopped"; fi
+    if alive "$p"; then echo "running $(identity "$p")"; else echo "stopped"; fi
     ;;
   stop)
     p=$(current_pid)
     if ! alive "$p"; then
-      # Nothing to stop; let the script tidy a stale pid file.
+      # Nothing to stop; tidy a stale pid file as flink-daemon.sh does.
       if [ -n "$unit" ]; then
         echo "was-stopped: unit $unit has no main process"
       else
-        [ -f "$pid_file" ] && "$home/bin/$process.sh" stop >/dev/null 2>&1
+        drop_last_pid
         echo "was-stopped: no running $daemon in $pid_file"
       fi
       exit 0
     fi
+    echo "stopping $(identity "$p")"
     if [ -n "$unit" ]; then
       systemctl stop "$unit" || exit 1
     else
-      "$home/bin/$process.sh" stop || exit 1
+      drop_last_pid
+      kill "$p" 2>/dev/null
     fi
+    # As flink-daemon.sh does, SIGKILL a JVM still there 10 s after SIGTERM.
     i=0
     while alive "$p"; do
-      if [ "$i" -ge "$stop_timeout" ]; then echo "pid $p still running ${stop_timeout}s after stop" >&2; exit 1; fi
-      sleep 1; i=$((i + 1))
+      if [ "$i" -ge $((stop_timeout * tps)) ]; then echo "pid $p still running ${stop_timeout}s after stop" >&2; exit 1; fi
+      if [ "$i" -eq $((10 * tps)) ] && [ -z "$unit" ]; then
+        echo "pid $p did not stop within 10 s of SIGTERM: SIGKILL"
+        kill -9 "$p" 2>/dev/null
+      fi
+      nap; i=$((i + 1))
     done
-    echo "stopped pid=$p"
+    echo "stopped pid=$p after $(seconds "$i")"
     ;;
   start)
     p=$(current_pid)
@@ -109,27 +147,27 @@ case $action in
     else
       "$home/bin/$process.sh" start || { rm -f "$marker"; last_output >&2; exit 1; }
     fi
-    # Watch the new JVM for up to $grace seconds: one that dies fails here with its own last words.
-    # A TaskManager whose log already says it registered has started: the REST checks take over at
-    # once instead of after the whole grace.
+    # Watch the new JVM for up to $grace seconds, $tps times a second: one that dies fails here with its
+    # own last words. A TaskManager whose log already says it registered has started: the REST checks
+    # take over at once instead of after the whole grace.
     i=0
-    while [ "$i" -lt "$grace" ]; do
-      sleep 1; i=$((i + 1))
+    while [ "$i" -lt $((grace * tps)) ]; do
+      nap; i=$((i + 1))
       p=$(current_pid)
       if ! alive "$p"; then
-        echo "the $process exited within ${i}s of starting; its last output:" >&2
+        echo "the $process exited within $(((i + tps - 1) / tps))s of starting; its last output:" >&2
         last_output >&2
         rm -f "$marker"
         exit 1
       fi
       if registered_since "$marker"; then
         rm -f "$marker"
-        echo "started pid=$p, registered after ${i}s"
+        echo "started $(identity "$p"), registered after $(seconds "$i")"
         exit 0
       fi
     done
     rm -f "$marker"
-    echo "started pid=$p"
+    echo "started $(identity "$p")"
     ;;
   *)
     echo "usage: flink_ctl.sh stop|start|status" >&2
