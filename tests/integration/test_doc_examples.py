@@ -8,8 +8,8 @@ documented paths do not exist here): /opt/flink -> the host's flink_home, /etc/f
 the Flink 2.3 host (the examples that name it read it as Flink 2.3), /var/tmp/flink-audit -> a temporary
 directory. Each example gets a fresh copy of the fleet (some write), and a jsonfile fact cache; an example
 that builds on another's variables (aggregate_plan on cached_gather on gather_record) runs after it.
-Before an example's tasks, a prelude gathers every host
-into the variable names the examples use (flink, gathered, audit_gather, enforce_gather) and, on the
+Before an example's tasks, a prelude gathers every host (from its flink_conf_dir when the inventory gives
+one) into the variable names the examples use (flink, gathered, audit_gather, enforce_gather) and, on the
 controller, the results mapping (results, gathers) and an enforce_policy.
 
 An example passes when the play ends without an error, or fails only in an ansible.builtin.assert whose
@@ -57,6 +57,7 @@ PRELUDE = """
     - name: Gather
       flinkops.flink.flink_config_info:
         flink_home: "{{ flink_home }}"
+        conf_dir: "{{ flink_conf_dir | default(omit) }}"
       register: flink
       ignore_errors: true
     - name: The same result under the other names the examples use
@@ -101,7 +102,8 @@ def substituted(text: str, base: Path) -> str:
 DOCS = sorted((ROOT / "plugins" / "filter").glob("*.yml")) + sorted(
     p for p in (ROOT / "plugins" / "modules").glob("*.py") if p.name != "__init__.py")
 # Examples that need what no file holds: a running JobManager's REST API (flink_cluster_info and the
-# rollout decisions over its answer). They are run against a real cluster by the e2e tests, not here.
+# rollout decisions over its answer). tests/integration/test_doc_examples_live.py runs them against a real
+# Flink 2.3.0 JobManager and TaskManager on loopback, with this module's prelude and checker.
 NEEDS_A_CLUSTER = {"flink_cluster_info.py", "rollout_decision.yml"}
 
 
