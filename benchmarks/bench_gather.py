@@ -14,7 +14,13 @@ pipelining runs, several times:
 Prints medians and the ratio gather / ping (wall clock, and for the ad hoc commands also the CPU
 time of ansible and everything under it, which other load on a shared machine disturbs less);
 writes the raw numbers as JSON under benchmarks/results/.
-Usage: bench_gather.py [--hosts 200] [--runs 3] [--forks 10 5] [--no-adhoc]
+
+With ``--baseline <commit>`` the same measurements run, in the same run, for this checkout and for
+the collection as it was at that commit (``git archive`` of it into a temporary collections root:
+the shared checkout and its git state stay untouched), in turns (old, new, new, old, ...), and the
+medians are printed side by side with the ratio new / old; the playbook's CPU (user + system of
+ansible-playbook and every process under it) is measured too.
+Usage: bench_gather.py [--hosts 200] [--runs 3] [--forks 10 5] [--no-adhoc] [--baseline 65294f9]
 """
 
 from __future__ import annotations
@@ -135,18 +141,21 @@ def env_for(base: Path, forks: int, pipelining: bool, collections_root: Path) ->
 
 
 def playbook_run(base: Path, env: dict, rotation: int) -> dict:
+    """Seconds per task, and under "cpu" the CPU seconds of ansible-playbook and every process under it."""
     out = base / "timing.json"
     env = dict(env, BENCH_TIMING_OUT=str(out))
+    cpu0 = _children_cpu()
     proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
                            str(base / f"order{rotation}.yml")], env=env, capture_output=True, text=True,
                           check=False)
+    cpu = _children_cpu() - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"ansible-playbook failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     tasks = json.loads(out.read_text())
     for name, t in tasks.items():
         if t["failed"]:
             raise SystemExit(f"{t['failed']} hosts failed in task {name}")
-    return {name: t["seconds"] for name, t in tasks.items()}
+    return {**{name: t["seconds"] for name, t in tasks.items()}, "cpu": cpu}
 
 
 def _children_cpu() -> float:
@@ -175,54 +184,110 @@ def collections_root() -> Path:
     return COLLECTIONS_ROOT
 
 
+def baseline_root(base: Path, commit: str) -> Path:
+    """A collections root holding the collection as it was at ``commit`` (git archive: no worktree, no
+    change to the repository), byte-compiled once so that neither side pays compilation in a measured run."""
+    root = base / "baseline"
+    tree = root / "ansible_collections" / "flinkops" / "flink"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "plugins")], check=True)
+    return root
+
+
+def measure(base: Path, env: dict, run: int, adhoc: bool) -> dict:
+    """One run of one tree: the playbook's seconds per task and CPU, and the ad hoc gather's wall and CPU."""
+    secs = playbook_run(base, env, run % len(ORDER))
+    got = {"playbook": secs}
+    if adhoc:
+        got["gather"] = adhoc_run(base, env, "flinkops.flink.flink_config_info", "flink_home={{ flink_home }}")
+    return got
+
+
+def _median(values: list) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def new_over_old(row: dict, *path: str) -> float:
+    """Median of the new tree's values at ``path`` over the old tree's."""
+    def pick(side):
+        value = row[side]
+        for key in path:
+            value = value[key]
+        return _median(value)
+    return pick("new") / pick("old")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hosts", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--forks", type=int, nargs="+", default=[10, 5])
     ap.add_argument("--no-adhoc", action="store_true", help="only the playbook (per-task) measurement")
+    ap.add_argument("--baseline", metavar="COMMIT",
+                    help="also measure the collection at this commit, in turns with this checkout")
     opts = ap.parse_args()
 
-    root = collections_root()
     base = Path(tempfile.mkdtemp(prefix="flinkops-bench-"))
     try:
+        trees = {"new": collections_root()}
+        if opts.baseline:
+            trees = {"old": baseline_root(base, opts.baseline), **trees}
         build(base, opts.hosts)
-        report = {"hosts": opts.hosts, "runs": opts.runs, "cpus": os.cpu_count(),
-                  "python": platform.python_version(), "results": []}
+        report = {"hosts": opts.hosts, "runs": opts.runs, "cpus": os.cpu_count(), "baseline": opts.baseline,
+                  "python": platform.python_version(), "load_before": os.getloadavg(), "results": []}
         for forks in opts.forks:
             for pipelining in (True, False):
-                env = env_for(base, forks, pipelining, root)
-                pb = {"ping": [], "gather": [], "debug": []}
-                adhoc = {"ping": [], "gather": []}
-                adhoc_cpu = {"ping": [], "gather": []}
+                envs = {name: env_for(base, forks, pipelining, root) for name, root in trees.items()}
+                for env in envs.values():  # warm-up: caches, byte code; not measured
+                    playbook_run(base, env, 0)
+                pb = {t: {k: [] for k in (*ORDER, "cpu")} for t in trees}
+                gather = {t: {"wall": [], "cpu": []} for t in trees}
+                ping = {"wall": [], "cpu": []}
+                loads = []
                 for run in range(opts.runs):
-                    secs = playbook_run(base, env, run % len(ORDER))
-                    for task in pb:
-                        pb[task].append(secs[task])
-                    if not opts.no_adhoc:
-                        first, second = (("ping", "gather") if run % 2 == 0 else ("gather", "ping"))
-                        for which in (first, second):
-                            if which == "ping":
-                                wall, cpu = adhoc_run(base, env, "ansible.builtin.ping", None)
-                            else:
-                                wall, cpu = adhoc_run(base, env, "flinkops.flink.flink_config_info",
-                                                      "flink_home={{ flink_home }}")
-                            adhoc[which].append(wall)
-                            adhoc_cpu[which].append(cpu)
-                row = {"forks": forks, "pipelining": pipelining, "playbook_task_seconds": pb,
-                       "adhoc_command_seconds": adhoc, "adhoc_command_cpu_seconds": adhoc_cpu}
+                    # turns: old, new, then new, old: neither side always runs first
+                    names = list(trees) if run % 2 == 0 else list(trees)[::-1]
+                    for name in names:
+                        got = measure(base, envs[name], run, not opts.no_adhoc)
+                        for k in pb[name]:
+                            pb[name][k].append(got["playbook"][k])
+                        if "gather" in got:
+                            gather[name]["wall"].append(got["gather"][0])
+                            gather[name]["cpu"].append(got["gather"][1])
+                    if not opts.no_adhoc:  # ping does not depend on the collection: once a run
+                        wall, cpu = adhoc_run(base, envs["new"], "ansible.builtin.ping", None)
+                        ping["wall"].append(wall)
+                        ping["cpu"].append(cpu)
+                    loads.append(os.getloadavg()[0])
+                row = {"forks": forks, "pipelining": pipelining, "load_1min": loads, "ping_adhoc": ping}
+                for name in trees:
+                    row[name] = {"playbook_task_seconds": {k: v for k, v in pb[name].items() if k != "cpu"},
+                                 "playbook_cpu_seconds": pb[name]["cpu"], "gather_adhoc": gather[name]}
                 report["results"].append(row)
-                med = {k: statistics.median(v) for k, v in pb.items()}
-                line = (f"forks={forks:<3} pipelining={'on ' if pipelining else 'off'}  per task: "
-                        f"ping {med['ping']:6.2f}s  gather {med['gather']:6.2f}s  "
-                        f"ratio {med['gather'] / med['ping']:.3f}  (debug floor {med['debug']:5.2f}s)")
-                if adhoc["ping"]:
-                    am = {k: statistics.median(v) for k, v in adhoc.items()}
-                    cm = {k: statistics.median(v) for k, v in adhoc_cpu.items()}
-                    line += (f"\n    ad hoc command wall: ping {am['ping']:6.2f}s  gather {am['gather']:6.2f}s  "
-                             f"ratio {am['gather'] / am['ping']:.3f}   CPU: ping {cm['ping']:6.2f}s  "
-                             f"gather {cm['gather']:6.2f}s  ratio {cm['gather'] / cm['ping']:.3f}")
-                print(line, flush=True)
+                print(f"forks={forks:<3} pipelining={'on ' if pipelining else 'off'}  load (1 min) "
+                      f"{min(loads):.1f}-{max(loads):.1f}", flush=True)
+                for name in trees:
+                    med = {k: _median(v) for k, v in pb[name].items()}
+                    line = (f"  {name}: per task: ping {med['ping']:6.2f}s  gather {med['gather']:6.2f}s  "
+                            f"ratio {med['gather'] / med['ping']:.3f}  (debug floor {med['debug']:5.2f}s)  "
+                            f"playbook CPU {med['cpu']:6.2f}s")
+                    if ping["wall"]:
+                        gm = {k: _median(v) for k, v in gather[name].items()}
+                        pm = {k: _median(v) for k, v in ping.items()}
+                        line += (f"\n       ad hoc wall: ping {pm['wall']:6.2f}s  gather {gm['wall']:6.2f}s  ratio "
+                                 f"{gm['wall'] / pm['wall']:.3f}   CPU: ping {pm['cpu']:6.2f}s  gather "
+                                 f"{gm['cpu']:6.2f}s  ratio {gm['cpu'] / pm['cpu']:.3f}")
+                    print(line, flush=True)
+                if len(trees) == 2:
+                    parts = [f"playbook CPU {new_over_old(row, 'playbook_cpu_seconds'):.3f}",
+                             f"gather task {new_over_old(row, 'playbook_task_seconds', 'gather'):.3f}"]
+                    if ping["wall"]:
+                        parts += [f"ad hoc gather CPU {new_over_old(row, 'gather_adhoc', 'cpu'):.3f}",
+                                  f"wall {new_over_old(row, 'gather_adhoc', 'wall'):.3f}"]
+                    print("  new / old: " + ", ".join(parts), flush=True)
+        report["load_after"] = os.getloadavg()
         out_dir = ROOT / "benchmarks" / "results"
         out_dir.mkdir(exist_ok=True)
         out = out_dir / f"gather-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -1,0 +1,91 @@
+"""What the gather command costs the host, counted: the programs it runs and the processes it starts, per
+host shape, traced with strace -f (each program is about a millisecond of CPU on the host; issue 12's
+benchmark). Counts, never time. Before the fork cut a 2.3 host ran 8 programs (machine-id, boot_id and
+the node name each by a program, ls once per file) in 12 processes; a 1.20 host with both files 12."""
+
+from __future__ import annotations
+
+import collections
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.plugin_utils import gather_protocol as proto
+
+STRACE = shutil.which("strace")
+SHELLS = {"dash": "/bin/dash", "bash": "/bin/bash"}
+
+
+def traced(tmp_path: Path, shell: str, script: str) -> tuple[collections.Counter, int, bytes]:
+    """(programs executed, processes started besides the shell, stdout) of one run of ``script``."""
+    log = tmp_path / "strace.log"
+    out = subprocess.run([STRACE, "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", str(log),
+                          shell, "-c", script], capture_output=True, timeout=60, check=False)
+    if out.returncode != 0 and b"ptrace" in out.stderr:
+        pytest.skip(f"strace cannot trace here: {out.stderr[-200:]!r}")
+    assert out.returncode == 0, out.stderr
+    lines = log.read_text().splitlines()
+    pids = {line.split()[0] for line in lines}
+    programs = [re.search(r'execve\("([^"]+)"', line).group(1).rsplit("/", 1)[-1]
+                for line in lines if "execve(" in line and "ENOENT" not in line]
+    assert programs[0] == Path(shell).name
+    # every process but the shell itself shows up: each one that runs a program execs, the others
+    # (subshells, command substitutions) are seen as pids of their own in the trace too
+    return collections.Counter(programs[1:]), len(pids) - 1, out.stdout
+
+
+def home_with(tmp_path: Path, version: str, files: dict[str, bytes]) -> Path:
+    home = tmp_path / f"flink-{version}"
+    (home / "lib").mkdir(parents=True)
+    (home / "conf").mkdir()
+    (home / "lib" / f"flink-dist-{version}.jar").write_bytes(b"")
+    for name, data in files.items():
+        (home / "conf" / name).write_bytes(data)
+    return home
+
+
+CASES = {
+    # version, files -> programs run (the measuring head|wc and the data head per file, one ls, base64)
+    "2.3 one file": ("2.3.0", {"config.yaml": b"a: 1\n"},
+                     {"base64": 1, "head": 2, "wc": 1, "ls": 1}),
+    "1.20 both files": ("1.20.5", {"flink-conf.yaml": b"a: 1\n", "config.yaml": b"b: 2\n"},
+                        {"base64": 1, "head": 4, "wc": 2, "ls": 1}),
+}
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("shell", list(SHELLS))
+@pytest.mark.parametrize("case", list(CASES))
+def test_programs_and_processes_per_host(tmp_path, shell, case):
+    if not Path(SHELLS[shell]).exists():
+        pytest.skip(f"{SHELLS[shell]} is not installed")
+    version, files, expected = CASES[case]
+    home = home_with(tmp_path, version, files)
+    programs, processes, stdout = traced(tmp_path, SHELLS[shell], proto.build_script(str(home), str(home / "conf"),
+                                                                                   1 << 20))
+    got = proto.interpret(proto.parse_frames(stdout.decode("ascii")))
+    # the run traced is a complete gather
+    assert {n: f.content for n, f in got.files.items() if f.state != "absent"} == files
+    assert got.machine and len(got.inodes) == len(files)
+    assert dict(programs) == expected
+    # processes: the two sides of the encoding pipe, one command substitution, per file the measuring pipe
+    # (its left side, head, wc) and the data head; shells differ by a subshell or two
+    assert processes <= 3 + 4 * len(files) + 2, programs
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+def test_no_program_for_the_machine_identity(tmp_path):
+    """machine-id, boot_id and the node name come from the shell's read: no head, no uname."""
+    home = home_with(tmp_path, "2.3.0", {"config.yaml": b"a: 1\n"})
+    programs, _, stdout = traced(tmp_path, "/bin/dash", proto.build_script(str(home), str(home / "conf"), 1 << 20))
+    assert "uname" not in programs
+    got = proto.interpret(proto.parse_frames(stdout.decode("ascii")))
+    machine_id = Path("/etc/machine-id")
+    first = machine_id.read_bytes().split(b"\n")[0][:64].decode() if machine_id.is_file() else ""
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().split("\n")[0]
+    import os  # noqa: PLC0415
+
+    assert got.machine == f"{first}\n{boot_id}\n{os.uname().nodename}"
