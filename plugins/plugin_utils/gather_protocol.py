@@ -18,7 +18,9 @@ bytes of the files named, concatenated, whose lengths were announced just before
 Data are read by length, never by looking for an end, and a file that changed size while read is
 caught by the NUL not being where the lengths say.
 
-On Linux the host runs a few programs (head, wc, cat, base64); the rest is shell builtins.
+On Linux the host runs, per file read, head and wc to measure it and head to send it, then one ls for
+the inodes of all files and one base64; the rest is shell builtins (machine-id, boot_id and the node name
+are read with the shell's read). tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
 """
 
 from __future__ import annotations
