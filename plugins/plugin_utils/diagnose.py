@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import redact_line
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
@@ -151,7 +152,8 @@ def _entry_lines(entry, host, index) -> tuple[str, list, int]:
         raise DiagnoseError(f"{where}: file must be the path of the log file (a non-empty string)")
     if "lines" in entry:
         lines = entry["lines"]
-        if isinstance(lines, str) or not isinstance(lines, (list, tuple)) or not all(isinstance(x, str) for x in lines):
+        if isinstance(lines, str) or not isinstance(lines, (list, tuple)) or not all(
+                map(isinstance, lines, repeat(str))):
             raise DiagnoseError(f"{where} ({name}): lines must be a list of strings")
         lines = list(lines)
     elif "text" in entry:
@@ -211,6 +213,29 @@ class Hit:
     rest: dict | None = None  # for rest: job, entry, task, endpoint
 
 
+# The rules' needles: the lines worth a closer look.
+NEEDLES = tuple(sorted({rule.needle for rule in RULES}))
+
+
+def _candidates(lines: list) -> list:
+    """Indexes of the lines holding some rule's needle, in order: each needle looked for in the joined text
+    (str.find, C speed: the lines are not walked in Python), positions turned into line numbers in one pass."""
+    text = "\n".join(lines)
+    positions = []
+    for needle in NEEDLES:
+        pos = text.find(needle)
+        while pos >= 0:
+            positions.append(pos)
+            pos = text.find(needle, pos + len(needle))
+    found, line, at = [], 0, 0
+    for pos in sorted(positions):
+        line += text.count("\n", at, pos)
+        at = pos
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
+
+
 def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     name, lines, first = _entry_lines(entry, host, index)
     kind = _kind(entry, name)
@@ -221,11 +246,16 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     file_process = _process_of_file(entry, name, host_procs)
     hits, seen = [], set()
     record_time, record_line, record_text = None, None, None
-    for i, text in enumerate(lines):
-        text = text.rstrip("\r\n")
-        head = RECORD.match(text)
-        if head:
-            record_time, record_line, record_text = head.group(1), i, text
+    scanned = 0  # lines below this were looked at for the record that holds a line
+    for i in _candidates(lines):
+        # the record the line belongs to: the nearest record head at or above it
+        for j in range(i, scanned - 1, -1):
+            head = RECORD.match(lines[j])
+            if head:
+                record_time, record_line, record_text = head.group(1), j, lines[j].rstrip("\r\n")
+                break
+        scanned = i + 1
+        text = lines[i].rstrip("\r\n")
         for rule in RULES:
             if rule.needle not in text:
                 continue

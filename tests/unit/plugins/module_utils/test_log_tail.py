@@ -50,12 +50,13 @@ def test_tail_newest_first_bounded_flink_files_only(shell, tmp_path):
     assert head == f"@@log {big.name} {big.stat().st_size} 4096" and len(payload) == 4096
     assert payload.endswith(b"line 099999\n")
     entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
-    assert entry["truncated"] and "first_line" not in entry and entry["lines"][-1] == "line 099999"
-    assert all(len(line) == 11 for line in entry["lines"])  # the cut first line is dropped
+    lines = entry["text"].splitlines()
+    assert entry["truncated"] and "first_line" not in entry and lines[-1] == "line 099999"
+    assert all(len(line) == 11 for line in lines)  # the cut first line is dropped
     head, payload = next(r for r in got if r[0].startswith(f"@@log {out.name}"))
     entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
     assert entry["first_line"] == 1
-    assert entry["lines"] == ["[ERROR] Could not get JVM parameters and dynamic configurations properly."]
+    assert entry["text"] == "[ERROR] Could not get JVM parameters and dynamic configurations properly.\n"
     kernel = got[-1]
     assert kernel[0].split()[0] == "@@kernel" and kernel[0].split()[1] in ("dmesg", "journalctl", "none")
 
@@ -87,7 +88,7 @@ def test_entries_hide_sensitive_values_and_report_a_missing_dir():
         ("logdir", ["noaccess"], b""),
     ], "/var/log/flink")
     assert got[0]["file"] == "/var/log/flink/flink-u-taskexecutor-0-h.log"
-    assert got[0]["lines"] == ["a: 1", "Loading configuration property: s3.secret-key, ******", "-Dpassword=******"]
+    assert got[0]["text"] == "a: 1\nLoading configuration property: s3.secret-key, ******\n-Dpassword=******\n"
     assert got[1]["lines"] == ["[ 1.0] Memory cgroup out of memory: Killed process 7 (java)"]
     assert got[2] == {"file": "/var/log/flink", "kind": "log", "error": "log dir noaccess"}
 
@@ -110,8 +111,9 @@ def test_gather_with_logs_returns_them_in_the_same_command(tmp_path):
                                      processes=["taskmanager"], max_file_size=1 << 20, log_dir=str(log))
     entry = result["logs"][0]
     assert entry["file"] == str(log / "flink-u-taskexecutor-0-h.log") and entry["first_line"] == 1
-    assert entry["lines"][1] == "java.io.IOException: Insufficient number of network buffers"
-    assert entry["lines"][2] == "s3.secret-key=******"
+    lines = entry["text"].splitlines()
+    assert lines[1] == "java.io.IOException: Insufficient number of network buffers"
+    assert lines[2] == "s3.secret-key=******"
     assert result["logs"][-1]["kind"] == "kernel"
     # Without logs, no log record and no logs key (the one command as before).
     script = build_script(None, str(conf), 1 << 20)
@@ -185,3 +187,17 @@ def test_kernel_lines_carry_the_hosts_clock(tmp_path):
     assert entry["boot_time"] == 1796197964 and entry["utc_offset"] == "-0200"
     assert entry["lines"] == [
         "[  602.939908] Memory cgroup out of memory: Killed process 24078 (java) total-vm:2846064kB"]
+
+
+def test_redact_text_hides_what_redact_line_hides_line_by_line():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "fixtures" / "diagnose" / "2.3"
+    text = (folder / "heap-oom" / "tm1__flink-tm1-taskexecutor-0-vm.log").read_text()
+    text += ("x Loading configuration property: s3.SECRET-key, zq9secret1\n-Dpassword=hunter2 x\nTOKEN=t0k\n"
+             "fs.azure.account.key: K\nno secret here, said the token\nİnfo password=p1\n")
+    want = "\n".join(log_tail.redact_line(line) for line in text.split("\n"))
+    assert log_tail.redact_text(text) == want
+    assert "hunter2" not in want and "zq9secret1" not in want
+    plain = text.replace("İnfo password=p1\n", "")  # without the dotted capital I: the fast path
+    assert log_tail.redact_text(plain) == "\n".join(log_tail.redact_line(line) for line in plain.split("\n"))
