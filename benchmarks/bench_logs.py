@@ -118,12 +118,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_audit(base: Path, n: int, forks: int, logs: bool) -> dict:
+def run_audit(base: Path, n: int, forks: int, logs: bool, max_bytes: int | None = None) -> dict:
     report = base / ("audit-logs" if logs else "audit")
     argv = [str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"), "flinkops.flink.audit",
             "-e", f"audit_report_dir={report}", "-e", "audit_fail_on=never", "-e", "audit_hosts=all"]
     if logs:
         argv += ["-e", "audit_logs=true"]
+    if max_bytes:
+        argv += ["-e", f"audit_logs_max_bytes={max_bytes}"]
     cpu0 = _children_cpu()
     with bench_sliced.RssSampler() as sampler:
         t0 = time.perf_counter()
@@ -170,6 +172,12 @@ def doc_section(result: dict) -> str:
         f"{median(logs, 'cpu'):.1f} | {median(logs, 'rss') / MIB:.0f} | {logs[0]['failures']} |",
         f"| `audit_logs: true`, logs {result['big_mib']} MiB (once) | {big['wall']:.1f} | {big['cpu']:.1f} | "
         f"{big['rss'] / MIB:.0f} | {big['failures']} |",
+    ]
+    small = result.get("small")
+    if small:
+        lines.append(f"| `audit_logs: true`, `audit_logs_max_bytes: {result['small_kib'] * 1024}` (once) | "
+                     f"{small['wall']:.1f} | {small['cpu']:.1f} | {small['rss'] / MIB:.0f} | {small['failures']} |")
+    lines += [
         "",
         f"Ratio with logs / without: **{ratio:.2f}x** wall (target 1.3x: {'met' if ratio <= 1.3 else 'missed'}), "
         f"{cpu_ratio:.2f}x CPU. Memory with logs of {result['big_mib']} MiB against {result['log_mib']} MiB: "
@@ -187,6 +195,7 @@ def main() -> int:
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--log-mib", type=int, default=10)
     ap.add_argument("--big-mib", type=int, default=100)
+    ap.add_argument("--small-kib", type=int, default=64, help="also once with audit_logs_max_bytes of this (0: not)")
     ap.add_argument("--doc", default=str(ROOT / "docs" / "diagnose.md"))
     ap.add_argument("--no-doc", action="store_true")
     opts = ap.parse_args()
@@ -204,6 +213,12 @@ def main() -> int:
                 row = rows[name][-1]
                 print(f"round {round_no + 1}: {name} {row['wall']:.1f} s wall, {row['cpu']:.1f} s CPU, "
                       f"{row['rss'] / MIB:.0f} MiB", flush=True)
+        small = None
+        if opts.small_kib:
+            small = run_audit(base, opts.hosts, opts.forks, logs=True, max_bytes=opts.small_kib * 1024)
+            load.append(load_avg())
+            print(f"logs_max_bytes {opts.small_kib} KiB: {small['wall']:.1f} s wall, {small['cpu']:.1f} s CPU",
+                  flush=True)
         relink(base, hosts, opts.big_mib)
         big = run_audit(base, opts.hosts, opts.forks, logs=True)
         load.append(load_avg())
@@ -212,7 +227,8 @@ def main() -> int:
         shutil.rmtree(base, ignore_errors=True)
     result = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "hosts": opts.hosts, "runs": opts.runs,
               "forks": opts.forks, "log_mib": opts.log_mib, "big_mib": opts.big_mib, "cpus": os.cpu_count(),
-              "python": platform.python_version(), "load": load, "rows": rows, "big": big}
+              "python": platform.python_version(), "load": load, "rows": rows, "big": big,
+              "small": small, "small_kib": opts.small_kib}
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / f"logs-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(result, indent=1))
