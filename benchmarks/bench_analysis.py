@@ -55,6 +55,7 @@ def _import_collection():
 
 _import_collection()
 
+from ansible_collections.flinkops.flink.plugins.module_utils import options  # noqa: E402
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute  # noqa: E402
 from ansible_collections.flinkops.flink.plugins.module_utils.options import redact  # noqa: E402
 from ansible_collections.flinkops.flink.plugins.plugin_utils import fleet, host_record, plan  # noqa: E402
@@ -189,7 +190,7 @@ POLICY = {
 def clear_caches():
     """Every memo of ours, so that each run starts cold, as one playbook run does."""
     for cached in (host_record._computed, plan._compute_cached, fleet.natural_key, fleet.minor_line,
-                   fleet._sensitive_among, fleet.is_sensitive_anywhere, plan._minor_line):
+                   fleet._sensitive_among, options.is_sensitive_anywhere, plan._minor_line):
         cached.cache_clear()
     if lint is not None:
         lint._QUIET_KEYS.clear()
