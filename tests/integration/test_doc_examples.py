@@ -105,6 +105,9 @@ DOCS = sorted((ROOT / "plugins" / "filter").glob("*.yml")) + sorted(
 # rollout decisions over its answer). tests/integration/test_doc_examples_live.py runs them against a real
 # Flink 2.3.0 JobManager and TaskManager on loopback, with this module's prelude and checker.
 NEEDS_A_CLUSTER = {"flink_cluster_info.py", "rollout_decision.yml"}
+# Examples of the JobManager rollouts (issue 16, open): they need a running job to stop with a savepoint, or a
+# ZooKeeper HA cluster; test_doc_examples_live.py does not run them yet. Listed so the gap stays visible.
+NOT_RUN_YET = {"flink_job.py", "flink_zookeeper_info.py", "savepoint_decision.yml"}
 
 
 @pytest.fixture()
@@ -187,7 +190,7 @@ NOT_YET: dict = {}
 
 @pytest.mark.parametrize("doc", [pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[d.name]))
                                  if d.name in NOT_YET else d
-                                 for d in DOCS if d.name not in NEEDS_A_CLUSTER], ids=lambda d: d.name)
+                                 for d in DOCS if d.name not in NEEDS_A_CLUSTER | NOT_RUN_YET], ids=lambda d: d.name)
 def test_every_examples_block_runs(fleet, ansible_env, doc):
     before = "".join(examples_of(doc.with_name(name)) for name in BUILDS_ON.get(doc.name, ()))
     text = substituted(before + examples_of(doc), fleet)
