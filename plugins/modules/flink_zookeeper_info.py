@@ -11,6 +11,8 @@ DOCUMENTATION = r"""
 module: flink_zookeeper_info
 short_description: Read which Flink JobManager leads, and which take part in the election, from ZooKeeper
 version_added: 0.1.0
+author:
+  - flinkops developers (@flinkops)
 description:
   - Reads, from the controller, the nodes Flink's ZooKeeper high-availability services write under
     C(<path_root>/<cluster_id>/leader) - the leader's REST address and leader session id

@@ -214,7 +214,7 @@ class Session:
         if reply is None:
             return None
         count = reply.int()
-        return sorted(reply.string() for _ in range(max(count, 0)))
+        return sorted(reply.string() for _index in range(max(count, 0)))
 
 
 # --- what Flink writes ---------------------------------------------------------------------------------
