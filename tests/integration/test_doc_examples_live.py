@@ -10,9 +10,8 @@ Before an example's tasks the prelude gathers every host (``gathered``, ``flink`
 examples' ``results``/``gathers``; the rollout_decision example reads ``cluster``, which the
 flink_cluster_info example registers, so it runs after it, in the same playbook.
 
-The rollout_decision example runs, but its plan refuses the rollout on any inventory (it passes
-``hostvars={}`` and names a ``tm2``): a strict xfail says so until the example reads as CORRECTED_ROLLOUT,
-which is run here too, on the same cluster, and plans a rollout that may start.
+The rollout_decision example once passed ``hostvars={}`` and named a ``tm2``, so its plan refused the rollout on
+any inventory; it now takes the TaskManagers' host variables and the inventory's groups, and its plan may start.
 """
 
 from __future__ import annotations
@@ -109,34 +108,9 @@ def test_live_examples_block_runs(live, ansible_env, doc):
         assert got["plan"]["targets"] == ["tm1"] and got["plan"]["reasons"] == {"tm1": "its file changes in this run"}
 
 
-# The rollout_decision example as it should read (reported to the filter's owner): the TaskManagers'
-# host variables (hostvars={} leaves every TaskManager without flink_home or a systemd unit, so the plan
-# refuses to start) and the inventory's groups instead of host names the inventory may not have.
-CORRECTED_ROLLOUT = """
-- name: Plan a rollout
-  ansible.builtin.set_fact:
-    plan: >-
-      {{ gathers | flinkops.flink.rollout_decision('plan', cluster=cluster, hostvars=tm_vars,
-         tm_hosts=groups['flink_taskmanager'], jm_hosts=groups['flink_jobmanager'], changed=['tm1']) }}
-  vars:
-    tm_vars: >-
-      {{ dict(groups['flink_taskmanager'] | zip(groups['flink_taskmanager'] | map('extract', hostvars)
-              | map('flinkops.flink.rollout_decision', 'host_vars'))) }}
-"""
-
-
-@pytest.mark.xfail(strict=True, reason="the rollout_decision example passes hostvars={} and names tm2: its plan "
-                                       "refuses the rollout (no flink_home, no result for tm2); CORRECTED_ROLLOUT "
-                                       "is the fix")
 def test_rollout_example_plans_a_rollout_that_may_start(live, ansible_env):
-    got = run_live(live, ansible_env, "live rollout refused", examples("rollout_decision.yml"))
-    assert got["plan"]["refused"] == []
-
-
-def test_corrected_rollout_example_plans_a_rollout_that_may_start(live, ansible_env):
     _root, cl = live
-    text = docs.examples_of(LIVE_DOCS["flink_cluster_info.py"]) + CORRECTED_ROLLOUT
-    plan = run_live(live, ansible_env, "live rollout corrected", text)["plan"]
+    plan = run_live(live, ansible_env, "live rollout", examples("rollout_decision.yml"))["plan"]
     assert plan["refused"] == [] and plan["targets"] == ["tm1"] and plan["batches"] == [["tm1"]]
     assert plan["info"]["tm1"]["env"]["FLINKOPS_CONF_DIR"] == str(cl.conf_dir("tm1"))
     assert plan["jobmanager"]["host"] == "jm" and plan["jobmanager"]["pending"] is False
