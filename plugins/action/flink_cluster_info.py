@@ -9,13 +9,11 @@ controller can reach that address, whatever host the task is attached to.
 
 from __future__ import annotations
 
-import json
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.module_utils.task_options import REST_OPTIONS
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
-from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction, plain_json
 
 ARGUMENT_SPEC = {
     **REST_OPTIONS,
@@ -30,11 +28,6 @@ ARGUMENT_SPEC = {
     "wait_timeout": {"type": "float", "default": 0},
     "wait_interval": {"type": "float", "default": 1},
 }
-
-
-def _plain(value):
-    """Ansible's tagged values and lazy containers as plain JSON data."""
-    return json.loads(json.dumps(value, default=str))
 
 
 class ActionModule(FlinkAction, ActionBase):
@@ -54,7 +47,7 @@ class ActionModule(FlinkAction, ActionBase):
             # basic auth from user/password or the URL's userinfo, never shown (url above has none)
             headers = {**live.auth_headers(args["url"], args["user"], args["password"]),
                        **{str(k): str(v) for k, v in (args["headers"] or {}).items()}}
-            conditions = live.validate_conditions(_plain(args["wait_for"]) if args["wait_for"] else None)
+            conditions = live.validate_conditions(plain_json(args["wait_for"]) if args["wait_for"] else None)
             if not conditions:
                 snap = live.snapshot(url, timeout=args["timeout"], validate_certs=args["validate_certs"],
                                      headers=headers, jobmanager=args["jobmanager"] is not False,

@@ -9,14 +9,13 @@ plugins/plugin_utils/savepoint.py's. Nothing runs on the managed host.
 
 from __future__ import annotations
 
-import json
 import os
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.module_utils.task_options import REST_OPTIONS
 from ansible_collections.flinkops.flink.plugins.plugin_utils import job_rest, live, savepoint
-from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction, plain_json
 
 COMMANDS = ("inspect", "stop", "resubmit")
 
@@ -35,11 +34,6 @@ ARGUMENT_SPEC = {
     "wait_timeout": {"type": "float", "default": 180},
     "wait_interval": {"type": "float", "default": 0.5},
 }
-
-
-def _plain(value):
-    """Ansible's tagged values and lazy containers as plain JSON data."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def _shown(record: dict) -> dict:
@@ -72,7 +66,7 @@ class ActionModule(FlinkAction, ActionBase):
         except live.LiveError as exc:
             raise ActionFailed(f"flink_job: {exc}") from None
         rest = job_rest.Rest(url, timeout=args["timeout"], validate_certs=args["validate_certs"], headers=headers)
-        job_jars = _plain(args["job_jars"] or {})
+        job_jars = plain_json(args["job_jars"] or {})
         try:
             getattr(self, f"_{args['command']}")(result, args, rest, job_jars)
         except live.LiveError as exc:
@@ -88,7 +82,7 @@ class ActionModule(FlinkAction, ActionBase):
         files = {p: os.path.isfile(p) and os.access(p, os.R_OK) for p in paths}  # on the controller
         decided = savepoint.preflight(
             jobs=seen["jobs"], configs=seen["configs"], details=seen["details"], job_jars=job_jars,
-            savepoint_dir=args["savepoint_dir"], file_config=_plain(args["jobmanager_config"] or {}),
+            savepoint_dir=args["savepoint_dir"], file_config=plain_json(args["jobmanager_config"] or {}),
             jars=seen["jars"], controller_files=files, savepoint_timeout=args["savepoint_timeout"],
             taskmanagers_after=args["taskmanagers_after"])
         result.update(problems=decided["problems"], savepoint_dir=decided["savepoint_dir"],
@@ -96,7 +90,7 @@ class ActionModule(FlinkAction, ActionBase):
                       jars=[{"id": j.get("id"), "name": j.get("name")} for j in seen["jars"] or []])
 
     def _stop(self, result, args, rest, job_jars):
-        jobs = _plain(args["jobs"])
+        jobs = plain_json(args["jobs"])
         if not args["savepoint_dir"]:
             raise ActionFailed("flink_job: command=stop needs savepoint_dir")
         if self._task.check_mode:
@@ -115,7 +109,7 @@ class ActionModule(FlinkAction, ActionBase):
         result.update(changed=bool(stopped), stopped=stopped)
 
     def _resubmit(self, result, args, rest, job_jars):
-        jobs = [_with_spec(r, job_jars) for r in _plain(args["jobs"])]
+        jobs = [_with_spec(r, job_jars) for r in plain_json(args["jobs"])]
         if self._task.check_mode:
             result.update(jobs=[], msg=f"check mode: would resubmit {len(jobs)} job(s) from their savepoints")
             return

@@ -5,64 +5,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import jobmanager_rollout, rollout
+from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import plain
 
 KINDS = ("arguments", "host_vars", "plan", "preflight", "identities", "gate", "jobs", "blame", "outcome",
          "ha", "jm_urls", "jm_safety", "jm_leader", "jm_verify", "jm_restored", "jm_blame")
-
-
-def _plain(value):
-    """Ansible's lazy containers (hostvars) as plain data, only the keys asked for."""
-    if isinstance(value, Mapping):
-        return {k: _plain(value[k]) for k in value}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def rollout_decision(data, kind, **options):
     """One decision of the rolling restart (see rollout_decision.yml)."""
     try:
         if kind == "arguments":
-            return rollout.check_arguments(_plain(data))
+            return rollout.check_arguments(plain(data))
         if kind == "host_vars":
-            return {name: _plain(data[name]) for name in rollout.HOST_VARS if name in data}
+            return {name: plain(data[name]) for name in rollout.HOST_VARS if name in data}
         if kind == "plan":
-            return rollout.decide(_plain(data), _plain(options.pop("cluster")), **_plain(options))
+            return rollout.decide(plain(data), plain(options.pop("cluster")), **plain(options))
         if kind == "preflight":
-            return rollout.preflight(_plain(data), _plain(options["cluster"]))
+            return rollout.preflight(plain(data), plain(options["cluster"]))
         if kind == "identities":
-            return rollout.identities(_plain(data))
+            return rollout.identities(plain(data))
         if kind == "gate":
-            return rollout.gate(_plain(options["batch_ids"]), _plain(options["baseline"]), _plain(data))
+            return rollout.gate(plain(options["batch_ids"]), plain(options["baseline"]), plain(data))
         if kind == "jobs":
-            return rollout.jobs_before(_plain(data))
+            return rollout.jobs_before(plain(data))
         if kind == "blame":
-            return rollout.blame(_plain(data), **_plain(options))
+            return rollout.blame(plain(data), **plain(options))
         if kind == "outcome":
-            return rollout.outcome(**_plain(data))
+            return rollout.outcome(**plain(data))
         # the JobManagers (plugin_utils/jobmanager_rollout.py)
         if kind == "ha":
-            return jobmanager_rollout.ha_settings(_plain(options["jm_hosts"]), _plain(data),
-                                                  _plain(options.get("quorum") or ""))
+            return jobmanager_rollout.ha_settings(plain(options["jm_hosts"]), plain(data),
+                                                  plain(options.get("quorum") or ""))
         if kind == "jm_urls":
-            hostvars = _plain(options["hostvars"])
-            return {h: jobmanager_rollout.rest_url(h, hostvars.get(h) or {}, g)["url"] for h, g in _plain(data).items()}
+            hostvars = plain(options["hostvars"])
+            return {h: jobmanager_rollout.rest_url(h, hostvars.get(h) or {}, g)["url"] for h, g in plain(data).items()}
         if kind == "jm_safety":
-            return jobmanager_rollout.checkpoint_safety(_plain(data), _plain(options.get("configs") or {}))
+            return jobmanager_rollout.checkpoint_safety(plain(data), plain(options.get("configs") or {}))
         if kind == "jm_leader":
-            return jobmanager_rollout.leader_check(_plain(data), _plain(options["urls"]), options.get("expected"),
+            return jobmanager_rollout.leader_check(plain(data), plain(options["urls"]), options.get("expected"),
                                                    options.get("session"))
         if kind == "jm_verify":
-            return jobmanager_rollout.verify(_plain(options["entry"]), _plain(data))
+            return jobmanager_rollout.verify(plain(options["entry"]), plain(data))
         if kind == "jm_restored":
-            return jobmanager_rollout.restored(_plain(options["jobs"]), _plain(data))
+            return jobmanager_rollout.restored(plain(options["jobs"]), plain(data))
         if kind == "jm_blame":
-            return jobmanager_rollout.blame(_plain(data), **_plain(options))
+            return jobmanager_rollout.blame(plain(data), **plain(options))
     except (rollout.RolloutError, KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"flinkops.flink.rollout_decision({kind!r}): {exc}") from None
     raise AnsibleFilterError(f"flinkops.flink.rollout_decision: unknown kind {kind!r}; one of {', '.join(KINDS)}")

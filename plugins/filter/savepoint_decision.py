@@ -5,32 +5,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import savepoint
+from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import plain
 
 KINDS = ("jobmanager", "outcome", "lines")
-
-
-def _plain(value):
-    if isinstance(value, Mapping):
-        return {k: _plain(value[k]) for k in value}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def savepoint_decision(data, kind, **options):
     """One decision of the savepoint mode (see savepoint_decision.yml)."""
     try:
         if kind == "jobmanager":
-            return savepoint.jobmanager_check(_plain(data), _plain(options.get("running")))
+            return savepoint.jobmanager_check(plain(data), plain(options.get("running")))
         if kind == "outcome":
-            return savepoint.outcome(**_plain(data))
+            return savepoint.outcome(**plain(data))
         if kind == "lines":
-            return savepoint.summary_lines(_plain(data))
+            return savepoint.summary_lines(plain(data))
     except (savepoint.SavepointError, KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"flinkops.flink.savepoint_decision({kind!r}): {exc}") from None
     raise AnsibleFilterError(f"flinkops.flink.savepoint_decision: unknown kind {kind!r}; one of {', '.join(KINDS)}")

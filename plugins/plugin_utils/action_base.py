@@ -10,6 +10,13 @@ being handled, at task run time, where Ansible is there by definition.
 
 from __future__ import annotations
 
+import json
+
+
+def plain_json(value):
+    """Ansible's tagged values and lazy containers as plain JSON data."""
+    return json.loads(json.dumps(value, default=str))
+
 
 class ActionFailed(Exception):
     """Fail the task with ``msg`` (complete: host, file, what to do); ``fields`` go into the result

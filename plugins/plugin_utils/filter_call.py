@@ -8,6 +8,17 @@ Filters pass Ansible's AnsibleFilterError as ``raise_as``, so this module needs 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+
+def plain(value):
+    """Ansible's lazy containers (hostvars) as plain data, only the keys asked for."""
+    if isinstance(value, Mapping):
+        return {k: plain(value[k]) for k in value}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
 
 def filter_call(name: str, func, errors, raise_as, *args, **kwargs):
     """``func(*args, **kwargs)``; an exception of ``errors`` is raised again as ``raise_as`` with the

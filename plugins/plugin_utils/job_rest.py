@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import time
 import urllib.error
 import urllib.request
@@ -40,18 +39,8 @@ class Rest:
         full = self.url + path
         request = urllib.request.Request(full, data=data, method="POST", headers={
             "Accept": "application/json", "Content-Type": content_type, **self.headers})
-        handlers = []
-        if full.startswith("https:") and not self.validate_certs:
-            handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))  # noqa: S323
-        try:
-            with urllib.request.build_opener(*handlers).open(request, timeout=timeout or self.timeout) as resp:
-                body = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise LiveError(f"POST {full}: HTTP {exc.code} {exc.reason}: {_errors(exc)}") from None
-        except urllib.error.URLError as exc:
-            raise LiveError(f"POST {full}: cannot connect ({exc.reason})") from None
-        except (TimeoutError, OSError) as exc:
-            raise LiveError(f"POST {full}: {type(exc).__name__}: {exc}") from None
+        body = live.open_request(request, timeout=timeout or self.timeout, validate_certs=self.validate_certs,
+                                 label=f"POST {full}", http_detail=_errors)
         try:
             return json.loads(body) if body else {}
         except ValueError:

@@ -115,25 +115,32 @@ def auth_headers(url, user=None, password=None) -> dict:
     return {"Authorization": f"Basic {token}"}
 
 
-def fetch_json(url: str, path: str, *, timeout: float = 10, validate_certs: bool = True,
-               headers: Mapping | None = None):
-    """GET ``url + path`` and decode JSON; LiveError names the address and what went wrong."""
-    full = url + path
-    request = urllib.request.Request(full, headers={"Accept": "application/json", **dict(headers or {})})
+def open_request(request, *, timeout: float, validate_certs: bool, label: str, http_detail=None) -> bytes:
+    """Send a urllib request and return the body; LiveError starts with ``label`` and says what went wrong
+    (``http_detail(exc)`` adds what an HTTP error's body explains)."""
     handlers = []
-    if full.startswith("https:") and not validate_certs:
+    if request.full_url.startswith("https:") and not validate_certs:
         # The user asked for it (validate_certs: false).
         handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))  # noqa: S323
     try:
         # Controller-side code that knows Flink never imports Ansible (so no open_url here).
         with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as resp:
-            body = resp.read()
+            return resp.read()
     except urllib.error.HTTPError as exc:
-        raise LiveError(f"{full}: HTTP {exc.code} {exc.reason}") from None
+        detail = f": {http_detail(exc)}" if http_detail else ""
+        raise LiveError(f"{label}: HTTP {exc.code} {exc.reason}{detail}") from None
     except urllib.error.URLError as exc:
-        raise LiveError(f"{full}: cannot connect ({exc.reason})") from None
+        raise LiveError(f"{label}: cannot connect ({exc.reason})") from None
     except (TimeoutError, OSError) as exc:
-        raise LiveError(f"{full}: {type(exc).__name__}: {exc}") from None
+        raise LiveError(f"{label}: {type(exc).__name__}: {exc}") from None
+
+
+def fetch_json(url: str, path: str, *, timeout: float = 10, validate_certs: bool = True,
+               headers: Mapping | None = None):
+    """GET ``url + path`` and decode JSON; LiveError names the address and what went wrong."""
+    full = url + path
+    request = urllib.request.Request(full, headers={"Accept": "application/json", **dict(headers or {})})
+    body = open_request(request, timeout=timeout, validate_certs=validate_certs, label=full)
     try:
         return json.loads(body)
     except ValueError:
