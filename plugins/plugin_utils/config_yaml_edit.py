@@ -944,10 +944,20 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
         spans = kept_spans
     out = []
     first = 0  # the first span that may reach the current line
+    # A file the editor cannot follow: a sensitive value may go on below its key (a block scalar, a flow
+    # collection, a multi-line string), so every line indented deeper than that key, and each blank line
+    # among them, is hidden too.
+    continues_below = None  # the indent of the sensitive key whose value may continue
     for match in _LINE_WITH_END.finditer(text):
         body, ending = match.group(1), match.group(2)
         if not body and not ending:
             break
+        if doc is None:
+            indent = len(body) - len(body.lstrip(" "))
+            if continues_below is not None and (not body.strip() or indent > continues_below):
+                out.append(hide_text(body) + ending)
+                continue
+            continues_below = None
         start, end = match.start(1), match.end(1)
         while first < len(spans) and spans[first][1] <= start:
             first += 1
@@ -970,6 +980,9 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
             shown = hide_text(comment) if hidden else redact_fragment(comment, sensitive)
             tail = tail[:hash_at + 1] + shown
         if doc is None:
-            tail = redact_fragment(tail, sensitive)
+            shown = redact_fragment(tail, sensitive)
+            if shown != tail and not tail.lstrip().startswith("#"):
+                continues_below = indent
+            tail = shown
         out.append("".join(pieces) + tail + ending)
     return "".join(out)

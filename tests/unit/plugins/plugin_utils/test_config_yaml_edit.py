@@ -182,6 +182,17 @@ def test_adding_where_the_key_is_a_map_goes_flat():
     assert r.after == {"a.b.c": "1", "a.b": "x"}
 
 
+def test_redaction_of_a_file_the_editor_cannot_follow_hides_a_value_below_its_key():
+    # Found by the atheris fuzzer: Flink reads this block scalar (a tab inside its content), the editor's
+    # YAML cannot follow the file, and the line-by-line fallback hid only the "|" of the key's own line.
+    def sensitive(k):
+        return "secret" in k.lower()
+    text = 's2:\n  secret-key: |\n   \tCANARYblock1  c-auth: [CA"]\n\n   more\n  plain: shown\n# after\n'
+    assert parse_config_yaml(text.encode(), "config.yaml").config["s2.secret-key"].startswith("\tCANARYblock1")
+    assert redact_config_yaml_text(text, sensitive) == (
+        "s2:\n  secret-key: ******\n   \t******\n\n   ******\n  plain: shown\n# after\n")
+
+
 def test_redaction_uses_flattened_names_and_comments():
     def sensitive(k):
         return any(w in k.lower() for w in ("password", "secret", "fs.azure.account.key"))
