@@ -10,8 +10,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.flinkops.flink.plugins.plugin_utils import jobmanager_rollout, rollout
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import plain
 
-KINDS = ("arguments", "host_vars", "plan", "preflight", "identities", "gate", "jobs", "blame", "outcome",
-         "ha", "jm_urls", "jm_safety", "jm_leader", "jm_verify", "jm_restored", "jm_blame")
+KINDS = ("arguments", "host_vars", "plan", "preflight", "identities", "gate", "host_words", "jobs", "blame",
+         "outcome", "ha", "jm_urls", "jm_safety", "jm_leader", "jm_verify", "jm_restored", "jm_blame")
 
 
 def rollout_decision(data, kind, **options):
@@ -28,7 +28,11 @@ def rollout_decision(data, kind, **options):
         if kind == "identities":
             return rollout.identities(plain(data))
         if kind == "gate":
-            return rollout.gate(plain(options["batch_ids"]), plain(options["baseline"]), plain(data))
+            hosts = {k: plain(options[k]) for k in ("batch_hosts", "host_baseline", "host_jvms", "resource_ids", "info")
+                     if options.get(k) is not None}
+            return rollout.gate(plain(options["batch_ids"]), plain(options["baseline"]), plain(data), **hosts)
+        if kind == "host_words":
+            return rollout.host_words(plain(data))
         if kind == "jobs":
             return rollout.jobs_before(plain(data))
         if kind == "blame":

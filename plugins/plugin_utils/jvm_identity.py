@@ -62,38 +62,87 @@ def describe(identity: Mapping | None) -> str:
     return f"pid {identity['pid']}" + (f" started {start}" if start else "")
 
 
+def says_stopped(text) -> bool:
+    """True when a control-script output says no JVM runs (``stopped``, or a stop that found none)."""
+    if not isinstance(text, str):
+        return False
+    return any(line.strip() == "stopped" or line.strip().startswith("was-stopped")
+               for line in text.replace("\r", "").splitlines())
+
+
+def name_of(host: str, resource_ids: Mapping | None = None) -> str:
+    """``TaskManager <id>`` (``TaskManager <id> on <host>`` when the REST id is not the host's name)."""
+    rid = (resource_ids or {}).get(host, host)
+    return f"TaskManager {rid}" + (f" on {host}" if rid != host else "")
+
+
+def breach(name: str, before_text, now_text, *, asked: bool = True) -> str | None:
+    """Why the TaskManager ``name`` (outside the batch) is not the JVM its host named at the start; None: it is.
+
+    ``before_text``: its host's output at the start (no JVM in it: not judged here, see unchecked());
+    ``now_text``: its output right before the batch, None when the host could not be asked (unreachable or
+    the check failed); ``asked``: False when it was not asked at all.
+    """
+    before = parse(before_text)
+    if before is None:
+        return None
+    if not asked:
+        return f"{name} (not in this batch) was not checked on its host"
+    if now_text is None:
+        return f"{name} (not in this batch) could not be checked on its host (unreachable or the check failed)"
+    current = parse(now_text)
+    if current is None:
+        if says_stopped(now_text):
+            return (f"{name} (not in this batch) has no running JVM on its host now "
+                    f"(it was {describe(before)}): it stopped or died outside the rollout")
+        return (f"{name} (not in this batch) could not be checked on its host: it named no JVM "
+                f"(it said: {_said(now_text)})")
+    if same_jvm(before, current) is False:
+        return (f"{name} (not in this batch) is another JVM than at the start, as its host says "
+                f"({describe(before)} then, {describe(current)} now): it restarted outside the rollout")
+    return None
+
+
+def unchecked(baseline: Mapping, batch: Iterable = (), resource_ids: Mapping | None = None) -> list:
+    """The TaskManagers outside ``batch`` whose host named no JVM at the start, each said as it is.
+
+    They cannot be compared by their host (nothing to compare with): REST alone judges them. Not a breach,
+    but never silently treated as checked.
+    """
+    skip = set(batch or ())
+    notes = []
+    for host in sorted(baseline):
+        if host in skip or parse(baseline[host]) is not None:
+            continue
+        text = baseline[host]
+        why = ("could not be asked at the start" if text is None
+               else f"named no running JVM at the start (it said: {_said(text)})")
+        notes.append(f"{name_of(host, resource_ids)}: its host {why}; it is judged by REST alone")
+    return notes
+
+
+def _said(text) -> str:
+    words = " | ".join(line.strip() for line in str(text).replace("\r", "").splitlines() if line.strip())
+    return (words[:200] + "...") if len(words) > 200 else (words or "nothing")
+
+
 def breaches(baseline: Mapping, now: Mapping, batch: Iterable = (), resource_ids: Mapping | None = None) -> list:
     """Why TaskManagers outside ``batch`` are not the JVMs their hosts reported at the start (empty: all are).
 
-    ``baseline``: host -> control-script output at the start (updated with each batch's start output);
-    ``now``: host -> ``flink_ctl.sh status`` output read right before the batch (None: the host could not
-    be asked); ``batch``: the hosts of
-    the batch (never judged); ``resource_ids``: host -> REST id, for the messages.
-    A host without a JVM in ``baseline`` (it ran none, or its word was dropped) is not judged here: REST
-    decides for it. A host with one at the start and none now, or another one, is a breach.
+    ``baseline``: host -> control-script output at the start (updated with each batch's start output; None:
+    the host could not be asked); ``now``: host -> ``flink_ctl.sh status`` output read right before the batch
+    (None: the host could not be asked); ``batch``: the hosts of the batch (never judged); ``resource_ids``:
+    host -> REST id, for the messages.
+    A host without a JVM in ``baseline`` (it ran none, or could not be asked) is not judged here: REST
+    decides for it (unchecked() says so). A host with one at the start and none now, another one, or no
+    answer now, is a breach.
     """
     skip = set(batch or ())
-    ids = resource_ids or {}
     reasons = []
     for host in sorted(set(baseline) | set(now)):
         if host in skip:
             continue
-        before = parse(baseline.get(host))
-        if before is None:
-            continue
-        name = f"TaskManager {ids.get(host, host)}" + (f" on {host}" if ids.get(host, host) != host else "")
-        if host not in now:
-            reasons.append(f"{name} (not in this batch) was not checked on its host")
-            continue
-        if now[host] is None:
-            reasons.append(f"{name} (not in this batch) could not be checked on its host (unreachable or the check "
-                           "failed)")
-            continue
-        current = parse(now[host])
-        if current is None:
-            reasons.append(f"{name} (not in this batch) has no running JVM on its host now "
-                           f"(it was {describe(before)}): it stopped or died outside the rollout")
-        elif same_jvm(before, current) is False:
-            reasons.append(f"{name} (not in this batch) is another JVM than at the start, as its host says "
-                           f"({describe(before)} then, {describe(current)} now): it restarted outside the rollout")
+        why = breach(name_of(host, resource_ids), baseline.get(host), now.get(host), asked=host in now)
+        if why:
+            reasons.append(why)
     return reasons

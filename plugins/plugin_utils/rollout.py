@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import jobmanager_rollout as jmr
-from ansible_collections.flinkops.flink.plugins.plugin_utils import live
+from ansible_collections.flinkops.flink.plugins.plugin_utils import jvm_identity, live
 
 # The inventory variables a TaskManager's or JobManager's entry is built from (the rest has a role default).
 HOST_VARS = ("flink_home", "flink_conf_dir", "flink_pid_dir", "flink_ident_string", "flink_log_dir",
@@ -371,15 +371,26 @@ def identities(cluster: Mapping) -> dict:
     return {t["id"]: live.jvm_identity(t) for t in cluster.get("taskmanagers") or []}
 
 
-def gate(batch_ids, baseline: Mapping, cluster: Mapping) -> dict:
-    """May the next batch go? {ok, reasons}.
+def gate(batch_ids, baseline: Mapping, cluster: Mapping, *, batch_hosts=(), host_baseline: Mapping | None = None,
+         host_jvms: Mapping | None = None, resource_ids: Mapping | None = None, info: Mapping | None = None) -> dict:
+    """May the next batch go? {ok, reasons, unchecked}.
 
-    ``baseline``: id -> JVM identity of every TaskManager at the start (updated with the new JVMs of the
-    batches already done). Every TaskManager outside ``batch_ids`` must be registered with its slots and be
-    the same JVM; the slots the running jobs hold must fit in those left when the batch is down.
+    ``baseline``: id -> JVM identity of every TaskManager at the start as REST shows it (updated with the new
+    JVMs of the batches already done). Every TaskManager outside ``batch_ids`` must be registered with its
+    slots and be the same JVM; the slots the running jobs hold must fit in those left when the batch is down.
+
+    The hosts' own word (plugin_utils/jvm_identity.py): ``host_baseline``: host -> what ``flink_ctl.sh status``
+    printed at the start (and each batch's start after it; None: the host could not be asked);
+    ``host_jvms``: host -> what it prints now, right before this batch (None: could not be asked);
+    ``batch_hosts``: the hosts of the batch (never judged). A TaskManager restarted outside the rollout on fixed
+    ports (taskmanager.rpc.port, taskmanager.data.port) looks unchanged over REST; its host names a new pid
+    and start time, and that stops the batch. A host that named no JVM at the start is judged by REST alone
+    and listed in ``unchecked``, in words. ``resource_ids`` (host -> REST id; else from ``info``, the plan's)
+    name the TaskManagers in the messages. Without ``host_baseline`` only REST is judged.
     """
     batch = set(batch_ids)
     now = {t["id"]: t for t in cluster.get("taskmanagers") or []}
+    ids = dict(resource_ids or {h: e.get("resource_id", h) for h, e in (info or {}).items() if isinstance(e, Mapping)})
     reasons = []
     for tm_id, identity in sorted(baseline.items()):
         if tm_id in batch:
@@ -392,13 +403,48 @@ def gate(batch_ids, baseline: Mapping, cluster: Mapping) -> dict:
         elif live.jvm_identity(tm) != identity:
             reasons.append(f"TaskManager {tm_id} (not in this batch) is another JVM than at the start "
                            f"({identity} then, {live.jvm_identity(tm)} now): it restarted outside the rollout")
+    unchecked = []
+    if host_baseline is not None:
+        skip = set(batch_hosts or ())
+        words = host_jvms or {}
+        for host in sorted(host_baseline):
+            if host in skip:
+                continue
+            tm_id = ids.get(host, host)
+            why = jvm_identity.breach(jvm_identity.name_of(host, ids), host_baseline.get(host), words.get(host),
+                                      asked=host in words)
+            if why is None:
+                continue
+            tm = now.get(tm_id)
+            if tm is not None and tm_id in baseline and live.jvm_identity(tm) == baseline[tm_id]:
+                if jvm_identity.parse(words.get(host)) is not None:
+                    why += "; REST alone shows it unchanged (same resource id, RPC path and data port)"
+                elif jvm_identity.says_stopped(words.get(host)):
+                    why += "; the JobManager still lists it (it drops a dead TaskManager only when its heartbeats fail)"
+            reasons.append(why)
+        unchecked = jvm_identity.unchecked(host_baseline, skip, ids)
     total = cluster.get("slots_total") or 0
     used = total - (cluster.get("slots_available") or 0)
     left = sum(t.get("slots") or 0 for i, t in now.items() if i not in batch)
     if used > left:
         reasons.append(f"the running jobs hold {used} slots, only {left} would be left while "
                        f"{', '.join(sorted(batch))} {'is' if len(batch) == 1 else 'are'} down")
-    return {"ok": not reasons, "reasons": reasons}
+    return {"ok": not reasons, "reasons": reasons, "unchecked": unchecked}
+
+
+def host_words(results) -> dict:
+    """host -> what the control script printed on it, from the role's looped raw results (None: it could not say).
+
+    A failed, unreachable or skipped result is None: no answer, never read as "no JVM".
+    """
+    words = {}
+    for result in results or []:
+        if not isinstance(result, Mapping) or "_rolling_restart_host" not in result:
+            continue
+        bad = result.get("failed") or result.get("unreachable") or result.get("skipped")
+        stdout = result.get("stdout")
+        words[result["_rolling_restart_host"]] = None if bad or not isinstance(stdout, str) else stdout
+    return words
 
 
 def jobs_before(cluster: Mapping) -> list:
@@ -455,10 +501,12 @@ def blame(batch: list, info: Mapping, *, step: str, error: str, checks: Mapping 
             "reason": "; ".join(parts)}
 
 
-def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stopped: bool, reason: str) -> dict:
+def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stopped: bool, reason: str,
+            notes=()) -> dict:
     """The published rolling_restart_result minus timings: what happened and what is still pending.
 
     ``jobmanagers``: every JobManager - restarted (standby or leader), failed, or not touched with the reason.
+    ``notes``: what the gates could not check (gate()'s ``unchecked``), added to ``warnings``.
     """
     failed_hosts = [h for f in failures for h in f.get("hosts") or []]
     not_touched = [h for h in targets if h not in done and h not in failed_hosts]
@@ -474,7 +522,7 @@ def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stop
                    + "; ".join(_jm_line(o) for o in entries) + ".")
         return {"restarted": list(done), "failed": list(failures), "not_touched": not_touched,
                 "pending_restart": pending_hosts, "jobmanagers": entries, "stopped": bool(stopped),
-                "reason": reason, "summary": summary, "warnings": list(jobmanager.get("warnings") or []),
+                "reason": reason, "summary": summary, "warnings": [*(jobmanager.get("warnings") or []), *(notes or ())],
                 "savepoints": jobmanager.get("savepoint_result") or []}
     pending = []
     if jobmanager.get("mode") == "refuse" and jobmanager.get("pending") and jobmanager.get("host") not in done:
@@ -494,7 +542,8 @@ def outcome(targets: list, done: list, failures: list, jobmanager: Mapping, stop
     return {"restarted": list(done), "failed": list(failures), "not_touched": not_touched,
             "pending_restart": ([jobmanager["host"]] if pending else []), "jobmanagers": jm_entries,
             "stopped": bool(stopped), "reason": reason, "summary": summary,
-            "warnings": list(jobmanager.get("warnings") or []), "savepoints": jobmanager.get("savepoint_result") or []}
+            "warnings": [*(jobmanager.get("warnings") or []), *(notes or ())],
+            "savepoints": jobmanager.get("savepoint_result") or []}
 
 
 def _jm_line(entry: Mapping) -> str:

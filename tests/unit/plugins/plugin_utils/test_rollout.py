@@ -137,7 +137,7 @@ def test_the_resource_id_rule_has_one_home():
 def test_the_gate_stops_for_a_taskmanager_outside_the_batch_that_died_or_restarted():
     start = cluster(running("tm1", port=40000), running("tm2", port=41000), running("tm3", port=42000))
     baseline = rollout.identities(start)
-    assert rollout.gate(["tm2"], baseline, start) == {"ok": True, "reasons": []}
+    assert rollout.gate(["tm2"], baseline, start) == {"ok": True, "reasons": [], "unchecked": []}
     dead = cluster(running("tm1", port=40000), running("tm2", port=41000))
     got = rollout.gate(["tm2"], baseline, dead)
     assert not got["ok"] and got["reasons"] == ["TaskManager tm3 (not in this batch) is no longer registered"]
@@ -146,6 +146,93 @@ def test_the_gate_stops_for_a_taskmanager_outside_the_batch_that_died_or_restart
     assert not got["ok"] and "tm3 (not in this batch) is another JVM than at the start" in got["reasons"][0]
     # the batch's own TaskManager may be anything: it is about to restart
     assert rollout.gate(["tm3"], baseline, restarted)["ok"]
+
+
+HOST_START = {"tm1": "running pid=101 start=1010", "tm2": "running pid=102 start=1020",
+              "tm3": "running pid=103 start=1030"}
+
+
+def _host_gate(host_jvms, *, batch=("tm2",), host_baseline=None, snap=None, **kwargs):
+    """The gate before ``batch`` on fixed ports: REST shows every TaskManager as it was at the start."""
+    start = cluster(running("tm1", port=40000), running("tm2", port=41000), running("tm3", port=42000))
+    return rollout.gate(list(batch), rollout.identities(start), snap or start, batch_hosts=list(batch),
+                        host_baseline=HOST_START if host_baseline is None else host_baseline,
+                        host_jvms=host_jvms, **kwargs)
+
+
+def test_the_gate_stops_for_a_taskmanager_restarted_outside_the_batch_on_the_same_ports():
+    """Fixed taskmanager.rpc.port / data.port: REST cannot tell the new JVM from the old; its host can."""
+    same = {"tm1": HOST_START["tm1"], "tm3": HOST_START["tm3"]}
+    assert _host_gate(same) == {"ok": True, "reasons": [], "unchecked": []}
+    got = _host_gate({**same, "tm3": "running pid=777 start=5555\n"})
+    assert not got["ok"]
+    assert got["reasons"] == [
+        "TaskManager tm3 (not in this batch) is another JVM than at the start, as its host says "
+        "(pid 103 started 1030 then, pid 777 started 5555 now): it restarted outside the rollout; REST alone shows "
+        "it unchanged (same resource id, RPC path and data port)"]
+    # pid reused by the new JVM: the start time tells
+    got = _host_gate({**same, "tm3": "running pid=103 start=9999"})
+    assert not got["ok"] and "pid 103 started 1030 then, pid 103 started 9999 now" in got["reasons"][0]
+
+
+def test_the_gate_stops_for_a_taskmanager_outside_the_batch_whose_host_runs_no_jvm_or_cannot_say():
+    same = {"tm1": HOST_START["tm1"], "tm3": HOST_START["tm3"]}
+    # killed, still listed by the JobManager until its heartbeats fail
+    got = _host_gate({**same, "tm3": "stopped\n"})
+    assert got["reasons"] == ["TaskManager tm3 (not in this batch) has no running JVM on its host now (it was pid 103 "
+                              "started 1030): it stopped or died outside the rollout; the JobManager still lists it "
+                              "(it drops a dead TaskManager only when its heartbeats fail)"]
+    # the host could not be asked now (unreachable, or the check failed): not a guess either way, a stop
+    got = _host_gate({**same, "tm3": None})
+    assert got["reasons"] == ["TaskManager tm3 (not in this batch) could not be checked on its host (unreachable or "
+                              "the check failed)"]
+    # an answer that names no JVM and is not "stopped" is said as it is
+    got = _host_gate({**same, "tm3": "flink_ctl.sh: FLINKOPS_HOME is not set"})
+    assert got["reasons"] == ["TaskManager tm3 (not in this batch) could not be checked on its host: it named no JVM "
+                              "(it said: flink_ctl.sh: FLINKOPS_HOME is not set)"]
+    # not asked at all
+    assert _host_gate({"tm1": HOST_START["tm1"]})["reasons"] == [
+        "TaskManager tm3 (not in this batch) was not checked on its host"]
+
+
+def test_a_host_that_named_no_jvm_at_the_start_is_judged_by_rest_and_said_so():
+    start = {**HOST_START, "tm3": None, "tm1": "stopped"}
+    got = _host_gate({"tm1": "running pid=5 start=5", "tm3": "running pid=6 start=6"}, host_baseline=start)
+    assert got["ok"] and got["reasons"] == []
+    assert got["unchecked"] == [
+        "TaskManager tm1: its host named no running JVM at the start (it said: stopped); it is judged by REST alone",
+        "TaskManager tm3: its host could not be asked at the start; it is judged by REST alone"]
+    # ... and REST still judges it
+    dead = cluster(running("tm1", port=40000), running("tm2", port=41000))
+    got = _host_gate({"tm1": HOST_START["tm1"], "tm3": "running pid=6 start=6"}, host_baseline=start, snap=dead)
+    assert got["reasons"] == ["TaskManager tm3 (not in this batch) is no longer registered"]
+
+
+def test_the_gate_never_judges_the_batch_by_its_host_and_names_resource_ids():
+    # tm2 is the batch: its host may say anything
+    assert _host_gate({"tm1": HOST_START["tm1"], "tm3": HOST_START["tm3"], "tm2": "stopped"})["ok"]
+    got = _host_gate({"tm2": HOST_START["tm2"], "tm3": HOST_START["tm3"]}, batch=("tm1",),
+                     host_baseline={**HOST_START, "tm3": "running pid=103 start=1030"},
+                     resource_ids={"tm3": "rid-3"})
+    assert got["reasons"] == [] and got["ok"]
+    got = _host_gate({"tm2": HOST_START["tm2"], "tm3": "stopped"}, batch=("tm1",), resource_ids={"tm3": "rid-3"})
+    assert got["reasons"][0].startswith("TaskManager rid-3 on tm3 (not in this batch) has no running JVM on its host")
+
+
+def test_what_the_gates_could_not_check_is_in_the_outcome_warnings():
+    note = "TaskManager tm3: its host could not be asked at the start; it is judged by REST alone"
+    got = rollout.outcome(["tm1"], ["tm1"], [], {"host": None, "pending": False}, False, "", notes=[note])
+    assert got["warnings"] == [note]
+    assert rollout.outcome(["tm1"], ["tm1"], [], {"host": None, "pending": False}, False, "")["warnings"] == []
+
+
+def test_host_words_take_what_each_host_printed_and_none_where_it_could_not_say():
+    results = [{"_rolling_restart_host": "tm1", "stdout": "running pid=1 start=2\r\n", "rc": 0},
+               {"_rolling_restart_host": "tm2", "failed": True, "stdout": "", "rc": 2, "stderr": "no home"},
+               {"_rolling_restart_host": "tm3", "unreachable": True, "msg": "ssh: connect refused"},
+               {"_rolling_restart_host": "tm4", "skipped": True}]
+    assert rollout.host_words(results) == {"tm1": "running pid=1 start=2\r\n", "tm2": None, "tm3": None, "tm4": None}
+    assert rollout.host_words(None) == {}
 
 
 def test_the_gate_stops_when_the_jobs_would_not_fit_without_the_batch():
