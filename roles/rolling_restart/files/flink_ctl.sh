@@ -14,6 +14,8 @@
 # Environment (set by the rolling_restart role): FLINKOPS_HOME, FLINKOPS_CONF_DIR, FLINKOPS_PID_DIR,
 # FLINKOPS_LOG_DIR, FLINKOPS_IDENT (empty: $USER, as flink-daemon.sh does), FLINKOPS_UNIT (systemd
 # unit; empty: the scripts), FLINKOPS_GRACE (seconds the new JVM must stay up), FLINKOPS_STOP_TIMEOUT.
+# A start detaches the JVM from the caller's session and terminal (start_detached): it survives the end of
+# the SSH session (with or without a pty) that ran this script.
 set -u
 action=${1:-}
 process=${FLINKOPS_PROCESS:-taskmanager}
@@ -94,6 +96,29 @@ registered_since() {
     | while read -r f; do grep -l "Successful registration at resource manager" "$f"; done | grep -q .
 }
 
+start_detached() {
+  # Run "$@" (bin/taskmanager.sh start, which puts the JVM in the background) so that the JVM outlives the
+  # session that started it: Ansible's raw over SSH runs this under a terminal (ssh -tt), and when that
+  # session ends the kernel sends SIGHUP to its foreground process group, the JVM included (flink-daemon.sh
+  # starts it with & and no nohup; a JVM exits on SIGHUP). So: a new session without a controlling terminal
+  # (setsid), SIGHUP ignored (nohup, as Flink's start-cluster.sh does over ssh), stdin from /dev/null, the
+  # script's own output to a file in the log dir (the JVM's goes to its .out there), printed afterwards.
+  log=${FLINK_LOG_DIR:-$home/log}
+  ctl_out="$log/flinkops-ctl-$daemon.out"
+  mkdir -p "$log" 2>/dev/null
+  { : > "$ctl_out"; } 2>/dev/null || ctl_out=/dev/null
+  if setsid -w true < /dev/null > /dev/null 2>&1; then
+    setsid -w nohup "$@" < /dev/null > "$ctl_out" 2>&1
+  else
+    nohup "$@" < /dev/null > "$ctl_out" 2>&1
+  fi
+  rc=$?
+  if [ "$ctl_out" != /dev/null ]; then
+    if [ "$rc" -eq 0 ]; then cat "$ctl_out"; else cat "$ctl_out" >&2; fi
+  fi
+  return "$rc"
+}
+
 drop_last_pid() {
   # flink-daemon.sh stop: the last pid leaves the pid file; an empty pid file is removed.
   [ -f "$pid_file" ] || return 0
@@ -145,7 +170,7 @@ case $action in
     if [ -n "$unit" ]; then
       systemctl start "$unit" || { rm -f "$marker"; last_output >&2; exit 1; }
     else
-      "$home/bin/$process.sh" start || { rm -f "$marker"; last_output >&2; exit 1; }
+      start_detached "$home/bin/$process.sh" start || { rm -f "$marker"; last_output >&2; exit 1; }
     fi
     # Watch the new JVM for up to $grace seconds, $tps times a second: one that dies fails here with its
     # own last words. A TaskManager whose log already says it registered has started: the REST checks

@@ -132,3 +132,86 @@ def test_the_script_reports_the_same_jvm_the_same_way_and_a_new_one_otherwise(jv
                        {"tm": _ctl("status", pid_dir, log_dir).stdout})[0].startswith(
         "TaskManager tm (not in this batch) is another JVM than at the start")
     assert third.poll() is None
+
+
+# A stand-in for bin/taskmanager.sh start: what flink-daemon.sh does (the "JVM" in the background with &, no
+# nohup, stdin from /dev/null, its output to the log dir; its pid appended to the pid file), and it prints.
+FAKE_START = """#!/bin/sh
+[ "$1" = start ] || exit 2
+mkdir -p "$FLINK_PID_DIR" "$FLINK_LOG_DIR"
+sleep 300 > "$FLINK_LOG_DIR/flink-$FLINK_IDENT_STRING-taskexecutor-0-test.out" 2>&1 < /dev/null &
+echo $! >> "$FLINK_PID_DIR/flink-$FLINK_IDENT_STRING-taskexecutor.pid"
+echo "Starting taskexecutor daemon on host test."
+"""
+
+
+def _status_of(pid: int) -> dict:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return {"sigign": int(fields["SigIgn"], 16), "session": int(stat[3]), "tty": int(stat[4])}
+
+
+def test_a_start_from_a_terminal_session_survives_the_end_of_that_session(tmp_path):
+    """As Ansible's raw over SSH runs it (ssh -tt): the control script is the session leader on a terminal.
+
+    When it exits, the kernel hangs up the terminal's foreground process group. The started "JVM" must not be
+    in it: its own session, no controlling terminal, SIGHUP ignored, stdin /dev/null.
+    """
+    import fcntl
+    import pty
+    import termios
+
+    home = tmp_path / "flink"
+    (home / "bin").mkdir(parents=True)
+    script = home / "bin" / "taskmanager.sh"
+    script.write_text(FAKE_START)
+    script.chmod(0o755)
+    pid_dir, log_dir = tmp_path / "pid", tmp_path / "log"
+    env = dict(os.environ, FLINKOPS_PROCESS="taskmanager", FLINKOPS_HOME=str(home), FLINKOPS_CONF_DIR=str(tmp_path),
+               FLINKOPS_PID_DIR=str(pid_dir), FLINKOPS_LOG_DIR=str(log_dir), FLINKOPS_IDENT="tmx", FLINKOPS_GRACE="1")
+    master, slave = pty.openpty()
+
+    def on_a_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    started = None
+    try:
+        proc = subprocess.Popen(["/bin/sh", str(CTL), "start"], env=env, stdin=slave, stdout=slave, stderr=slave,
+                                preexec_fn=on_a_terminal)  # noqa: PLW1509 -- the point is a controlling terminal
+        os.close(slave)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every writer of the terminal is gone
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert proc.wait(30) == 0, output
+        text = output.decode(errors="replace")
+        started = ji.parse(text)
+        assert started and "Starting taskexecutor daemon" in text and "started pid=" in text, text
+        ctl_session = proc.pid
+        # the terminal is hung up when its session leader is gone: give the signal time to land
+        time.sleep(0.5)
+        assert _running(started["pid"]), "the started process died with the session that started it"
+        st = _status_of(started["pid"])
+        assert st["session"] != ctl_session and st["tty"] == 0, st
+        assert st["sigign"] & (1 << (signal.SIGHUP - 1)), st
+        assert (log_dir / "flinkops-ctl-taskexecutor.out").read_text().startswith("Starting taskexecutor daemon")
+        now = ji.parse(_ctl("status", pid_dir, log_dir).stdout)
+        assert ji.same_jvm(started, now) is True
+    finally:
+        os.close(master)
+        if started and _running(started["pid"]):
+            os.kill(started["pid"], signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
