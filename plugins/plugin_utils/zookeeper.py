@@ -320,18 +320,19 @@ def check_leadership(info: Mapping, conditions: Mapping) -> tuple:
 
 def wait_leadership(quorum: str, path_root: str, cluster_id: str, conditions: Mapping, *, timeout: float,
                     interval: float = 0.5, request_timeout: float = 10, clock=time.monotonic,
-                    sleep=time.sleep) -> dict:
+                    sleep=time.sleep, read=None) -> dict:
     """Poll ZooKeeper until ``conditions`` hold, one fails for good, or ``timeout`` passes.
 
-    ``leader_url``: the leader's REST address must keep answering TCP (two refusals in a row are fatal: a
-    JobManager killed with -9 keeps its ZooKeeper node until its session expires). Returns
-    {ok, info, unmet, fatal, waited}.
+    ``leader_url``: the leader's REST address must keep answering TCP (a JobManager killed with -9 keeps its
+    ZooKeeper node until its session expires): a refusal keeps the wait going, two in a row are fatal.
+    ``read``: how ZooKeeper is read (default leader_info). Returns {ok, info, unmet, fatal, waited}.
     """
+    read = read or leader_info
     start = clock()
     info, unmet, fatal, refused = None, [], [], 0
     while True:
         try:
-            info = leader_info(quorum, path_root, cluster_id, timeout=request_timeout)
+            info = read(quorum, path_root, cluster_id, timeout=request_timeout)
             unmet, fatal = check_leadership(info, conditions)
         except ZooKeeperError as exc:
             unmet, fatal = [str(exc)], []
@@ -340,6 +341,9 @@ def wait_leadership(quorum: str, path_root: str, cluster_id: str, conditions: Ma
             refused = refused + 1 if why else 0
             if refused >= 2:
                 fatal = [f"the leader's REST API went away ({why})"]
+            elif why:
+                # one refusal is no proof yet, but never an all-clear: the leader may just have been killed
+                unmet = [*unmet, f"the leader's REST API does not answer ({why})"]
         waited = clock() - start
         if fatal or not unmet or waited >= timeout:
             return {"ok": not fatal and not unmet, "info": info, "unmet": unmet, "fatal": fatal,

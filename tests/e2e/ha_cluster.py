@@ -110,6 +110,10 @@ class HACluster(flink_cluster.Cluster):
         except OSError:
             return False
 
+    def _script(self, script: str, action: str, name: str, timeout: int = 600) -> None:
+        # Flink's scripts parse config.yaml with a JVM of their own first: minutes on a crowded 2-core host
+        super()._script(script, action, name, timeout)
+
     def start_jobmanager(self, name: str | None = None) -> None:
         self._script("jobmanager.sh", "start", name or self.jm_names[0])
 

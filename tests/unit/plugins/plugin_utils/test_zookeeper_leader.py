@@ -70,3 +70,26 @@ def test_waiting_on_the_leadership():
 def test_no_server_answering_is_said_with_every_server_tried():
     with pytest.raises(zookeeper.ZooKeeperError, match=r"no ZooKeeper server of '127.0.0.1:1,127.0.0.1:2' answered"):
         zookeeper.leader_info("127.0.0.1:1,127.0.0.1:2", timeout=2)
+
+
+def test_a_leader_whose_rest_api_refuses_is_never_an_all_clear():
+    """A leader killed with -9 keeps its ZooKeeper node until its session expires: the election may look whole
+    (the restarted standby back in the latch, the old session still there) while its REST port refuses. One
+    refusal keeps the wait going, two in a row are fatal; it must never return ok on that read."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: a real refusal
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    whole = {"latch": ["a", "b"], "leader": {"address": f"http://127.0.0.1:{port}", "session_id": "s1"}}
+    reads = []
+
+    def read(*_args, **_kwargs):
+        reads.append(1)
+        return whole
+
+    outcome = zookeeper.wait_leadership("127.0.0.1:1", "/flink", "/c", {"latch": 2, "leader_session": "s1",
+                                                                       "leader_url": f"http://127.0.0.1:{port}"},
+                                        timeout=30, interval=0, request_timeout=2, sleep=lambda _s: None, read=read)
+    assert not outcome["ok"] and len(reads) == 2, outcome
+    assert outcome["fatal"] and "the leader's REST API went away" in outcome["fatal"][0], outcome
