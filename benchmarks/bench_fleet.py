@@ -29,8 +29,12 @@ Each with pipelining on and off. A ratio is taken per round (command / ping of t
 the median of those is reported, beside the medians of the seconds. Targets (issue 8): audit <= 0.25x
 ping at 200 local hosts, <= 0.5x ping at 100 SSH hosts; an enforce run that changes nothing <= 0.4x.
 
+With ``--baseline <commit>`` the commands that depend on the collection (audit, nochange, enforce) also run
+against the collection as it was at that commit (bench_gather.baseline_root), as ``<name>@old`` in the same
+rounds, and a table gives new / old per command.
+
 Usage: bench_fleet.py [--modes local ssh] [--local-hosts 200] [--ssh-hosts 100] [--runs 3] [--forks 10]
-                      [--pipelining on off] [--doc docs/benchmarks_fleet.md | --no-doc]
+                      [--pipelining on off] [--doc docs/benchmarks_fleet.md | --no-doc] [--baseline 65294f9]
 The SSH fleet needs root (network namespaces). Raw numbers go to benchmarks/results/fleet-<time>.json.
 """
 
@@ -54,6 +58,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+OLD = "@old"  # suffix of a command run against the baseline collection
+# commands whose work depends on the collection: the ones --baseline runs twice
+COLLECTION_COMMANDS = ("audit", "nochange", "enforce")
 TARGETS = {("local", "audit"): 0.25, ("ssh", "audit"): 0.5, ("local", "enforce"): 0.4, ("ssh", "enforce"): 0.4,
            ("local", "nochange"): 0.4, ("ssh", "nochange"): 0.4}
 
@@ -202,6 +209,7 @@ def commands(base: Path, built: dict, extra: Path, with_enforce: bool) -> dict:
 
 def check(name: str, proc: subprocess.CompletedProcess, base: Path, n: int) -> None:
     """A fast failure is no result: every command must have done its work on every host."""
+    name = name.removesuffix(OLD)
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     if name == "audit":
@@ -283,7 +291,7 @@ def run_command(name: str, argv: list[str], env: dict, base: Path, n: int, fleet
 
 
 def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool],
-               only: list[str] | None = None) -> list[dict]:
+               only: list[str] | None = None, baseline: str | None = None) -> list[dict]:
     base = Path(tempfile.mkdtemp(prefix=f"flinkops-bench-fleet-{mode}-"))
     built = None
     rows = []
@@ -309,13 +317,19 @@ def bench_mode(mode: str, n: int, runs: int, forks: int, pipelinings: list[bool]
         cmds = commands(base, built, extra, with_enforce)
         if only:  # ping, the baseline, always runs
             cmds = {k: v for k, v in cmds.items() if k == "ping" or k in only}
+        old_root = None
+        if baseline:
+            old_root = str(bench_gather.baseline_root(base, baseline))
+            cmds |= {name + OLD: cmds[name] for name in COLLECTION_COMMANDS if name in cmds}
         names = list(cmds)
         for pipelining in pipelinings:
             env = envs[pipelining]
+            old_env = dict(env, ANSIBLE_COLLECTIONS_PATH=old_root) if old_root else None
             rounds = []
             for r in range(runs):
                 order = names[r % len(names):] + names[:r % len(names)]
-                got = {name: run_command(name, cmds[name], env, base, n, built.get("fleet")) for name in order}
+                got = {name: run_command(name, cmds[name], old_env if name.endswith(OLD) else env, base, n,
+                                         built.get("fleet")) for name in order}
                 rounds.append(got)
                 print(f"  {mode} n={n} pipelining={'on' if pipelining else 'off'} round {r + 1}: "
                       + "  ".join(f"{k} {v['wall']:.1f}s" for k, v in got.items()), flush=True)
@@ -366,7 +380,7 @@ def table(rows: list[dict]) -> list[str]:
             ratio = "1" if name == "ping" else f"{s['ratio']:.3f} ({s['ratio_min']:.3f}-{s['ratio_max']:.3f})"
             cpu_ratio = "1" if name == "ping" else f"{s['cpu_ratio']:.3f}"
             lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | "
-                         f"{LABELS[name]} | {s['wall']:.2f} | {ratio} | {verdict} | {s['cpu']:.2f} | {cpu_ratio} |")
+                         f"{label(name)} | {s['wall']:.2f} | {ratio} | {verdict} | {s['cpu']:.2f} | {cpu_ratio} |")
         naive, audit = summary.get("naive"), summary.get("audit")
         if naive and audit:
             ours = statistics.median(r["audit"]["wall"] / r["naive"]["wall"] for r in row["rounds"])
@@ -374,6 +388,31 @@ def table(rows: list[dict]) -> list[str]:
                                          / (r["naive"]["cpu"] + r["naive"]["host_cpu"]) for r in row["rounds"])
             lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | "
                          f"*ours / naive*: audit playbook / naive audit | | {ours:.3f} | | | {ours_cpu:.3f} |")
+    return lines
+
+
+def label(name: str) -> str:
+    if name.endswith(OLD):
+        return LABELS[name.removesuffix(OLD)] + ", baseline collection"
+    return LABELS[name]
+
+
+def against_baseline(rows: list[dict]) -> list[str]:
+    """New / old per command: the medians of the two, and the median of the per-round ratios of each to ping."""
+    rows = [row for row in rows if any(k.endswith(OLD) for k in row["rounds"][0])]
+    if not rows:
+        return []
+    lines = ["| fleet | pipelining | command | wall new / old | CPU new / old | ratio to ping: old -> new |",
+             "|---|---|---|---:|---:|---|"]
+    for row in rows:
+        summary = summarize(row)
+        for name in COLLECTION_COMMANDS:
+            new, old = summary.get(name), summary.get(name + OLD)
+            if not (new and old):
+                continue
+            lines.append(f"| {row['mode']} x{row['hosts']} | {'on' if row['pipelining'] else 'off'} | "
+                         f"{LABELS[name]} | {new['wall'] / old['wall']:.3f} | {new['cpu'] / old['cpu']:.3f} | "
+                         f"{old['ratio']:.3f} -> {new['ratio']:.3f} |")
     return lines
 
 
@@ -467,6 +506,8 @@ def main(argv=None) -> int:
     ap.add_argument("--commands", nargs="+", choices=["floor", "audit", "naive", "nochange", "enforce"],
                     help="run only these beside ping (default: all)")
     ap.add_argument("--from-json", help="write the doc from the raw numbers of an earlier run (runs nothing)")
+    ap.add_argument("--baseline", metavar="COMMIT",
+                    help="also run audit, nochange and enforce against the collection at this commit")
     opts = ap.parse_args(argv)
     if opts.from_json:
         raw = Path(opts.from_json).resolve()
@@ -489,11 +530,12 @@ def main(argv=None) -> int:
     rows = []
     for mode in opts.modes:
         n = opts.local_hosts if mode == "local" else opts.ssh_hosts
-        rows += bench_mode(mode, n, opts.runs, opts.forks, pipelinings, opts.commands)
+        rows += bench_mode(mode, n, opts.runs, opts.forks, pipelinings, opts.commands, opts.baseline)
     load_after = os.getloadavg()[0]
 
     lines = table(rows)
     print("\n".join(lines))
+    print("\n".join(against_baseline(rows)))
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(exist_ok=True)
     raw = out_dir / f"fleet-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -569,6 +611,11 @@ def write_doc(path: Path, lines, rows, opts, notes, raw: Path, started: str, arg
         "",
         *lines,
         "",
+        *(["## Against the baseline collection", "",
+            "The same commands run against the collection at the commit given with `--baseline` (a `git "
+            "archive` of it), in the same rounds as this checkout's: new / old of the medians, and each "
+            "side's ratio to the same rounds' ping.", "", *against_baseline(rows), ""]
+          if against_baseline(rows) else []),
         "## Where the time goes",
         "",
         "Each playbook reads the hosts in one task (the gather; in the enforce playbook the gather of its "
