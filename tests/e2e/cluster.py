@@ -92,8 +92,13 @@ def _shipped_java_opts(home: Path) -> str:
 
 class Cluster:
     def __init__(self, home: Path, root: Path, taskmanagers=("tm1", "tm2", "tm3"), *, slots: int = 2,
-                 tm_process_size: str = "1g", jm_process_size: str = "1g"):
+                 tm_process_size: str = "1g", jm_process_size: str = "1g", rest_host: str = "127.0.0.1",
+                 wrap=()):
+        """``rest_host``: the address the REST API binds and is read at (everything else binds 127.0.0.1);
+        ``wrap``: a command prefix the scripts run under (e.g. nsenter into an SSH test host's namespaces)."""
         self.home = Path(home)
+        self.rest_host = rest_host
+        self.wrap = list(wrap)
         self.root = Path(root)
         self.tm_names = list(taskmanagers)
         self.slots = slots
@@ -101,10 +106,13 @@ class Cluster:
         # pekko.startup-timeout does not reach that key, a system property does. Two TaskManagers started
         # together on a starved machine can die with "Could not create actor system" after the start grace.
         self.java_opts = _shipped_java_opts(self.home) + " " + PEKKO_STARTUP
-        self.rest_port, self.rpc_port, self.blob_port = free_ports(3)
+        # Below the ephemeral range: another JVM's port 0 (a data port, a client socket) cannot take them between
+        # choosing and binding, as it did with ports from free_ports() on the shared machine.
+        base, _last = free_port_range(3)
+        self.rest_port, self.rpc_port, self.blob_port = base, base + 1, base + 2
         # Room for every TaskManager plus a batch restarting while the old ones' ports are not yet free.
         self.tm_rpc_range = free_port_range(3 * len(self.tm_names))
-        self.url = f"http://127.0.0.1:{self.rest_port}"
+        self.url = f"http://{rest_host}:{self.rest_port}"
         self.tm_process_size = tm_process_size
         self.jm_process_size = jm_process_size
 
@@ -127,7 +135,7 @@ class Cluster:
             "env.java.opts.all": self.java_opts,
             "jobmanager.rpc.address": "127.0.0.1",
             "jobmanager.rpc.port": str(self.rpc_port),
-            "rest.address": "127.0.0.1",
+            "rest.address": self.rest_host,
             "rest.port": str(self.rest_port),
             # A killed TaskManager is noticed in 20 s, not 50 s; a stopped one says goodbye anyway.
             "heartbeat.interval": "2000",
@@ -144,7 +152,7 @@ class Cluster:
         cfg = self._common()
         cfg.update({
             "jobmanager.bind-host": "127.0.0.1",
-            "rest.bind-address": "127.0.0.1",
+            "rest.bind-address": self.rest_host,
             "jobmanager.memory.process.size": self.jm_process_size,
             "blob.server.port": str(self.blob_port),
             "parallelism.default": "1",
@@ -183,6 +191,25 @@ class Cluster:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def set_keys(self, name: str, keys: dict) -> Path:
+        """Set flat keys in the host's config.yaml as it is now (a line per key replaced, or added at the end).
+
+        For a test that changes one host's file by hand, as an operator would (after the role's own writes).
+        """
+        path = self.conf_dir(name) / "config.yaml"
+        lines = path.read_text().splitlines()
+        for key, value in keys.items():
+            line = f"{key}: {json.dumps(str(value))}"
+            at = [i for i, old in enumerate(lines) if old.split(":", 1)[0].strip() == key]
+            if at:
+                lines[at[0]] = line
+                for i in reversed(at[1:]):
+                    del lines[i]
+            else:
+                lines.append(line)
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
     def prepare(self, tm_overrides: dict | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.write_config("jm", self.jm_config())
@@ -200,16 +227,22 @@ class Cluster:
         return env
 
     def _script(self, script: str, action: str, name: str, timeout: int = 120) -> None:
-        proc = subprocess.run([str(self.home / "bin" / script), action], env=self.env(name),
+        proc = subprocess.run([*self.wrap, str(self.home / "bin" / script), action], env=self.env(name),
                               capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{script} {action} for {name} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
 
+    # Flink 1.19+'s scripts first run a JVM to parse config.yaml: minutes at a load average of 40.
+    SCRIPT_TIMEOUT = 420
+
     def start_jobmanager(self) -> None:
-        self._script("jobmanager.sh", "start", "jm")
+        self._script("jobmanager.sh", "start", "jm", self.SCRIPT_TIMEOUT)
 
     def start_taskmanager(self, name: str) -> None:
-        self._script("taskmanager.sh", "start", name)
+        self._script("taskmanager.sh", "start", name, self.SCRIPT_TIMEOUT)
+
+    def stop_taskmanager(self, name: str) -> None:
+        self._script("taskmanager.sh", "stop", name, self.SCRIPT_TIMEOUT)
 
     def start(self, timeout: float = 420, retries: int = 2) -> None:
         """The JobManager, once its REST API answers the TaskManagers (their start scripts in parallel).
@@ -365,7 +398,7 @@ class Cluster:
 
     def submit_job(self, jar: Path, name: str = "flinkops-e2e-tick", timeout: float = 120) -> str:
         """``bin/flink run -d`` with the JobManager's conf dir; returns the job id once it is RUNNING."""
-        proc = subprocess.run([str(self.home / "bin" / "flink"), "run", "-d", str(jar), name],
+        proc = subprocess.run([*self.wrap, str(self.home / "bin" / "flink"), "run", "-d", str(jar), name],
                               env=self.env("jm"), capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"flink run failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-2000:]}")

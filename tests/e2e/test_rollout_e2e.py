@@ -79,7 +79,7 @@ def flink(request, tmp_path_factory):
                "tm3": {"taskmanager.memory.managed.fraction": "0.4"}})
     started = time.monotonic()
     try:
-        c.start()
+        c.start(timeout=900)  # a load average of 100 on the shared machine: minutes per JVM
         _timing("cluster_start_s" + c.suffix, time.monotonic() - started)
         _timing("cluster_start_retries" + c.suffix, sum(c.start_retries.values()))
         jar = c.build_job(root / "job")
@@ -447,8 +447,10 @@ def test_a_taskmanager_killed_outside_the_batch_stops_the_rollout_before_the_nex
     out = proc.stdout
     assert proc.returncode != 0, out[-4000:]
     reason = re.search(r"Rolling restart stopped: (.*)", out).group(1)
-    assert "Stopped before the batch tm2: TaskManager tm3 (not in this batch) is no longer registered" in reason, \
-        reason
+    # REST names it once the JobManager dropped it, its host at once (killed less than its heartbeats ago)
+    assert re.search(r"Stopped before the batch tm2: TaskManager tm3 \(not in this batch\) (is no longer registered"
+                     r"|has no running JVM on its host now \(it was pid \d+ started \d+\): it stopped or died outside "
+                     r"the rollout)", reason), reason
     assert re.search(r"Restarted tm1; failed none; not touched tm2, tm3", out), out[-3000:]
     assert flink.process_pid("tm2") == pids["tm2"], "tm2 was stopped although tm3 was gone"
     # never more than one batch down, besides the TaskManager we killed
@@ -465,6 +467,134 @@ def test_a_taskmanager_killed_outside_the_batch_stops_the_rollout_before_the_nex
     assert _restarted(proc.stdout) == ["tm2"], proc.stdout[-3000:]
     assert "tm2 (batch 1): running memory differs from its file" in proc.stdout
     assert _all_at_plan(flink)
+
+
+# An Ansible callback that holds the play when a task of that name starts for the nth time (the linear strategy
+# calls it on the controller before any host runs the task, after every host finished the task before). The
+# role runs unchanged; the test gets a fixed point between two batches to do what a supervisor would do.
+PAUSE_CALLBACK = """
+import os, time
+from pathlib import Path
+from ansible.plugins.callback import CallbackBase
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "e2e_pause"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self.dir = Path(os.environ["FLINKOPS_E2E_PAUSE_DIR"])
+        self.task = os.environ["FLINKOPS_E2E_PAUSE_TASK"]
+        self.nth = int(os.environ["FLINKOPS_E2E_PAUSE_NTH"])
+        self.seen = 0
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        if not task.get_name().endswith(self.task):
+            return
+        self.seen += 1
+        if self.seen != self.nth:
+            return
+        (self.dir / "paused").write_text(str(self.seen))
+        deadline = time.monotonic() + 1200
+        while not (self.dir / "resume").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+"""
+GATE_HOST_CHECK = "See which JVM runs each TaskManager outside the batch"
+
+
+def _tm_rest(flink, name):
+    """What REST shows of a TaskManager's JVM: resource id, RPC path, data port (None: not registered)."""
+    tm = flink.taskmanagers().get(name)
+    return None if not tm or not tm.get("slotsNumber") else (tm["id"], tm["path"], tm["dataPort"])
+
+
+@ONLY_2_3
+def test_a_taskmanager_restarted_outside_the_batch_on_its_fixed_ports_stops_the_rollout(flink, ansible_env,
+                                                                                        ansible_bin, tmp_path):
+    """tm3 on fixed taskmanager.rpc.port and data.port, kill -9 and started again between tm1's and tm2's batches:
+    REST shows it unchanged (same id, RPC path, data port); its host names a new pid and start time, and the gate
+    before tm2's batch stops the rollout naming tm3. tm2 is not stopped; the rerun brings all to the plan."""
+    flink.log_tag = "restart-outside"
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 180, "job RUNNING before the fixed-ports test")
+    rpc_port, data_port = flink_cluster.free_port_range(2)
+    flink.set_keys("tm3", {"taskmanager.rpc.port": rpc_port, "taskmanager.data.port": data_port})
+    flink.stop_taskmanager("tm3")
+    flink.start_taskmanager("tm3")
+    fixed = flink.wait(lambda: _tm_rest(flink, "tm3") if flink.process_pid("tm3") else None, 300,
+                       "tm3 registered on its fixed ports")
+    assert fixed[2] == data_port and f":{rpc_port}/" in fixed[1], fixed
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 180, "job RUNNING after tm3 moved to fixed ports")
+    pids = {name: flink.process_pid(name) for name in TMS}
+
+    pause = tmp_path / "pause"
+    (pause / "callbacks").mkdir(parents=True)
+    (pause / "callbacks" / "e2e_pause.py").write_text(PAUSE_CALLBACK)
+    playbook_file = tmp_path / "restart-outside.yml"
+    playbook_file.write_text(
+        "- ansible.builtin.import_playbook: flinkops.flink.enforce\n"
+        "- hosts: flink_taskmanager\n  gather_facts: false\n  roles: [flinkops.flink.rolling_restart]\n")
+    settings = {"enforce_settings": {"taskmanager": {"taskmanager.memory.managed.fraction": "0.34"}},
+                "enforce_confirm": True, "rolling_restart_register_timeout": 360}
+    args = tmp_path / "restart-outside.json"
+    args.write_text(json.dumps(settings))
+    inventory = flink.inventory(tmp_path / "inventory.yml", sys.executable)
+    cmd = [str(ansible_bin / "ansible-playbook"), "-i", str(inventory), str(playbook_file), "-e", f"@{args}"]
+    # Held at the host check of the second gate (the first is tm1's, the second tm2's).
+    env = dict(ansible_env, JVM_ARGS=flink_cluster.JVM_ARGS, ANSIBLE_CALLBACK_PLUGINS=str(pause / "callbacks"),
+               ANSIBLE_CALLBACKS_ENABLED="e2e_pause", FLINKOPS_E2E_PAUSE_DIR=str(pause),
+               FLINKOPS_E2E_PAUSE_TASK=GATE_HOST_CHECK, FLINKOPS_E2E_PAUSE_NTH="2")
+    log = OUTPUT / "e2e-restart-outside.log"
+    OUTPUT.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with Watcher(flink) as watcher, log.open("w") as out_file:
+        proc = subprocess.Popen(cmd, env=env, stdout=out_file, stderr=subprocess.STDOUT, text=True, cwd=flink.root)
+        try:
+            while not (pause / "paused").exists():
+                assert proc.poll() is None, "the rollout ended before tm2's gate: " + log.read_text()[-5000:]
+                assert time.monotonic() - started < 900, "no second gate within 900 s"
+                time.sleep(0.2)
+            # Between the batches: tm1 restarted, tm2 and tm3 the same JVMs.
+            assert flink.process_pid("tm1") not in (None, pids["tm1"])
+            assert flink.process_pid("tm2") == pids["tm2"] and flink.process_pid("tm3") == pids["tm3"]
+            # What a supervisor does: tm3 killed and started again at once, on the same ports.
+            os.kill(pids["tm3"], signal.SIGKILL)
+            flink.wait(lambda: flink.process_pid("tm3") is None, 30, "tm3 dead after kill -9")
+            flink.start_taskmanager("tm3")
+            new_tm3 = flink.wait(lambda: flink.process_pid("tm3"), 60, "tm3 started again")
+            # REST cannot tell: the same resource id, RPC path and data port, registered with its slot.
+            flink.wait(lambda: _tm_rest(flink, "tm3") == fixed and len(flink.taskmanagers()) == 3
+                       and all(t["slotsNumber"] for t in flink.taskmanagers().values()), 300,
+                       "tm3 registered again on the same ports")
+            assert flink.wait(lambda: flink.job_running(flink.job_id), 180, "job RUNNING before the gate")
+        finally:
+            (pause / "resume").write_text("go")
+            proc.wait(900)
+    _timing("restart_outside_playbook_s", time.monotonic() - started)
+    out = log.read_text()
+    assert proc.returncode != 0, out[-4000:]
+    reason = re.search(r"Rolling restart stopped: (.*)", out).group(1)
+    assert "Stopped before the batch tm2: TaskManager tm3 (not in this batch) is another JVM than at the start, " \
+           f"as its host says (pid {pids['tm3']} started " in reason, reason
+    assert f"pid {new_tm3} started " in reason and "it restarted outside the rollout" in reason, reason
+    assert "REST alone shows it unchanged (same resource id, RPC path and data port)" in reason, reason
+    assert "Nothing of that batch was touched" in reason, reason
+    assert re.search(r"Restarted tm1; failed none; not touched tm2, tm3", out), out[-3000:]
+    # No other TaskManager stopped: tm2 the same JVM, tm3 the one we started.
+    assert flink.process_pid("tm2") == pids["tm2"], "tm2 was stopped although tm3 had been restarted"
+    assert flink.process_pid("tm3") == new_tm3, "the role stopped tm3"
+    assert watcher.fewest >= len(TMS) - 2, watcher.fewest
+
+    # The rerun: only what is still pending restarts (tm2; tm3 was started on its new file), all at the plan.
+    assert flink.wait(lambda: flink.job_running(flink.job_id), 180, "job RUNNING before the rerun")
+    proc, _ = _enforce_and_restart(flink, ansible_env, ansible_bin, tmp_path, "restart-outside-rerun", {
+        "enforce_settings": {"taskmanager": {"taskmanager.memory.managed.fraction": "0.34"}}})
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert _restarted(proc.stdout) == ["tm2"], proc.stdout[-3000:]
+    assert "tm2 (batch 1): running memory differs from its file" in proc.stdout
+    assert _all_at_plan(flink)
+    assert flink.process_pid("tm3") == new_tm3
 
 
 @ONLY_2_3
