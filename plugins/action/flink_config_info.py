@@ -33,9 +33,9 @@ class ActionModule(FlinkAction, ActionBase):
             target = resolve_target(args, host, task_vars.get("group_names"))
             # the probe finds TaskManager and JobManager JVMs (the live audit compares both)
             live = args["live"] and bool({"taskmanager", "jobmanager"} & set(target.processes))
-            # logs: the log dir given (flink_log_dir), else <flink_home>/log
-            log_dir = args["log_dir"] or (target.flink_home.rstrip("/") + "/log" if target.flink_home else None)
-            logs = (log_dir, args["logs_max_bytes"]) if args["logs"] else None
+            # logs: the log dir as given (flink_log_dir); none given, the host picks env.log.dir of the file
+            # Flink reads, else <flink_home>/log (as bin/config.sh does)
+            logs = (args["log_dir"], args["logs_max_bytes"]) if args["logs"] else None
             # Connection and become failures are Ansible's to report (unreachable vs failed).
             # sudoable only with become: over SSH a sudoable command gets a pty (ssh -tt), which costs the
             # host a pty and login records on every run and mixes stderr into the answer.

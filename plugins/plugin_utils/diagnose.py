@@ -142,8 +142,10 @@ KEYS = {
 # --- The logs a gather returns --------------------------------------------------------------------
 
 
-def _entry_lines(entry, host, index) -> tuple[str, list, int]:
-    """(file, lines, number of the first line) of one ``logs`` entry; DiagnoseError naming host and entry."""
+def _entry_lines(entry, host, index) -> tuple[str, list, object]:
+    """(file, lines, the number of each line in the file) of one ``logs`` entry; DiagnoseError naming host and
+    entry. The numbers are ``line_numbers`` when given (an excerpt: the gather ships only the lines diagnose
+    reads), else consecutive from ``first_line``."""
     where = f"host {host}: logs[{index}]"
     if not isinstance(entry, Mapping):
         raise DiagnoseError(f"{where} must be a mapping with file and lines or text, got {type(entry).__name__}")
@@ -167,7 +169,14 @@ def _entry_lines(entry, host, index) -> tuple[str, list, int]:
     first = entry.get("first_line", 1)
     if isinstance(first, bool) or not isinstance(first, int) or first < 1:
         raise DiagnoseError(f"{where} ({name}): first_line must be a positive integer, got {first!r}")
-    return name, lines, first
+    numbers = entry.get("line_numbers")
+    if numbers is None:
+        return name, lines, range(first, first + len(lines))
+    if (isinstance(numbers, (str, bytes)) or not isinstance(numbers, (list, tuple)) or len(numbers) != len(lines)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers)
+            or any(a >= b for a, b in zip(numbers, numbers[1:], strict=False))):
+        raise DiagnoseError(f"{where} ({name}): line_numbers must be increasing positive integers, one per line")
+    return name, lines, list(numbers)
 
 
 def _kind(entry: Mapping, name: str) -> str:
@@ -237,12 +246,12 @@ def _candidates(lines: list) -> list:
 
 
 def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
-    name, lines, first = _entry_lines(entry, host, index)
+    name, lines, numbers = _entry_lines(entry, host, index)
     kind = _kind(entry, name)
     if _CLIENT_LOG.match(name.rsplit("/", 1)[-1]):
         return []  # bin/flink's own log: it relays the cluster's errors, the daemons' logs hold them
     if kind == "kernel":
-        return _scan_kernel(host, name, lines, first, entry)
+        return _scan_kernel(host, name, lines, numbers, entry)
     file_process = _process_of_file(entry, name, host_procs)
     hits, seen = [], set()
     record_time, record_line, record_text = None, None, None
@@ -271,8 +280,8 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
                 seen.add(("direct-oom", key[1]))
             process = rule.process or file_process
             if file_process == JM and rule.code in ("heap-oom", "direct-oom", "metaspace-oom"):
-                process = _whose_oom(lines, record_line if record_line is not None else i, i)
-            hit = Hit(rule.code, process, rule.severity, host, name, first + i, record_time, redact_line(text),
+                process = _whose_oom(lines, record_line if record_line is not None else i, i, numbers)
+            hit = Hit(rule.code, process, rule.severity, host, name, numbers[i], record_time, redact_line(text),
                       {k: v for k, v in match.groupdict().items() if v is not None})
             if record_text is not None and record_line != i:
                 hit.record = redact_line(record_text)
@@ -282,9 +291,9 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
             if rule.code == "taskmanager-lost":
                 hit.taskmanager_id = hit.groups.get("tm_timeout") or hit.groups.get("tm_unreachable")
             if rule.code == "refused-config":
-                hit.cause = _refusal_cause(lines, i)
+                hit.cause = _refusal_cause(lines, i, numbers)
             if rule.code == "slots-unfulfillable":
-                hit.groups["required_slots"] = _required_slots(lines, i)
+                hit.groups["required_slots"] = _required_slots(lines, i, numbers)
             hits.append(hit)
     return hits
 
@@ -297,20 +306,31 @@ _JM_OWN = ("The Flink Master has to be shutdown", "Could not start the JobMaster
 _TM_REPORTED = ("The task executor has to be shutdown", " switched from ", "to FAILED")
 
 
-def _whose_oom(lines: list, start: int, at: int) -> str:
-    """taskmanager or jobmanager: whose OutOfMemoryError a JobManager log record holds."""
-    record = lines[start:at + 1] if at - start < 400 else lines[start:start + 1] + lines[at - 400:at + 1]
+def _window(lines: list, numbers, low: int, high: int) -> list:
+    """The lines (indexes into ``lines``) whose numbers are in [low, high): of an excerpt, the ones shipped."""
+    if isinstance(numbers, range):
+        return range(max(0, low - numbers.start), max(0, min(len(lines), high - numbers.start)))
+    return [k for k, n in enumerate(numbers) if low <= n < high]
+
+
+def _whose_oom(lines: list, start: int, at: int, numbers=None) -> str:
+    """taskmanager or jobmanager: whose OutOfMemoryError a JobManager log record holds (the record's head and
+    at most its 400 lines before the error)."""
+    numbers = range(1, len(lines) + 1) if numbers is None else numbers
+    first, last = numbers[start], numbers[at]
+    record = [lines[start]] + [lines[k] for k in _window(lines, numbers, max(first + 1, last - 400), last + 1)]
     if any(marker in text for text in record for marker in _JM_OWN) or any(
             marker in lines[at] for marker in _JM_OWN):
         return JM
     return TM
 
 
-def _refusal_cause(lines: list, at: int) -> str | None:
-    """The deepest cause BashJavaUtils printed after the [ERROR] line (the memory model's message)."""
+def _refusal_cause(lines: list, at: int, numbers) -> str | None:
+    """The deepest cause BashJavaUtils printed in the 199 lines after the [ERROR] line (the memory model's
+    message)."""
     cause = None
-    for text in lines[at + 1:at + 200]:
-        text = text.strip()
+    for k in _window(lines, numbers, numbers[at] + 1, numbers[at] + 200):
+        text = lines[k].strip()
         if text.startswith("Caused by: ") or (cause is None and "Exception: " in text):
             cause = text
         elif text.startswith("[ERROR] Could not get JVM parameters"):
@@ -318,10 +338,11 @@ def _refusal_cause(lines: list, at: int) -> str | None:
     return redact_line(cause) if cause else None
 
 
-def _required_slots(lines: list, at: int) -> int | None:
-    """Slots the job asked for: the newest 'required resources' the slot pool declared before ``at``."""
-    for text in reversed(lines[max(0, at - 2000):at]):
-        match = REQUIRED_SLOTS.search(text)
+def _required_slots(lines: list, at: int, numbers) -> int | None:
+    """Slots the job asked for: the newest 'required resources' the slot pool declared in the 2000 lines
+    before ``at``."""
+    for k in reversed(_window(lines, numbers, numbers[at] - 2000, numbers[at])):
+        match = REQUIRED_SLOTS.search(lines[k])
         if match:
             counts = [int(n) for n in PROFILE_COUNT.findall(match.group("profiles"))]
             if counts:
@@ -329,7 +350,7 @@ def _required_slots(lines: list, at: int) -> int | None:
     return None
 
 
-def _scan_kernel(host: str, name: str, lines: list, first: int, entry: Mapping) -> list:
+def _scan_kernel(host: str, name: str, lines: list, numbers, entry: Mapping) -> list:
     hits, limit = [], None
     clock = _kernel_clock(entry)
     for i, text in enumerate(lines):
@@ -349,7 +370,7 @@ def _scan_kernel(host: str, name: str, lines: list, first: int, entry: Mapping) 
                 groups["at"] = clock[0] + float(stamp.group(1))
                 groups["utc_offset"] = clock[1]
                 when = _local_time(groups["at"], clock[1])
-            hits.append(Hit("oom-killed", None, "error", host, name, first + i, when, text, groups))
+            hits.append(Hit("oom-killed", None, "error", host, name, numbers[i], when, text, groups))
             limit = None
     return hits
 

@@ -20,7 +20,9 @@ caught by the NUL not being where the lengths say.
 
 On Linux the host runs, per file read, head and wc to measure it and head to send it, then one ls for
 the inodes of all files and one base64; the rest is shell builtins (machine-id, boot_id and the node name
-are read with the shell's read). tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
+are read with the shell's read). With ``logs``: one ls of the log dir, per log file tail and tr, one awk
+that keeps the lines diagnose reads, date, dmesg, grep, tail and tr for the kernel's lines (and one awk for
+env.log.dir when no log dir is given). tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 
-from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe, log_tail
+from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import LEGACY_NAME, YAML_NAME
+from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail
 
 PROTOCOL = "2"
 READ_UNIT = 4096
@@ -142,7 +145,8 @@ def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root
     """The one shell command run on the host (``root`` re-roots /proc and /sys, for tests).
 
     ``live`` adds the live probe (module_utils/live_probe.py), run in the conf dir; ``logs``
-    ((log dir, bytes per file)) the log tail (module_utils/log_tail.py).
+    ((log dir given or None, bytes per file)) the lines of each log tail diagnose reads
+    (plugins/plugin_utils/diagnose_tail.py).
     """
     quote = shlex.quote
     # mx: the most bytes read of a file, more than m to tell a bigger one, and a whole number of pages: a
@@ -156,7 +160,7 @@ def build_script(flink_home: str | None, conf_dir: str, max_file_size: int, root
     body = _SCRIPT_BODY.replace("@@LIVE@@", live_probe.LIVE_SH.lstrip("\n") if live else "")
     if logs:
         assigns += f"; ld={quote(logs[0] or '')}; lb={int(logs[1])}"
-    body = body.replace("@@LOGS@@", log_tail.LOGS_SH.lstrip("\n") if logs else "")
+    body = body.replace("@@LOGS@@", diagnose_tail.LOGS_SH.lstrip("\n") if logs else "")
     return assigns + "\n" + body.rstrip("\n")
 
 
@@ -297,7 +301,7 @@ def interpret(records: list[Record]) -> Gathered:
         elif rec.kind == "live" and not args:
             got.live = _text(rec.payload)
         elif (rec.kind == "log" and len(args) == 3 and args[1].isdigit() and args[2].isdigit()) or (
-                rec.kind in ("logdir", "kernel") and len(args) == 1):
+                rec.kind in ("logdir", "kernel") and len(args) == 1) or (rec.kind == "tails" and not args):
             got.logs = (got.logs or []) + [(rec.kind, args, rec.payload)]
         elif rec.kind == "machine" and not args:
             got.machine = _text(rec.payload)

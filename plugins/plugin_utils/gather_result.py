@@ -12,12 +12,13 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 
-from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe, log_tail
+from ansible_collections.flinkops.flink.plugins.module_utils import host_facts, live_probe
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import ConfigFileError, choose_config_file
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf import parse_flink_conf
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 from ansible_collections.flinkops.flink.plugins.module_utils.options import minor_line, redact_anywhere
 from ansible_collections.flinkops.flink.plugins.module_utils.task_options import PROCESSES
+from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import parse_config_yaml
 from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import (
     FileChangedError,
@@ -214,7 +215,7 @@ def build_result(got: Gathered, host: str, *, flink_home: str | None, conf_dir: 
     if got.live is not None:
         result["live_probe"] = live_probe.parse_live(got.live, choice.name)
     if got.logs is not None:
-        result["logs"] = log_tail.entries(got.logs, log_dir)
+        result["logs"] = diagnose_tail.entries(got.logs, log_dir)
     return result, warnings
 
 

@@ -229,3 +229,38 @@ def test_slots_unfulfillable_diagnosed_fixed_and_the_job_runs(flink, ansible_env
     restart_fixed_tm(cl, fix)
     cl.wait(lambda: cl.rest("/taskmanagers/tm1")["slotsNumber"] == 4, 60, "tm1 reports its 4 slots")
     run_to_running(cl, args)
+
+
+def test_audit_reports_a_failure_only_the_rest_exception_history_holds(flink, ansible_env, ansible_bin, tmp_path):
+    """The audit role with audit_logs and audit_rest_url reads each job's exception history (exceptions: true):
+    a task's heap OOM on tm1, with no log of it where the gather looks (every host's flink_log_dir an empty dir:
+    logs kept elsewhere), is in the report's Failures section with the REST address as its evidence. Before the
+    role passed exceptions: true, the section was empty."""
+    cl = flink
+    overrides, args, text, _where = diagnose_cluster.CASES["heap-oom"]
+    cl.cancel_all()
+    cl.restart_tm(overrides)
+    proc = cl.run_job(args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    cl.wait_text("tm1", text, 240)
+    cl.wait(lambda: any(j["state"] == "FAILED" for j in cl.jobs()), 120, "the job failed")
+    inventory = cl.inventory(tmp_path / "inventory.yml", sys.executable)
+    data = yaml.safe_load(inventory.read_text())
+    empty = tmp_path / "no-logs-here"
+    empty.mkdir()
+    for group in data["all"]["children"].values():
+        for host in group["hosts"].values():
+            host["flink_log_dir"] = str(empty)
+    inventory.write_text(yaml.safe_dump(data))
+    report = tmp_path / "report"
+    run(ansible_env, ansible_bin, inventory, Path("flinkops.flink.audit"), "-e", f"audit_report_dir={report}",
+        "-e", "audit_logs=true", "-e", f"audit_rest_url={cl.url}", "-e", "audit_fail_on=never",
+        "-e", "audit_hosts=all")
+    failures = json.loads((report / "flink-audit.json").read_text())["failures"]
+    found = [f for f in failures if f["code"] == "heap-oom"]
+    assert found, failures
+    assert found[0]["host"] == "tm1" and found[0]["process"] == "taskmanager"
+    assert found[0]["evidence"]["file"].startswith(f"{cl.url}/jobs/") and found[0]["evidence"]["file"].endswith(
+        "/exceptions")
+    assert "java.lang.OutOfMemoryError: Java heap space" in found[0]["evidence"]["message"]
+    cl.cancel_all()

@@ -89,3 +89,34 @@ def test_no_program_for_the_machine_identity(tmp_path):
     import os  # noqa: PLC0415
 
     assert got.machine == f"{first}\n{boot_id}\n{os.uname().nodename}"
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("given", [True, False], ids=["log_dir given", "log dir from env.log.dir"])
+def test_programs_with_logs(tmp_path, given):
+    """logs: true adds, per host, one ls of the log dir, per log file the tail and tr that read its end, one awk
+    that keeps the lines diagnose reads (of every file: not one per file), and for the kernel's lines date and
+    dmesg with grep, tail and tr (journalctl only where dmesg is refused); plus the awk that reads env.log.dir
+    when no log dir is given. The gather without logs runs what it ran (test above)."""
+    home = home_with(tmp_path, "2.3.0", {"config.yaml": f"env.log.dir: {tmp_path / 'log'}\n".encode()})
+    log = tmp_path / "log"
+    log.mkdir()
+    names = [f"flink-u-{d}-0-h.{x}" for d in ("taskexecutor", "standalonesession") for x in ("log", "out")]
+    for name in names:
+        (log / name).write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\n" * 1000)
+    (log / "flink-u-client-h.log").write_bytes(b"not read\n")
+    script = proto.build_script(str(home), str(home / "conf"), 1 << 20, logs=(str(log) if given else None, 4096))
+    programs, _processes, stdout = traced(tmp_path, "/bin/dash", script)
+    got = proto.interpret(proto.parse_frames(stdout.decode("ascii")))
+    kernel = next(args[0] for kind, args, _p in got.logs if kind == "kernel")
+    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": len(names), "tr": len(names), "awk": 1,
+                "date": 1, "dmesg": 1}
+    if not given:
+        expected["awk"] += 1
+    if kernel in ("dmesg", "journalctl"):
+        expected.update(grep=1, tail=expected["tail"] + 1, tr=expected["tr"] + 1)
+    if kernel != "dmesg":
+        expected["journalctl"] = 1
+    if kernel == "none":
+        expected.update(head=expected["head"] + 1, tr=expected["tr"] + 1)
+    assert dict(programs) == expected

@@ -1,0 +1,251 @@
+"""The gather's logs fragment (plugins/plugin_utils/diagnose_tail.py) in every POSIX shell of the matrix: it
+ships only the lines diagnose reads, numbered as in the file, and diagnose finds in them exactly what it
+found in the whole tail the gather shipped before (module_utils/log_tail.py's fragment, run beside it on
+every captured failure of 1.20 and 2.3, whole and cut to a tail)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
+from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
+from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as dg
+from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diagnose"
+SHELLS = {"dash": ["/bin/dash", "-c"], "bash": ["/bin/bash", "--posix", "-c"],
+          "busybox": ["/usr/bin/busybox", "sh", "-c"], "mksh": ["/usr/bin/mksh", "-c"],
+          "yash": ["/usr/bin/yash", "-c"], "posh": ["/usr/bin/posh", "-c"]}
+CASES = sorted((line.name, case.name) for line in FIXTURES.iterdir() if line.is_dir()
+               for case in line.iterdir() if (case / "case.json").is_file())
+GATHERED = ("taskexecutor", "standalonesession", "zookeeper")
+
+
+def records(out: bytes) -> list:
+    found, pos = [], 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        kind, *args = out[pos + 2:eol].decode().split(" ")
+        end = out.index(b"\0", eol + 1)
+        found.append((kind, args, out[eol + 1:end]))
+        pos = end + 1
+    return found
+
+
+def run(shell: str, fragment: str, log_dir: Path | str, max_bytes: int, env: dict | None = None,
+        home: str = "", conf: str = "") -> list:
+    argv = SHELLS[shell]
+    if not shutil.which(argv[0]):
+        pytest.fail(f"{argv[0]} is missing: tools/bootstrap.sh installs the shell matrix")
+    script = f"h='{home}'; c='{conf}'; r=; ld='{log_dir}'; lb={max_bytes}\n" + fragment
+    proc = subprocess.run([*argv, script], capture_output=True, timeout=120, env=env, check=False)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    return records(proc.stdout)
+
+
+def fleet(line: str, case: str, root: Path) -> tuple[dict, dict]:
+    """The case's hosts with their Flink logs in a log dir each (as Flink wrote them), and the kernel entries
+    the case captured (kept out of the gather: this machine's dmesg changes while tests run)."""
+    folder = FIXTURES / line / case
+    data = json.loads((folder / "case.json").read_text())
+    hosts, kernel = {}, {}
+    for host, record in data["hosts"].items():
+        log_dir = root / host
+        log_dir.mkdir(parents=True)
+        kernel[host] = []
+        for i, entry in enumerate(record["logs"]):
+            base = entry["file"].rsplit("/", 1)[-1]
+            if any(f"-{d}-" in base for d in GATHERED):
+                (log_dir / base).write_bytes((folder / entry["fixture"]).read_bytes())
+                os.utime(log_dir / base, (1000 + i, 1000 + i))
+            else:
+                kernel[host].append({"file": entry["file"], "text": (folder / entry["fixture"]).read_text(
+                    errors="replace"), **{k: entry[k] for k in ("boot_time", "utc_offset") if k in entry}})
+        hosts[host] = dict(record, logs=None, mem_total_bytes=8 << 30, cgroup_memory_limit_bytes=None)
+    return hosts, kernel
+
+
+def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, new: bool) -> dict:
+    out = {}
+    for host, record in hosts.items():
+        fragment, decode = (dt.LOGS_SH, dt.entries) if new else (log_tail.LOGS_SH, log_tail.entries)
+        got = [r for r in run(shell, fragment, root / host, max_bytes) if r[0] != "kernel"]
+        out[host] = dict(record, logs=decode(got, None) + kernel[host])
+    return out
+
+
+# Every case in dash, whole and as a tail cut at 12 KiB (its first line dropped, its records cut); in the other
+# shells (the same awk: the shell runs the loop around it) three cases, whole and cut. Busybox's own awk, tail and
+# tr: test_the_whole_gather_with_logs_in_every_shell.
+OTHERS = [("2.3", "heap-oom"), ("1.20", "refused-config"), ("2.3", "oom-killed")]
+RUNS = ([("dash", size, line, case) for line, case in CASES for size in (1 << 24, 12 * 1024)]
+        + [(shell, size, line, case) for shell in SHELLS if shell != "dash" for line, case in OTHERS
+           for size in (1 << 24, 12 * 1024)])
+
+
+@pytest.mark.parametrize(("shell", "max_bytes", "line", "case"), RUNS,
+                         ids=[f"{s}-{'whole' if b > 1 << 20 else 'tail-12k'}-{ln}-{c}" for s, b, ln, c in RUNS])
+def test_excerpt_diagnoses_as_the_whole_tail(tmp_path, shell, max_bytes, line, case):
+    hosts, kernel = fleet(line, case, tmp_path)
+    before = dg.diagnose(gathered(hosts, kernel, tmp_path, shell, max_bytes, new=False))
+    results = gathered(hosts, kernel, tmp_path, shell, max_bytes, new=True)
+    after = dg.diagnose(results)
+    assert after == before
+    if max_bytes == 1 << 24:
+        assert after["summary"]["diagnoses"], after  # the captured failure is found, not nothing on both sides
+        for record in results.values():  # every line shipped is that line of the file, byte for byte
+            for entry in record["logs"]:
+                if entry.get("excerpt"):
+                    lines = Path(entry["file"]).read_text(errors="replace").split("\n")
+                    assert all(lines[n - 1] == text for n, text in zip(entry["line_numbers"], entry["lines"],
+                                                                          strict=True))
+
+
+def test_signatures_hold_every_text_diagnose_reads():
+    assert {rule.needle for rule in dg.RULES} <= set(dt.SIGNATURES)
+    assert set(dg._JM_OWN) <= set(dt.SIGNATURES)
+    assert any(s in dg.REQUIRED_SLOTS.pattern for s in dt.SIGNATURES)
+    assert next(r.needle for r in dg.RULES if r.code == "refused-config") == dt.REFUSED
+
+
+RECORD = "2026-12-02 04:48:{:02d},000 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor [] - {}"
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_what_a_tail_ships(tmp_path, shell):
+    log = tmp_path / "log"
+    log.mkdir()
+    lines = [RECORD.format(0, "Starting TaskManager (Version: 2.3.0, Scala: 2.12)")]
+    lines += [RECORD.format(1, f"filler {i}") for i in range(100)]
+    lines += [RECORD.format(2, "Task failed."), "java.lang.RuntimeException: boom"]
+    lines += [f"\tat org.example.Frame{i}(Frame.java:{i})" for i in range(50)]
+    lines += ["Caused by: java.lang.OutOfMemoryError: Java heap space", "\tat org.example.Deep(Deep.java:1)"]
+    lines += [RECORD.format(3, f"after {i}") for i in range(40)]
+    lines += [RECORD.format(4, "Loading configuration property: s3.secret-key, hunter2 TaskManager with id x")]
+    tm = log / "flink-u-taskexecutor-0-h.log"
+    tm.write_text("\n".join(lines))  # no final newline: the next file's marker comes after it
+    out = log / "flink-u-taskexecutor-0-h.out"
+    out.write_bytes(b"x\x00y\x01z\n[ERROR] Could not get JVM parameters and dynamic configurations properly.\n"
+                    + b"\n".join(b"noise %d" % i for i in range(30)) + b"\nException: early\nCaused by: de\x00e\x01p\n")
+    os.utime(tm, (1, 1))  # the .out is newer: first
+    got = run(shell, dt.LOGS_SH, log, 1 << 20)
+    assert [r[0] for r in got] == ["logdir", "tails", "kernel"]
+    entries = dt.entries(got, None)
+    console, taskmanager = entries[0], entries[1]
+    assert console["file"] == str(out) and taskmanager["file"] == str(tm)
+    assert not taskmanager["truncated"] and taskmanager["size"] == tm.stat().st_size
+    numbered = dict(zip(taskmanager["line_numbers"], taskmanager["lines"], strict=True))
+    text = tm.read_text().split("\n")
+    # the JVM's start (the first record), the failure's record head 52 lines above it, the cause; the newest
+    # 20 lines; nothing of the 100 fillers
+    assert numbered[1] == text[0] and numbered[102] == text[101] and numbered[154] == text[153]
+    assert not any("filler" in line for line in taskmanager["lines"])
+    assert sorted(numbered)[-20:] == list(range(len(text) - 19, len(text) + 1))
+    assert numbered[len(text)].endswith(f"s3.secret-key, {REDACTED}")  # the last line, redacted
+    # the console: the refusal, the cause window after it, NUL and \001 dropped
+    assert console["lines"][0] == "[ERROR] Could not get JVM parameters and dynamic configurations properly."
+    assert console["line_numbers"][-2:] == [33, 34] and console["lines"][-2:] == ["Exception: early", "Caused by: deep"]
+    found = dg.diagnose({"h": {"config": {}, "flink_version": "2.3.0", "processes": ["taskmanager"],
+                               "mem_total_bytes": 8 << 30, "cgroup_memory_limit_bytes": None, "logs": entries}})
+    codes = {d["code"]: d for d in found["hosts"]["h"]}
+    assert codes["heap-oom"]["evidence"]["line"] == 154
+    assert codes["heap-oom"]["evidence"]["record"] == text[101]
+    assert codes["refused-config"]["evidence"]["cause"] == "Caused by: deep"
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox", "posh"])
+def test_a_cut_tail_counts_from_its_first_whole_line(tmp_path, shell):
+    log = tmp_path / "log"
+    log.mkdir()
+    lines = [RECORD.format(i % 60, f"record {i:05d}") for i in range(3000)]
+    lines[2970] = RECORD.format(9, "java.lang.OutOfMemoryError: Java heap space")
+    (log / "flink-u-taskexecutor-0-h.log").write_text("\n".join(lines) + "\n")
+    got = run(shell, dt.LOGS_SH, log, 8192)
+    entry = dt.entries(got, None)[0]
+    tail = (log / "flink-u-taskexecutor-0-h.log").read_bytes()[-8192:].decode().split("\n", 1)[1].split("\n")
+    assert entry["truncated"]
+    assert all(tail[n - 1] == t for n, t in zip(entry["line_numbers"], entry["lines"], strict=True))
+    assert entry["lines"][0] == tail[0]  # the tail's first whole record
+    assert len(entry["lines"]) == 22  # first record, the hit, the newest 20
+
+
+def test_excerpt_is_a_small_part_of_a_big_log(tmp_path):
+    """What the benchmark's hosts ship: a 10 MiB log of the captured heap-oom repeated, its tail of 256 KiB."""
+    source = (FIXTURES / "2.3" / "heap-oom" / "tm1__flink-tm1-taskexecutor-0-vm.log").read_bytes()
+    log = tmp_path / "log"
+    log.mkdir()
+    (log / "flink-u-taskexecutor-0-h.log").write_bytes(source * (10 * (1 << 20) // len(source)))
+    got = run("dash", dt.LOGS_SH, log, 256 * 1024)
+    payload = next(p for kind, _a, p in got if kind == "tails")
+    assert len(payload) * 10 < 256 * 1024, len(payload)
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_log_dir_given_from_the_file_or_the_home(tmp_path, shell):
+    home = tmp_path / "flink"
+    for sub in ("conf", "log", "elsewhere"):
+        (home / sub).mkdir(parents=True)
+    (home / "conf" / "config.yaml").write_text(f"env:\n  log:\n    dir: '{home / 'elsewhere'}'  # ours\n")
+    # given, even when it is <flink_home>/log and the file names another dir (bin/config.sh: FLINK_LOG_DIR wins)
+    got = run(shell, dt.LOGS_SH, home / "log", 4096, home=str(home), conf=str(home / "conf"))
+    assert got[0] == ("logdir", ["given"], str(home / "log").encode())
+    got = run(shell, dt.LOGS_SH, "", 4096, home=str(home), conf=str(home / "conf"))
+    assert got[0] == ("logdir", ["file"], str(home / "elsewhere").encode())
+    (home / "conf" / "config.yaml").write_text("a: 1\n")
+    got = run(shell, dt.LOGS_SH, "", 4096, home=str(home), conf=str(home / "conf"))
+    assert got[0] == ("logdir", ["home"], str(home / "log").encode())
+    got = run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096)
+    assert got[0] == ("logdir", ["absent"], str(tmp_path / "nowhere").encode()) and got[1][0] == "kernel"
+
+
+def test_bad_line_numbers_name_the_host_and_entry():
+    result = {"config": {}, "flink_version": "2.3.0", "processes": ["taskmanager"],
+              "logs": [{"file": "a.log", "lines": ["x", "y"], "line_numbers": [2, 1]}]}
+    with pytest.raises(dg.DiagnoseError, match=r"host h: logs\[0\] \(a.log\): line_numbers"):
+        dg.diagnose({"h": result})
+
+
+BUSYBOX_TOOLS = ("wc", "cat", "head", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep",
+                 "ls", "tail", "tr", "awk", "grep", "date", "dmesg")
+
+
+@pytest.mark.parametrize("tools", ["host", "busybox"])
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_the_whole_gather_with_logs_in_every_shell(tmp_path, shell, tools):
+    """build_script with logs, framed and decoded: the same logs in every shell, with the host's tools and
+    with busybox's alone (awk, tail, tr, ls, grep included)."""
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import gather_protocol as proto  # noqa: PLC0415
+
+    env = {"PATH": os.environ["PATH"]}
+    if tools == "busybox":
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        for tool in BUSYBOX_TOOLS:
+            (bindir / tool).symlink_to(shutil.which("busybox"))
+        env["PATH"] = str(bindir)
+    hosts, _kernel = fleet("2.3", "heap-oom", tmp_path / "logs")
+    home = tmp_path / "flink"
+    (home / "conf").mkdir(parents=True)
+    (home / "conf" / "config.yaml").write_text(f"env.log.dir: {tmp_path / 'logs' / 'tm1'}\n")
+
+    def gather(argv, env):
+        script = proto.build_script(None, str(home / "conf"), 1 << 20, logs=(None, 256 * 1024)) + " && sleep 0"
+        proc = subprocess.run([*argv, script], capture_output=True, env=env, timeout=60, check=False)
+        assert (proc.returncode, proc.stderr) == (0, b"")
+        got = proto.interpret(proto.parse_frames(proc.stdout.decode("ascii")))
+        return [e for e in dt.entries(got.logs, None) if e.get("kind") != "kernel"]
+
+    if not shutil.which(SHELLS[shell][0]):
+        pytest.fail(f"{SHELLS[shell][0]} is missing: tools/bootstrap.sh installs the shell matrix")
+    entries = gather(SHELLS[shell], env)
+    assert entries == gather(SHELLS["dash"], {"PATH": os.environ["PATH"]})
+    assert [e["file"].rsplit("/", 1)[-1] for e in entries] == ["flink-tm1-taskexecutor-0-vm.log"]
+    result = dict(hosts["tm1"], logs=entries)
+    found = dg.diagnose({"tm1": result})["hosts"]["tm1"]
+    assert [d["code"] for d in found] == ["heap-oom"]
