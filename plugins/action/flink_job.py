@@ -84,8 +84,9 @@ class ActionModule(FlinkAction, ActionBase):
             jobs=seen["jobs"], configs=seen["configs"], details=seen["details"], job_jars=job_jars,
             savepoint_dir=args["savepoint_dir"], file_config=plain_json(args["jobmanager_config"] or {}),
             jars=seen["jars"], controller_files=files, savepoint_timeout=args["savepoint_timeout"],
-            taskmanagers_after=args["taskmanagers_after"])
-        result.update(problems=decided["problems"], savepoint_dir=decided["savepoint_dir"],
+            taskmanagers_after=args["taskmanagers_after"], checkpoint_configs=seen["checkpoint_configs"])
+        result.update(problems=decided["problems"], warnings=decided["warnings"],
+                      savepoint_dir=decided["savepoint_dir"],
                       upload_dir=decided["upload_dir"], jobs=[_shown(r) for r in decided["jobs"]],
                       jars=[{"id": j.get("id"), "name": j.get("name")} for j in seen["jars"] or []])
 
@@ -106,6 +107,12 @@ class ActionModule(FlinkAction, ActionBase):
                     f"flink_job: the savepoint of job {record.get('name')} ({record.get('id')}) failed: "
                     f"{answer['error']}", stopped=stopped, failed_job=record, error=answer["error"])
             stopped.append({**record, "savepoint": answer["location"], "savepoint_seconds": answer["seconds"]})
+        # Checkpoint safety, right before the JobManager may stop: a job still running without a savepoint (one
+        # submitted since the pre-flight, say) would end with it.
+        left = job_rest.leftover(rest, [r["id"] for r in stopped])
+        if left:
+            result["changed"] = bool(stopped)
+            raise ActionFailed("flink_job: " + "; ".join(left), stopped=stopped, failed_job=None, error="; ".join(left))
         result.update(changed=bool(stopped), stopped=stopped)
 
     def _resubmit(self, result, args, rest, job_jars):

@@ -10,7 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.flinkops.flink.plugins.plugin_utils import savepoint
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import plain
 
-KINDS = ("jobmanager", "outcome", "lines")
+KINDS = ("jobmanager", "outcome", "lines", "probe")
 
 
 def savepoint_decision(data, kind, **options):
@@ -22,6 +22,10 @@ def savepoint_decision(data, kind, **options):
             return savepoint.outcome(**plain(data))
         if kind == "lines":
             return savepoint.summary_lines(plain(data))
+        if kind == "probe":
+            probes = savepoint.probes_from_results(plain(data), plain(options.get("polls")))
+            return {"problems": savepoint.probe_problems(probes, options.get("directory")),
+                    "locations": savepoint.probe_locations(probes)}
     except (savepoint.SavepointError, KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"flinkops.flink.savepoint_decision({kind!r}): {exc}") from None
     raise AnsibleFilterError(f"flinkops.flink.savepoint_decision: unknown kind {kind!r}; one of {', '.join(KINDS)}")

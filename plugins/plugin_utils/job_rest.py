@@ -98,17 +98,38 @@ def jars(rest: Rest) -> list | None:
 
 
 def inspect(rest: Rest) -> dict:
-    """Every job now, and for each RUNNING one its ``/jobs/<id>/config`` and ``/jobs/<id>``; plus ``/jars``."""
+    """Every job now, and for each RUNNING one its ``/jobs/<id>/config`` and ``/jobs/<id>``, for each not ended its
+    ``/jobs/<id>/checkpoints/config``; plus ``/jars``."""
     overview = rest.get("/jobs/overview")
     jobs = [live.normalize_job(j) for j in (overview.get("jobs") or [])] if isinstance(overview, Mapping) else []
-    configs, details = {}, {}
+    configs, details, checkpoint_configs = {}, {}, {}
     for job in jobs:
+        if job["state"] not in live.TERMINAL_JOB_STATES:
+            try:
+                checkpoint_configs[job["id"]] = rest.get(f"/jobs/{job['id']}/checkpoints/config")
+            except LiveError:
+                checkpoint_configs[job["id"]] = None  # checkpointing off: Flink answers 404
         if job["state"] == "RUNNING":
             configs[job["id"]] = rest.get(f"/jobs/{job['id']}/config")
             detail = rest.get(f"/jobs/{job['id']}")
             details[job["id"]] = {k: v for k, v in detail.items() if k not in ("vertices", "plan")} \
                 if isinstance(detail, Mapping) else {}
-    return {"jobs": jobs, "configs": configs, "details": details, "jars": jars(rest)}
+    return {"jobs": jobs, "configs": configs, "details": details, "checkpoint_configs": checkpoint_configs,
+            "jars": jars(rest)}
+
+
+def leftover(rest: Rest, stopped_ids) -> list:
+    """Right before the JobManager stops: the jobs it would end without a savepoint (savepoint.leftover)."""
+    overview = rest.get("/jobs/overview")
+    jobs = [live.normalize_job(j) for j in (overview.get("jobs") or [])] if isinstance(overview, Mapping) else []
+    configs = {}
+    for job in jobs:
+        if job["state"] not in live.TERMINAL_JOB_STATES and job["id"] not in set(map(str, stopped_ids or [])):
+            try:
+                configs[job["id"]] = rest.get(f"/jobs/{job['id']}/checkpoints/config")
+            except LiveError:
+                configs[job["id"]] = None
+    return savepoint.leftover(jobs, stopped_ids, configs)
 
 
 def stop_with_savepoint(rest: Rest, record: Mapping, directory: str, *, timeout: float, interval: float = 0.5,

@@ -143,13 +143,16 @@ def job_record(job: Mapping, config: Mapping | None, details: Mapping | None, sp
 
 
 def preflight(*, jobs: list, configs: Mapping, details: Mapping, job_jars, savepoint_dir, file_config: Mapping | None,
-              jars: list | None, controller_files: Mapping, savepoint_timeout, taskmanagers_after) -> dict:
+              jars: list | None, controller_files: Mapping, savepoint_timeout, taskmanagers_after,
+              checkpoint_configs: Mapping | None = None) -> dict:
     """May the savepoint mode start? {problems, savepoint_dir, upload_dir, jobs: records}.
 
     ``jobs``: live.normalize_job of every job now; ``configs`` / ``details``: job id -> ``/jobs/<id>/config`` /
     ``/jobs/<id>``; ``job_jars``: rolling_restart_job_jars; ``file_config``: the JobManager file's config (the
     gather's); ``jars``: ``/jars`` files (None: web submission is off); ``controller_files``: path -> whether
-    it is a readable file on the controller.
+    it is a readable file on the controller; ``checkpoint_configs``: job id -> ``/jobs/<id>/checkpoints/config``.
+    A job not ended that is not RUNNING with all its tasks is a problem (it cannot be stopped with a savepoint);
+    ``warnings``: RUNNING jobs whose checkpoints are not retained.
     """
     problems = []
     directory = savepoint_directory(savepoint_dir, file_config)
@@ -172,11 +175,24 @@ def preflight(*, jobs: list, configs: Mapping, details: Mapping, job_jars, savep
         problems.append("rolling_restart_job_jars must map job names to jars")
         job_jars = {}
     upload_dir = upload_directory(file_config)
-    records = []
+    records, warnings = [], []
     for job in jobs or []:
-        if job.get("state") != "RUNNING":
-            continue
         label = f"job {job.get('name')} ({job.get('id')})"
+        retention = retention_words(job.get("id"), checkpoint_configs)
+        if job.get("state") in live.TERMINAL_JOB_STATES:
+            continue
+        if job.get("state") != "RUNNING" or (isinstance(job.get("tasks_total"), int)
+                                             and job.get("tasks_running") != job.get("tasks_total")):
+            # Checkpoint safety: a job that cannot be stopped with a savepoint would end with the JobManager,
+            # and with the default retention its checkpoints would be deleted.
+            problems.append(f"{label} is {job.get('state')} with {job.get('tasks_running')} of "
+                            f"{job.get('tasks_total')} tasks running: it cannot be stopped with a savepoint, and "
+                            f"the JobManager restart would end it without one ({retention}); wait until it runs "
+                            "with all its tasks, or stop it yourself")
+            continue
+        if retention.startswith("its checkpoints are not retained"):
+            warnings.append(f"{label}: {retention}: once it is stopped with its savepoint, the savepoint is the only "
+                            "copy of its state until it runs again")
         detail = details.get(job["id"]) if isinstance(details, Mapping) else None
         if isinstance(detail, Mapping) and detail.get("job-type") == "BATCH":
             problems.append(f"{label} is a batch job: it cannot stop with a savepoint; let it finish first")
@@ -199,7 +215,100 @@ def preflight(*, jobs: list, configs: Mapping, details: Mapping, job_jars, savep
             continue
         records.append(job_record(job, configs.get(job["id"]) if isinstance(configs, Mapping) else None,
                                   detail, spec))
-    return {"problems": problems, "savepoint_dir": directory, "upload_dir": upload_dir, "jobs": records}
+    return {"problems": problems, "warnings": warnings, "savepoint_dir": directory, "upload_dir": upload_dir,
+            "jobs": records}
+
+
+def retention_words(job_id, checkpoint_configs: Mapping | None) -> str:
+    """What happens to a job's checkpoints when it ends, in words, from ``/jobs/<id>/checkpoints/config``."""
+    config = (checkpoint_configs or {}).get(job_id) if isinstance(checkpoint_configs, Mapping) else None
+    if not isinstance(config, Mapping):
+        return "its checkpoint retention is unknown"
+    ext = config.get("externalization")
+    if isinstance(ext, Mapping) and ext.get("enabled") and not ext.get("delete_on_cancellation"):
+        return "its checkpoints are retained (RETAIN_ON_CANCELLATION)"
+    return "its checkpoints are not retained (not RETAIN_ON_CANCELLATION): they are deleted when it ends"
+
+
+def leftover(jobs_now: list, stopped_ids, checkpoint_configs: Mapping | None = None) -> list:
+    """Right before the JobManager stops: every job not ended yet that was not stopped with a savepoint, in words.
+
+    Checkpoint safety: without HA the stop ends such a job without a savepoint (and, unless its checkpoints are
+    retained on cancellation, deletes them). ``jobs_now``: live.normalize_job of ``/jobs/overview``.
+    """
+    stopped = {str(i) for i in stopped_ids or []}
+    return [f"job {j.get('name')} ({j.get('id')}) is {j.get('state')} and was not stopped with a savepoint: the "
+            f"JobManager stop would end it ({retention_words(j.get('id'), checkpoint_configs)})"
+            for j in jobs_now or []
+            if j.get("state") not in live.TERMINAL_JOB_STATES and str(j.get("id")) not in stopped]
+
+
+def probes_from_results(triggers: list, polls: list) -> list:
+    """The probes of ``probe_problems`` from the role's two ``uri`` loops (the trigger POSTs, the status polls).
+
+    ``triggers``: the results of ``POST /jobs/<id>/savepoints`` (each with its loop item, the job record, under its
+    ``ansible_loop_var``); ``polls``: the results of ``GET /jobs/<id>/savepoints/<request-id>`` (each with its loop
+    item, the trigger result).
+    """
+    by_trigger = {}
+    for poll in polls or []:
+        if isinstance(poll, Mapping) and not poll.get("skipped"):
+            job = _loop_item(_loop_item(poll))
+            by_trigger[str(job.get("id"))] = poll
+    out = []
+    for trigger in triggers or []:
+        if not isinstance(trigger, Mapping) or trigger.get("skipped"):
+            continue
+        job = _loop_item(trigger)
+        probe = {"id": job.get("id"), "name": job.get("name"), "answer": None, "error": None}
+        answer = trigger.get("json") if isinstance(trigger.get("json"), Mapping) else {}
+        if trigger.get("failed") or not answer.get("request-id"):
+            errors = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            first = str(errors[0]).splitlines()[0] if errors else trigger.get("msg") or f"no request-id in {answer!r}"
+            probe["error"] = f"HTTP {trigger.get('status')}: {first}"
+        else:
+            poll = by_trigger.get(str(job.get("id"))) or {}
+            probe["answer"] = poll.get("json")
+            if probe["answer"] is None:
+                probe["error"] = poll.get("msg") or "its status could not be read"
+        out.append(probe)
+    return out
+
+
+def _loop_item(result) -> dict:
+    """The item of one result of a loop: under its ``ansible_loop_var`` (``item`` by default)."""
+    if not isinstance(result, Mapping):
+        return {}
+    item = result.get(result.get("ansible_loop_var") or "item")
+    return item if isinstance(item, Mapping) else {}
+
+
+def probe_locations(probes: list) -> list:
+    """The locations of the probe savepoints that completed (disposed of afterwards)."""
+    return [st["location"] for st in (savepoint_status(p.get("answer")) for p in probes or [] if not p.get("error"))
+            if st["state"] == "done"]
+
+
+def probe_problems(probes: list, directory: str) -> list:
+    """The pre-flight's probe savepoints (``POST /jobs/<id>/savepoints``, the job keeps running), in words.
+
+    ``probes``: [{id, name, answer (the last ``/jobs/<id>/savepoints/<request-id>``), error (a failed request)}].
+    A savepoint that cannot be written now (a directory the cluster cannot write, a job that cannot savepoint)
+    would fail the real stop too: refused before anything is written.
+    """
+    problems = []
+    for probe in probes or []:
+        label = f"job {probe.get('name')} ({probe.get('id')})"
+        if probe.get("error"):
+            problems.append(f"{label}: its probe savepoint into {directory} could not be taken: {probe['error']}")
+            continue
+        status = savepoint_status(probe.get("answer"))
+        if status["state"] == "pending":
+            problems.append(f"{label}: its probe savepoint into {directory} did not complete in time "
+                            "(rolling_restart_savepoint_timeout)")
+        elif status["state"] == "failed":
+            problems.append(f"{label}: its probe savepoint into {directory} failed: {status['error']}")
+    return problems
 
 
 # --- stop with a savepoint ----------------------------------------------------------------------------------
@@ -335,11 +444,11 @@ def outcome(*, host: str, stopped: list, refused: str | None = None, stop_error:
     """The savepoint cycle's result and the rollout facts it changes.
 
     ``stopped``: the records stopped with a savepoint (each with ``savepoint``); ``refused``: why the cycle did not
-    start (nothing touched); ``stop_error``: why a savepoint failed (the cycle aborted before the JobManager was
-    touched; the jobs stopped before it were resubmitted to it); ``resubmitted``: the flink_job resubmit entries
-    (id, new_id, restored, error); ``jobmanager``: {started, backup, restored_backup, start_error, memory (a
-    jobmanager_check), fatal (the step the cycle broke off at)}; ``taskmanagers_error``: why the TaskManagers
-    did not come back.
+    start (nothing touched); ``stop_error``: why a savepoint failed, or a job would end without one (the cycle
+    aborted before the JobManager was touched; the jobs stopped before it were resubmitted to it); ``resubmitted``:
+    the flink_job resubmit entries (id, new_id, restored, error); ``jobmanager``: {started, backup, restored_backup,
+    start_error, memory (a jobmanager_check), fatal (the step the cycle broke off at)}; ``taskmanagers_error``: why
+    the TaskManagers did not come back.
 
     Returns {result: [{job, name, old_id, new_id, savepoint, restored}], done, failure, stopped, reason, record}:
     ``done`` (the JobManager host, when it restarted onto its file with the memory it gives, and every job is back),
@@ -363,7 +472,7 @@ def outcome(*, host: str, stopped: list, refused: str | None = None, stop_error:
     if refused:
         parts.append(f"not started, nothing was touched: {refused}")
     if stop_error:
-        parts.append(f"a savepoint failed, nothing else was touched (the JobManager was not stopped): {stop_error}")
+        parts.append(f"stopped before the JobManager was touched (it was not stopped): {stop_error}")
     if jm.get("start_error"):
         if jm.get("restored_backup"):
             parts.append(f"the JobManager did not start on its new file ({jm['start_error']}); its backup "

@@ -7,8 +7,8 @@ tests/e2e/job/CountJob.java (compiled with javac against flink-dist), submitted 
 ``/jars/<id>/run``) so its jar is kept in web.upload.dir, or with ``bin/flink run``.
 
 ``playbook`` writes and runs a playbook of the role's own task files: preflight.yml (the rollout's pre-flight,
-which names the hosts and reads the cluster), jobmanager_savepoint_preflight.yml and jobmanager_savepoint.yml,
-then writes the facts the savepoint cycle set to a JSON file.
+which names the hosts, reads the cluster and, in the savepoint mode, includes jobmanager_savepoint_preflight.yml)
+and jobmanager_savepoint.yml, then writes the facts the savepoint cycle set to a JSON file.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class SavepointCluster(flink_cluster.Cluster):
     def jm_config(self) -> dict:
         cfg = super().jm_config()
         cfg["web.upload.dir"] = str(self.root / "upload")
-        cfg["state.savepoints.dir"] = (self.root / "savepoints").as_uri()
+        cfg["execution.checkpointing.savepoint-dir"] = (self.root / "savepoints").as_uri()
         return cfg
 
     # --- the job -------------------------------------------------------------------------------------
@@ -136,11 +136,6 @@ PLAYBOOK = """\
       ansible.builtin.include_role:
         name: flinkops.flink.rolling_restart
         tasks_from: preflight.yml
-    - name: The savepoint mode's pre-flight
-      ansible.builtin.include_role:
-        name: flinkops.flink.rolling_restart
-        tasks_from: jobmanager_savepoint_preflight.yml
-      when: not (skip_savepoint_preflight | default(false))
     - name: The savepoint cycle
       ansible.builtin.include_role:
         name: flinkops.flink.rolling_restart
@@ -150,7 +145,10 @@ PLAYBOOK = """\
         dest: "{{ savepoint_out }}"
         content: "{{ {'result': _rolling_restart_savepoint_result, 'done': _rolling_restart_done,
                       'failures': _rolling_restart_failures, 'stopped': _rolling_restart_stopped,
-                      'reason': _rolling_restart_reason} | to_nice_json }}"
+                      'reason': _rolling_restart_reason,
+                      'resubmit': _rolling_restart_sp_resubmit.jobs | default([]),
+                      'back': _rolling_restart_sp_back.jobs | default([]),
+                      'records': _rolling_restart_jm_records | default([])} | to_nice_json }}"
         mode: "0644"
 """
 

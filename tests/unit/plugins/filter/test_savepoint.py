@@ -225,8 +225,8 @@ def test_outcome_all_back():
 def test_outcome_failed_savepoint_touches_nothing():
     out = savepoint.outcome(host="jm", stopped=[], stop_error="flink_job: the savepoint of job orders failed: x")
     assert out["done"] == [] and out["stopped"] is True
-    assert out["reason"] == ("JobManager jm (savepoint mode): a savepoint failed, nothing else was touched (the "
-                             "JobManager was not stopped): flink_job: the savepoint of job orders failed: x.")
+    assert out["reason"] == ("JobManager jm (savepoint mode): stopped before the JobManager was touched (it was not "
+                             "stopped): flink_job: the savepoint of job orders failed: x.")
     assert out["failure"] == {"hosts": ["jm"], "reason": out["reason"]}
     assert out["record"]["result"] == "not touched"
 
@@ -264,3 +264,70 @@ def test_the_filter_door():
                                 "restored": True}], "lines") == ["orders: a -> b from s (restored from its savepoint)"]
     with pytest.raises(Exception, match="unknown kind 'nope'"):
         savepoint_decision({}, "nope")
+
+
+# --- checkpoint safety and the probe savepoints ------------------------------------------------------------
+
+NOT_RETAINED = {"mode": "exactly_once", "interval": 2000, "externalization": {
+    "enabled": False, "delete_on_cancellation": True}}
+RETAINED = {"mode": "exactly_once", "interval": 2000, "externalization": {
+    "enabled": True, "delete_on_cancellation": False}}
+
+
+def test_a_job_that_cannot_savepoint_is_refused_naming_what_happens_to_its_checkpoints():
+    stuck = {**JOB, "id": "e" * 32, "name": "stuck", "tasks_running": 1}
+    restarting = {**JOB, "id": "d" * 32, "name": "flaky", "state": "RESTARTING", "tasks_running": 0}
+    decided = preflight(jobs=[JOB, stuck, restarting], checkpoint_configs={stuck["id"]: NOT_RETAINED,
+                                                                          restarting["id"]: RETAINED})
+    assert decided["problems"] == [
+        f"job stuck ({'e' * 32}) is RUNNING with 1 of 2 tasks running: it cannot be stopped with a savepoint, and the "
+        "JobManager restart would end it without one (its checkpoints are not retained (not RETAIN_ON_CANCELLATION): "
+        "they are deleted when it ends); wait until it runs with all its tasks, or stop it yourself",
+        f"job flaky ({'d' * 32}) is RESTARTING with 0 of 2 tasks running: it cannot be stopped with a savepoint, and "
+        "the JobManager restart would end it without one (its checkpoints are retained (RETAIN_ON_CANCELLATION)); "
+        "wait until it runs with all its tasks, or stop it yourself"]
+    assert [r["name"] for r in decided["jobs"]] == ["orders"]
+
+
+def test_jobs_whose_checkpoints_are_not_retained_are_warned_about():
+    assert preflight(checkpoint_configs={JOB["id"]: RETAINED})["warnings"] == []
+    warned = preflight(checkpoint_configs={JOB["id"]: NOT_RETAINED})
+    assert warned["problems"] == [] and warned["warnings"] == [
+        f"job orders ({JOB['id']}): its checkpoints are not retained (not RETAIN_ON_CANCELLATION): they are deleted "
+        "when it ends: once it is stopped with its savepoint, the savepoint is the only copy of its state until it "
+        "runs again"]
+
+
+def test_right_before_the_jobmanager_stops_every_job_left_without_a_savepoint_is_named():
+    stopped = {**JOB, "state": "FINISHED"}
+    late = {**JOB, "id": "c" * 32, "name": "late"}
+    assert savepoint.leftover([stopped], [JOB["id"]]) == []
+    assert savepoint.leftover([stopped, late], [JOB["id"]], {late["id"]: None}) == [
+        f"job late ({'c' * 32}) is RUNNING and was not stopped with a savepoint: the JobManager stop would end it "
+        "(its checkpoint retention is unknown)"]
+
+
+def test_probe_savepoints_from_the_uri_loops():
+    done = {"status": {"id": "COMPLETED"}, "operation": {"location": "file:/data/savepoints/savepoint-0a3af6-1"}}
+    other = {**JOB, "id": "b" * 32, "name": "other"}
+    refused = {**JOB, "id": "a" * 32, "name": "refused"}
+    # As the role's uri loops register them: each item under its loop_var.
+    triggers = [{"job": JOB, "ansible_loop_var": "job", "json": {"request-id": "t1"}, "status": 202},
+                {"job": other, "ansible_loop_var": "job", "json": {"request-id": "t2"}, "status": 202},
+                {"job": refused, "ansible_loop_var": "job", "failed": True, "status": 404,
+                 "json": {"errors": ["Job not found\nat x"]}}]
+    polls = [{"trigger": triggers[0], "ansible_loop_var": "trigger", "json": done},
+             {"item": triggers[1], "json": FAILURE}, {"skipped": True}]
+    decided = savepoint_decision(triggers, "probe", polls=polls, directory="file:///data/savepoints")
+    assert decided["locations"] == ["file:/data/savepoints/savepoint-0a3af6-1"]
+    assert decided["problems"] == [
+        f"job other ({'b' * 32}): its probe savepoint into file:///data/savepoints failed: "
+        "java.nio.file.FileAlreadyExistsException: /data/afile <- java.io.IOException: Failed to create savepoint "
+        "directory at file:/data/afile/x <- org.apache.flink.runtime.checkpoint.CheckpointException: An Exception "
+        "occurred while triggering the checkpoint. IO-problem detected.",
+        f"job refused ({'a' * 32}): its probe savepoint into file:///data/savepoints could not be taken: "
+        "HTTP 404: Job not found"]
+    pending = savepoint.probe_problems([{"id": "x", "name": "slow", "answer": {"status": {"id": "IN_PROGRESS"}}}],
+                                       "/sp")
+    assert pending == ["job slow (x): its probe savepoint into /sp did not complete in time "
+                       "(rolling_restart_savepoint_timeout)"]
