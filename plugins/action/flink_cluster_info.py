@@ -13,27 +13,29 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.module_utils.task_options import REST_OPTIONS
 from ansible_collections.flinkops.flink.plugins.plugin_utils import live
-from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction, plain_json
-
-ARGUMENT_SPEC = {
-    **REST_OPTIONS,
-    # basic auth (or the URL's userinfo); the JobManager's own memory; each running job's last checkpoint;
-    # each job's exception history
-    "user": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "jobmanager": {"type": "bool"},
-    "checkpoints": {"type": "bool", "default": False},
-    "exceptions": {"type": "bool", "default": False},
-    "wait_for": {"type": "dict"},
-    "wait_timeout": {"type": "float", "default": 0},
-    "wait_interval": {"type": "float", "default": 1},
-}
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import (
+    ActionFailed,
+    FlinkAction,
+    fail_unless_met,
+    plain_json,
+    wait_options,
+)
 
 
 class ActionModule(FlinkAction, ActionBase):
     NAME = "flink_cluster_info"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
     MESSAGE_PREFIX = "name"
+    ARGUMENT_SPEC = {
+        **REST_OPTIONS,
+        # basic auth (or the URL's userinfo); the JobManager's own memory; each running job's last checkpoint;
+        # each job's exception history
+        "user": {"type": "str"},
+        "password": {"type": "str", "no_log": True},
+        "jobmanager": {"type": "bool"},
+        "checkpoints": {"type": "bool", "default": False},
+        "exceptions": {"type": "bool", "default": False},
+        **wait_options(interval=1),
+    }
     _supports_check_mode = True  # reads only
 
     def act(self, result, args, host, task_vars):
@@ -63,10 +65,4 @@ class ActionModule(FlinkAction, ActionBase):
             result.update(outcome["snapshot"])
         result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"],
                       checks=outcome["checks"], rest_failures=outcome["rest_failures"])
-        if not outcome["ok"]:
-            if outcome["fatal"]:
-                why = "; ".join(outcome["fatal"])
-            else:
-                why = (f"still not true after {outcome['waited']:.0f}s (wait_timeout {args['wait_timeout']:g}s): "
-                       + "; ".join(outcome["unmet"]))
-            raise ActionFailed(f"flink_cluster_info: {url}: {why}")
+        fail_unless_met(outcome, f"flink_cluster_info: {url}", args["wait_timeout"])

@@ -12,23 +12,24 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import zookeeper
-from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
-
-ARGUMENT_SPEC = {
-    "quorum": {"type": "str", "required": True},
-    "path_root": {"type": "str", "default": "/flink"},
-    "cluster_id": {"type": "str", "default": "/default"},
-    "timeout": {"type": "float", "default": 10},
-    "wait_for": {"type": "dict"},
-    "wait_timeout": {"type": "float", "default": 0},
-    "wait_interval": {"type": "float", "default": 0.5},
-}
+from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import (
+    ActionFailed,
+    FlinkAction,
+    fail_unless_met,
+    wait_options,
+)
 
 
 class ActionModule(FlinkAction, ActionBase):
     NAME = "flink_zookeeper_info"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
     MESSAGE_PREFIX = "name"
+    ARGUMENT_SPEC = {
+        "quorum": {"type": "str", "required": True},
+        "path_root": {"type": "str", "default": "/flink"},
+        "cluster_id": {"type": "str", "default": "/default"},
+        "timeout": {"type": "float", "default": 10},
+        **wait_options(interval=0.5),
+    }
     _supports_check_mode = True  # reads only
 
     def act(self, result, args, host, task_vars):
@@ -53,8 +54,4 @@ class ActionModule(FlinkAction, ActionBase):
         if outcome["info"] is not None:
             result.update(outcome["info"], latch_count=len(outcome["info"]["latch"] or []))
         result.update(waited=outcome["waited"], unmet=outcome["unmet"], fatal=outcome["fatal"])
-        if not outcome["ok"]:
-            why = "; ".join(outcome["fatal"]) if outcome["fatal"] else (
-                f"still not true after {outcome['waited']:.0f}s (wait_timeout {args['wait_timeout']:g}s): "
-                + "; ".join(outcome["unmet"]))
-            raise ActionFailed(f"flink_zookeeper_info: {args['quorum']}: {why}")
+        fail_unless_met(outcome, f"flink_zookeeper_info: {args['quorum']}", args["wait_timeout"])

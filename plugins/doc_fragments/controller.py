@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # The attributes every task of this collection shares: it runs as an action plugin on the controller, once per
-# host, without async, on POSIX hosts. Each module adds its own (check_mode, diff_mode, become, ...).
+# host, without async, on POSIX hosts. Each module adds its own (check_mode, diff_mode, become, ...), or takes
+# READ_ONLY (flinkops.flink.controller.read_only) when it only reads.
 
 from __future__ import annotations
 
@@ -21,4 +22,14 @@ attributes:
     support: none
   platform:
     platforms: posix
+"""
+
+    # A task that only reads (flink_cluster_info, flink_zookeeper_info, flink_config_info).
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Only reads; runs unchanged in check mode.
+  diff_mode:
+    support: none
 """

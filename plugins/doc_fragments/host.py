@@ -40,4 +40,8 @@ options:
 notes:
   - Module defaults for these options can be set once for a play with the action group
     C(group/flinkops.flink.host) in C(module_defaults).
+seealso:
+  - name: Flink configuration
+    description: Flink's documentation of its configuration file.
+    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
 """

@@ -137,7 +137,6 @@ options:
 extends_documentation_fragment:
   - flinkops.flink.controller
   - action_common_attributes
-  - action_common_attributes.flow
 attributes:
   check_mode:
     support: full

@@ -21,30 +21,6 @@ description:
     once, since waiting cannot change it.
   - Nothing runs on the managed host; the task needs the controller to reach the REST address.
 options:
-  url:
-    description: The JobManager's REST address as the controller reaches it (V(http://jm.example.com:8081)).
-    type: str
-    required: true
-  timeout:
-    description: Seconds each HTTP request may take.
-    type: float
-    default: 10
-  validate_certs:
-    description: Verify the TLS certificate of an C(https) address.
-    type: bool
-    default: true
-  headers:
-    description: HTTP headers sent with every request (for example an C(Authorization) header of a proxy).
-    type: dict
-    default: {}
-  user:
-    description:
-      - User for HTTP basic auth. Without it, the userinfo of O(url) (V(http://user:secret@jm:8081)) is used.
-      - The credentials go only into an C(Authorization) header; no message, log or result shows them.
-    type: str
-  password:
-    description: Password for HTTP basic auth (with O(user)).
-    type: str
   jobmanager:
     description:
       - Also read the JobManager's own memory (C(/jobmanager/config) and the JVM arguments in
@@ -97,24 +73,14 @@ options:
             checkpoint newer than the last one it had then (a job without checkpointing is not waited for).
         type: list
         elements: str
-  wait_timeout:
-    description: Seconds to wait for O(wait_for); V(0) checks once.
-    type: float
-    default: 0
   wait_interval:
-    description: Seconds between two looks while waiting.
-    type: float
     default: 1
 extends_documentation_fragment:
+  - flinkops.flink.controller.read_only
   - flinkops.flink.controller
+  - flinkops.flink.rest
+  - flinkops.flink.wait
   - action_common_attributes
-  - action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-    details: Only reads; runs unchanged in check mode.
-  diff_mode:
-    support: none
 notes:
   - TaskManagers are matched by the id they register under - C(taskmanager.resource-id) when set, else an id
     Flink makes up such as C(10.0.0.5:35001-a96259). Set C(taskmanager.resource-id) to each host's inventory
@@ -123,9 +89,6 @@ notes:
     numbers flinkops.flink.memory_model computes from that file.
 seealso:
   - module: flinkops.flink.flink_config_info
-  - name: Flink REST API
-    description: The JobManager's REST endpoints.
-    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/rest_api/
 author:
   - flinkops developers (@flinkops)
 """

@@ -138,7 +138,6 @@ extends_documentation_fragment:
   - flinkops.flink.controller
   - flinkops.flink.host
   - action_common_attributes
-  - action_common_attributes.flow
   - action_common_attributes.files
 attributes:
   check_mode:
@@ -166,9 +165,6 @@ notes:
     shown as C(******) in RV(diff), RV(changes) and RV(config), and never appear in messages.
 seealso:
   - module: flinkops.flink.flink_config_info
-  - name: Flink configuration
-    description: Flink's documentation of its configuration file.
-    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
 author:
   - flinkops developers (@flinkops)
 """

@@ -62,19 +62,14 @@ options:
         in the daemons' environment puts the logs elsewhere.
     type: str
 extends_documentation_fragment:
+  - flinkops.flink.controller.read_only
   - flinkops.flink.controller
   - flinkops.flink.host
   - action_common_attributes
-  - action_common_attributes.flow
 attributes:
   become:
     description: Supports privilege escalation (C(become)) to read files the connecting user cannot.
     support: full
-  check_mode:
-    support: full
-    details: Only reads; runs unchanged in check mode.
-  diff_mode:
-    support: none
 notes:
   - Which file is read depends on the version, as in Flink. 1.14 to 1.18 read only C(flink-conf.yaml);
     1.19 and 1.20 read C(flink-conf.yaml) when it exists, else C(config.yaml); 2.0 and later read only
@@ -82,10 +77,6 @@ notes:
   - A symlinked file is reported under its resolved path; a symlink loop or dangling link where Flink
     would look for its file fails the host.
   - Works with C(become) like any task; the command goes through the connection as a raw command would.
-seealso:
-  - name: Flink configuration
-    description: Flink's documentation of its configuration file.
-    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/config/
 author:
   - flinkops developers (@flinkops)
 """

@@ -28,30 +28,6 @@ description:
     is RUNNING with all its tasks and restored from that savepoint (C(/jobs/<id>/checkpoints), C(restored)).
   - Nothing runs on the managed host; the task needs the controller to reach the REST address.
 options:
-  url:
-    description: The JobManager's REST address as the controller reaches it (V(http://jm.example.com:8081)).
-    type: str
-    required: true
-  timeout:
-    description: Seconds each HTTP request may take.
-    type: float
-    default: 10
-  validate_certs:
-    description: Verify the TLS certificate of an C(https) address.
-    type: bool
-    default: true
-  headers:
-    description: HTTP headers sent with every request (for example an C(Authorization) header of a proxy).
-    type: dict
-    default: {}
-  user:
-    description:
-      - User for HTTP basic auth. Without it, the userinfo of O(url) (V(http://user:secret@jm:8081)) is used.
-      - The credentials go only into an C(Authorization) header; no message, log or result shows them.
-    type: str
-  password:
-    description: Password for HTTP basic auth (with O(user)).
-    type: str
   command:
     description: What to do (see the description).
     type: str
@@ -106,9 +82,9 @@ options:
     type: float
     default: 0.5
 extends_documentation_fragment:
+  - flinkops.flink.rest
   - flinkops.flink.controller
   - action_common_attributes
-  - action_common_attributes.flow
 attributes:
   check_mode:
     support: partial
@@ -122,22 +98,29 @@ notes:
     the message says so.
 seealso:
   - module: flinkops.flink.flink_cluster_info
-  - name: Flink REST API
-    description: The JobManager's REST endpoints.
-    link: https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/rest_api/
 author:
   - flinkops developers (@flinkops)
 """
 
 EXAMPLES = r"""
-- name: What each job would be resubmitted with
+- name: What each job would be resubmitted with, and what forbids stopping them
   flinkops.flink.flink_job:
     url: http://jm.example.com:8081
     command: inspect
-    job_jars:
-      orders: {jar: /srv/jobs/orders.jar, args: [--topic, orders]}
+    job_jars:  # Flink's REST API does not tell the jar and the program arguments a job started with
+      orders: {jar: /srv/jobs/orders.jar, args: [orders]}
+    # The JobManager's file as flinkops.flink.flink_config_info read it (register: flink): its savepoint
+    # directory (state.savepoints.dir) and web.upload.dir.
+    jobmanager_config: "{{ hostvars[groups['flink_jobmanager'][0]].flink.config }}"
   delegate_to: localhost
+  run_once: true
   register: inspected
+
+- name: Stop only when nothing forbids it
+  ansible.builtin.assert:
+    that: inspected.problems == []
+    fail_msg: "{{ inspected.problems | join('; ') }}"
+  run_once: true
 
 - name: Stop every job with a savepoint
   flinkops.flink.flink_job:
@@ -146,6 +129,7 @@ EXAMPLES = r"""
     jobs: "{{ inspected.jobs }}"
     savepoint_dir: "{{ inspected.savepoint_dir }}"
   delegate_to: localhost
+  run_once: true
   register: stopped
 
 - name: Resubmit them from their savepoints
@@ -154,9 +138,11 @@ EXAMPLES = r"""
     command: resubmit
     jobs: "{{ stopped.stopped }}"
     job_jars:
-      orders: {jar: /srv/jobs/orders.jar, args: [--topic, orders]}
+      orders: {jar: /srv/jobs/orders.jar, args: [orders]}
     upload_dir: "{{ inspected.upload_dir or '' }}"
   delegate_to: localhost
+  run_once: true
+  register: resubmitted
 """
 
 RETURN = r"""

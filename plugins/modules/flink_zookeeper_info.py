@@ -57,24 +57,13 @@ options:
         description: The leader's REST address; two refused connections in a row fail at once (a JobManager
           killed with -9 keeps its ZooKeeper node until its session expires).
         type: str
-  wait_timeout:
-    description: Seconds to wait for O(wait_for); V(0) checks once.
-    type: float
-    default: 0
   wait_interval:
-    description: Seconds between two reads while waiting.
-    type: float
     default: 0.5
 extends_documentation_fragment:
+  - flinkops.flink.controller.read_only
   - flinkops.flink.controller
+  - flinkops.flink.wait
   - action_common_attributes
-  - action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-    details: Only reads; runs unchanged in check mode.
-  diff_mode:
-    support: none
 seealso:
   - module: flinkops.flink.flink_cluster_info
   - name: Flink high availability with ZooKeeper
@@ -96,7 +85,9 @@ EXAMPLES = r"""
     cluster_id: /prod
     wait_for:
       new_leader_from: "{{ zk.leader.session_id }}"
-    wait_timeout: 60
+    # A leader killed with -9 keeps its node until its ZooKeeper session expires
+    # (high-availability.zookeeper.client.session-timeout, 60 s by default); then a JobManager must start.
+    wait_timeout: 180
   delegate_to: localhost
 """
 

@@ -18,6 +18,29 @@ def plain_json(value):
     return json.loads(json.dumps(value, default=str))
 
 
+def wait_options(interval: float) -> dict:
+    """The argument spec of a task that reads once or, given wait_for, waits (flink_cluster_info,
+    flink_zookeeper_info; documented in plugins/doc_fragments/wait.py): ``interval`` is wait_interval's default."""
+    return {
+        "wait_for": {"type": "dict"},
+        "wait_timeout": {"type": "float", "default": 0},
+        "wait_interval": {"type": "float", "default": interval},
+    }
+
+
+def fail_unless_met(outcome: dict, where: str, wait_timeout: float) -> None:
+    """End a wait: nothing when ``outcome["ok"]``, else ActionFailed naming ``where`` (the task's name and what it
+    watched) and why - the conditions that failed for good, or those still not true when wait_timeout ran out."""
+    if outcome["ok"]:
+        return
+    if outcome["fatal"]:
+        why = "; ".join(outcome["fatal"])
+    else:
+        why = (f"still not true after {outcome['waited']:.0f}s (wait_timeout {wait_timeout:g}s): "
+               + "; ".join(outcome["unmet"]))
+    raise ActionFailed(f"{where}: {why}")
+
+
 class ActionFailed(Exception):
     """Fail the task with ``msg`` (complete: host, file, what to do); ``fields`` go into the result
     (a write that happened before the failure keeps ``changed`` true)."""
