@@ -8,15 +8,21 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
-from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import DEFAULT_MIN_MANAGED_PER_SLOT, LintCallError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.lint import config_lint as _config_lint
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
+_LINT_DEFAULT = object()  # min_managed_per_slot not given: plugin_utils.lint's default
 
 
 def config_lint(config, flink_version="2.3", facts=None, processes=None,
-                min_managed_per_slot=DEFAULT_MIN_MANAGED_PER_SLOT):
+                min_managed_per_slot=_LINT_DEFAULT):
     """Findings for one Flink config on one Flink version (see config_lint.yml)."""
-    return filter_call("config_lint", _config_lint, LintCallError, AnsibleFilterError, config, flink_version,
-                       facts=facts, processes=processes, min_managed_per_slot=min_managed_per_slot)
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import lint
+
+    options = {} if min_managed_per_slot is _LINT_DEFAULT else {"min_managed_per_slot": min_managed_per_slot}
+    return filter_call("config_lint", lint.config_lint, lint.LintCallError, AnsibleFilterError, config, flink_version,
+                       facts=facts, processes=processes, **options)
 
 
 class FilterModule:

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce as decide
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
+def _decide():
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce
+
+    return enforce
 
 
 def _host_var(hostvars, host, name):
@@ -30,6 +37,7 @@ def _plain_results(result):
 def enforce_prepare(results, policy=None, hosts=None, memory_limits=None):
     """The memory plan trimmed to what the enforce role reads, the hosts that already hold it, and the
     hosts to run the role on (see enforce_prepare.yml)."""
+    decide = _decide()
     try:
         prepared = decide.prepare(results, policy, list(hosts or results or ()), memory_limits=memory_limits)
     except decide.EnforceError as exc:
@@ -53,8 +61,8 @@ def enforce_assignment(hostvars, hosts, groups, plan=None, settings=None, remove
                 version = gathered.get("flink_version")
         if version:
             versions[host] = str(version)
-    out = decide.assign(hosts, groups, plan=plan, settings=settings, remove=remove,
-                        allow_unknown_keys=allow_unknown_keys, versions=versions, argument_errors=argument_errors)
+    out = _decide().assign(hosts, groups, plan=plan, settings=settings, remove=remove,
+                           allow_unknown_keys=allow_unknown_keys, versions=versions, argument_errors=argument_errors)
     if strict and out["errors"]:
         raise AnsibleFilterError(out["message"])  # it names the hosts
     # the inputs the decision was made with: a host whose own templating gives other settings decides again
@@ -74,6 +82,7 @@ def enforce_outcome(hostvars, hosts_all, alive, batch, compliant=(), confirmed=F
         mine = results.get(host) or {}
         if mine.get("config") is None or mine.get("read_from") == "gather":
             gathered[host] = _plain_results(_host_var(hostvars, host, gather_var))
+    decide = _decide()
     try:
         return decide.outcome(results, [str(h) for h in hosts_all], [str(h) for h in alive],
                               [str(h) for h in batch], compliant=compliant, confirmed=confirmed,

@@ -8,13 +8,17 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import fleet_drift as _fleet_drift
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
 
 
 def fleet_drift(results, group_by="process", drift_keys="memory"):
     """Which hosts of each group differ, in keys and in effective memory (see fleet_drift.yml)."""
-    return filter_call("fleet_drift", _fleet_drift, FleetError, AnsibleFilterError, results, group_by,
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import fleet
+
+    return filter_call("fleet_drift", fleet.fleet_drift, fleet.FleetError, AnsibleFilterError, results, group_by,
                        drift_keys=drift_keys)
 
 

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import check_call, compute
+# The module_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
+
 
 
 def memory_model(config, process, flink_version="2.3"):
     """What Flink computes for one process from one flat config (see memory_model.yml)."""
+    from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import check_call, compute
+
     try:
         check_call(process, flink_version)
     except ValueError as exc:

@@ -8,14 +8,18 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
-from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import memory_plan as _memory_plan
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
 
 
 def memory_plan(results, policy=None, memory_limits=None):
     """One consistent set of memory keys per group, valid for Flink on every host (see memory_plan.yml)."""
-    return filter_call("memory_plan", _memory_plan, (FleetError, PolicyError, PlanError), AnsibleFilterError, results,
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import fleet, plan
+
+    return filter_call("memory_plan", plan.memory_plan, (fleet.FleetError, plan.PolicyError, plan.PlanError),
+                       AnsibleFilterError, results,
                        policy, memory_limits=memory_limits)
 
 

@@ -8,14 +8,18 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import filter_call
-from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import UpgradeCallError
-from ansible_collections.flinkops.flink.plugins.plugin_utils.upgrade import upgrade_readiness as _upgrade_readiness
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection, in every worker process, to find any one flinkops.flink filter
+# (tests/unit/plugins/filter/test_filter_imports.py).
 
 
 def upgrade_readiness(config, from_version, to_version, facts=None, processes=None, to_config=None):
     """What moving one Flink config from one release to another breaks or changes (see upgrade_readiness.yml)."""
-    return filter_call("upgrade_readiness", _upgrade_readiness, UpgradeCallError, AnsibleFilterError, config,
-                       from_version, to_version, facts=facts, processes=processes, to_config=to_config)
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import upgrade
+
+    return filter_call("upgrade_readiness", upgrade.upgrade_readiness, upgrade.UpgradeCallError, AnsibleFilterError,
+                       config, from_version, to_version, facts=facts, processes=processes, to_config=to_config)
 
 
 class FilterModule:
