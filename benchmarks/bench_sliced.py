@@ -115,6 +115,21 @@ def finish(name: str, proc: subprocess.Popen) -> str:
     return out
 
 
+def snapshot_root(base: Path) -> Path:
+    """A collections root holding a copy of this checkout's files as they are now (tracked and untracked, not
+    ignored): a long run is not changed half-way by edits to the shared working tree."""
+    tree = base / "ansible_collections" / "flinkops" / "flink"
+    names = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "-z"],
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        src = ROOT / name
+        if src.is_file() and not name.startswith(("tests/", "benchmarks/")):
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tree / name)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "plugins")], check=True)
+    return base
+
+
 # -- fleets and commands ----------------------------------------------------------------------------------------
 def build(base: Path, n: int) -> list:
     bench_gather.build(base, n)
@@ -136,30 +151,36 @@ def report_without_time(path: Path) -> dict:
     return data
 
 
+def _children_cpu() -> float:
+    # CPU seconds of every finished child: on a shared, loaded machine the wall time says more about the others
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_ping(base: Path, n: int, forks: int) -> dict:
     with RssSampler() as sampler:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         proc = start([str(BIN / "ansible"), "all", "-i", str(base / "inventory.json"), "-m", "ansible.builtin.ping"],
                      env_for(base, forks), base, sampler)
         out = finish("ping", proc)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if len(re.findall(r"SUCCESS", out)) != n:
         raise SystemExit("ping did not reach every host")
-    return {"wall": wall, "rss": sampler.peak}
+    return {"wall": wall, "cpu": cpu, "rss": sampler.peak}
 
 
 def run_audit(base: Path, n: int, forks: int) -> dict:
     with RssSampler() as sampler:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"), "flinkops.flink.audit",
                       "-e", f"audit_report_dir={base}/audit", "-e", "audit_fail_on=never", "-e", "audit_hosts=all"],
                      env_for(base, forks), base, sampler)
         finish("audit", proc)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     summary = json.loads((base / "audit" / "flink-audit.json").read_text())["summary"]
     if summary["hosts"] != n or summary["hosts_by_status"]["failed"] or summary["hosts_by_status"]["unreachable"]:
         raise SystemExit(f"the audit did not audit every host: {summary}")
-    return {"wall": wall, "rss": sampler.peak}
+    return {"wall": wall, "cpu": cpu, "rss": sampler.peak}
 
 
 def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) -> dict:
@@ -168,22 +189,22 @@ def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) 
     env = env_for(base, forks, cache)
     ordered = sorted(hosts)
     with RssSampler() as sampler:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         procs = [start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"), "flinkops.flink.gather",
                         "-e", "gather_hosts=all", "--limit", ",".join(ordered[k::slices])], env, base, sampler)
                  for k in range(slices)]
         for k, proc in enumerate(procs):
             finish(f"gather slice {k + 1}", proc)
-        gathered = time.perf_counter() - t0
+        gathered, gather_cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     # a sampler of its own: the gather's could still be writing its peak
     with RssSampler() as agg_sampler:
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), _children_cpu()
         proc = start([str(BIN / "ansible-playbook"), "-i", str(base / "inventory.json"),
                       "flinkops.flink.audit_aggregate", "-e", f"audit_report_dir={base}/aggregate",
                       "-e", "audit_fail_on=never", "-e", "audit_hosts=all", "-e", f"audit_slice_count={slices}"],
                      env, base, agg_sampler)
         out = finish("aggregate", proc)
-        aggregated = time.perf_counter() - t1
+        aggregated, aggregate_cpu = time.perf_counter() - t1, _children_cpu() - cpu1
     if f"Cached gather results: {len(hosts)} of {len(hosts)} hosts used" not in out:
         raise SystemExit(f"the aggregate did not use every host's cached result:\n{out[-3000:]}")
     got = report_without_time(base / "aggregate" / "flink-audit.json")
@@ -193,6 +214,7 @@ def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) 
         raise SystemExit(f"the aggregate's report differs from the unsliced audit's in {differ}: "
                          f"{json.dumps({k: got.get(k) for k in differ})[:2000]}")
     return {"wall": gathered + aggregated, "gather_wall": gathered, "aggregate_wall": aggregated,
+            "cpu": gather_cpu + aggregate_cpu, "gather_cpu": gather_cpu, "aggregate_cpu": aggregate_cpu,
             "rss": sampler.peak, "rss_aggregate": agg_sampler.peak}
 
 
@@ -214,7 +236,9 @@ def bench_size(n: int, runs: int, forks: int, slices: int) -> dict:
                     rows[name].append(run_audit(base, n, forks))
                 else:
                     rows[name].append(run_sliced(base, hosts, forks, slices, round_no))
-                print(f"  {n} hosts, round {round_no + 1}: {name} {rows[name][-1]['wall']:.1f} s", flush=True)
+                rows[name][-1]["load_after"] = os.getloadavg()[0]
+                print(f"  {n} hosts, round {round_no + 1}: {name} {rows[name][-1]['wall']:.1f} s, "
+                      f"CPU {rows[name][-1]['cpu']:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
         return {"hosts": n, "rows": rows}
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -241,12 +265,6 @@ assert selection["summary"]["used"] == len(hosts), selection["summary"]
 print(json.dumps({"read_select": t1 - t0, "lint_drift": t2 - t1, "report": t3 - t2, "total": t3 - t0,
                   "cpu": time.process_time() - c0}))
 """
-
-
-def _children_cpu() -> float:
-    # CPU seconds of every finished child: on a shared, loaded machine the wall time says more about the others
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def bench_aggregate(n: int, forks: int, runs: int) -> dict:
@@ -309,36 +327,69 @@ def _mib(value) -> str:
     return f"{value / (1 << 20):.0f} MiB" if value is not None else "n/a"
 
 
+def _cpu_of(rows, key="cpu"):
+    return _median([r.get(key) for r in rows])
+
+
+def _s(value) -> str:
+    return f"{value:.1f}" if value is not None else "n/a"
+
+
 def render(raw: dict) -> str:
     lines = [BEGIN, "",
              f"Measured {raw['when']} on this machine ({raw['cpus']} CPUs shared with other work, load average "
              f"{raw['load']} at the start{raw.get('load_note', '')}; Python {raw['python']}, forks {raw['forks']}, "
              "pipelining on, "
-             f"{raw['runs']} round(s), medians). Local hosts (ansible_connection=local): no network, the "
-             "controller's own cost.", "",
-             "| Hosts | ping s | audit s | audit / ping | audit s per host | sliced (gather x"
-             f"{raw['slices']} + aggregate) s | of which aggregate s | peak RSS audit | peak RSS sliced (all slices) "
-             "| peak RSS aggregate |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"{raw['runs']} round(s), medians"
+             + (f"; collection at {raw['commit']}" + (" plus uncommitted changes" if raw.get("dirty") else "")
+                if raw.get("commit") else "")
+             + "). Local hosts (ansible_connection=local): no network, the controller's own cost. "
+             "CPU is user + system seconds of the command and every process under it: the load of the other "
+             "work inflates it far less than the wall time.", "",
+             "| Hosts | ping s (CPU s) | audit s (CPU s) | audit / ping (CPU) | audit per host: wall (CPU) "
+             f"| sliced (gather x{raw['slices']} + aggregate) s (CPU s) | of which aggregate s (CPU s) "
+             "| peak RSS audit | peak RSS sliced (all slices) | peak RSS aggregate | load average after audit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for size in raw["sizes"]:
         rows = size["rows"]
         ping = _median([r["wall"] for r in rows["ping"]])
         audit = _median([r["wall"] for r in rows["audit"]])
         sliced = _median([r["wall"] for r in rows["sliced"]])
         agg = _median([r["aggregate_wall"] for r in rows["sliced"]])
+        ping_cpu, audit_cpu = _cpu_of(rows["ping"]), _cpu_of(rows["audit"])
+        cpu_ratio = f" ({audit_cpu / ping_cpu:.2f}x)" if ping_cpu and audit_cpu else ""
+        per_cpu = f" ({audit_cpu / size['hosts'] * 1000:.1f} ms)" if audit_cpu else ""
+        load = _median([r.get("load_after") for r in rows["audit"]])
         lines.append(
-            f"| {size['hosts']:,} | {ping:.1f} | {audit:.1f} | {audit / ping:.2f}x"
-            f" | {audit / size['hosts'] * 1000:.1f} ms"
-            f" | {sliced:.1f} | {agg:.1f} | {_mib(_median([r['rss'] for r in rows['audit']]))}"
+            f"| {size['hosts']:,} | {ping:.1f} ({_s(ping_cpu)}) | {audit:.1f} ({_s(audit_cpu)})"
+            f" | {audit / ping:.2f}x{cpu_ratio} | {audit / size['hosts'] * 1000:.1f} ms{per_cpu}"
+            f" | {sliced:.1f} ({_s(_cpu_of(rows['sliced']))})"
+            f" | {agg:.1f} ({_s(_cpu_of(rows['sliced'], 'aggregate_cpu'))})"
+            f" | {_mib(_median([r['rss'] for r in rows['audit']]))}"
             f" | {_mib(_median([r['rss'] for r in rows['sliced']]))}"
-            f" | {_mib(_median([r['rss_aggregate'] for r in rows['sliced']]))} |")
+            f" | {_mib(_median([r['rss_aggregate'] for r in rows['sliced']]))}"
+            f" | {_s(load)} |")
     if len(raw["sizes"]) >= 2:
-        per = [_median([r["wall"] for r in s["rows"]["audit"]]) / s["hosts"] for s in raw["sizes"]]
+        first, last = raw["sizes"][0], raw["sizes"][-1]
+        per = [_median([r["wall"] for r in s["rows"]["audit"]]) / s["hosts"] for s in (first, last)]
         ratio = [_median([r["wall"] for r in s["rows"]["audit"]]) / _median([r["wall"] for r in s["rows"]["ping"]])
-                 for s in raw["sizes"]]
-        lines += ["", f"Audit seconds per host from {raw['sizes'][0]['hosts']:,} to {raw['sizes'][-1]['hosts']:,} "
-                      f"hosts: {per[0] * 1000:.1f} -> {per[-1] * 1000:.1f} ms ({(per[-1] / per[0] - 1) * 100:+.0f}%; "
-                      f"target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x."]
+                 for s in (first, last)]
+        lines += ["", f"Audit per host from {first['hosts']:,} to {last['hosts']:,} hosts: wall "
+                      f"{per[0] * 1000:.1f} -> {per[-1] * 1000:.1f} ms ({(per[-1] / per[0] - 1) * 100:+.0f}%)"]
+        cpus = [_cpu_of(s["rows"]["audit"]) for s in (first, last)]
+        if all(cpus):
+            per_cpu = [c / s["hosts"] for c, s in zip(cpus, (first, last), strict=True)]
+            ping_cpu = [_cpu_of(s["rows"]["ping"]) / s["hosts"] for s in (first, last)]
+            gather_cpu = [_cpu_of(s["rows"]["sliced"], "gather_cpu") / s["hosts"] for s in (first, last)]
+            lines[-1] += (f", CPU {per_cpu[0] * 1000:.1f} -> {per_cpu[-1] * 1000:.1f} ms "
+                          f"({(per_cpu[-1] / per_cpu[0] - 1) * 100:+.0f}%)")
+            lines[-1] += (f" (target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x. In the same run, "
+                          f"CPU per host of ping {ping_cpu[0] * 1000:.0f} -> {ping_cpu[-1] * 1000:.0f} ms "
+                          f"({(ping_cpu[-1] / ping_cpu[0] - 1) * 100:+.0f}%), of the sliced gather "
+                          f"{gather_cpu[0] * 1000:.0f} -> {gather_cpu[-1] * 1000:.0f} ms "
+                          f"({(gather_cpu[-1] / gather_cpu[0] - 1) * 100:+.0f}%).")
+        else:
+            lines[-1] += f" (target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x."
     agg = raw.get("aggregate")
     if agg:
         py = agg["python"]
@@ -378,13 +429,22 @@ def main() -> int:
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "scale.md")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--from-json", type=Path, help="rewrite the doc from an earlier run's raw numbers")
+    ap.add_argument("--snapshot", action="store_true",
+                    help="run a copy of the checkout taken at the start (the shared tree may change meanwhile)")
     opts = ap.parse_args()
+    global COLLECTIONS  # noqa: PLW0603 -- the one collections root of this run
+    if opts.snapshot and not opts.from_json:
+        COLLECTIONS = snapshot_root(Path(tempfile.mkdtemp(prefix="flinkops-bench-snapshot-")))
     if opts.from_json:
         raw = json.loads(opts.from_json.read_text())
     else:
         raw = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
                "load": f"{os.getloadavg()[0]:.1f}", "python": platform.python_version(), "forks": opts.forks,
-               "runs": opts.runs, "slices": opts.slices, "sizes": []}
+               "runs": opts.runs, "slices": opts.slices, "sizes": [],
+               "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                        text=True).stdout.strip(),
+               "dirty": bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "plugins", "roles",
+                                             "playbooks"], capture_output=True, text=True).stdout.strip())}
         for n in opts.sizes:
             raw["sizes"].append(bench_size(n, opts.runs, opts.forks, opts.slices))
         if opts.aggregate_hosts:

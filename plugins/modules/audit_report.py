@@ -38,7 +38,8 @@ options:
         between tasks); C(playbooks/audit_aggregate.yml) uses it. Hosts without a usable record are reported
         as not audited, with the reason (as the filter C(flinkops.flink.cached_gather) decides).
       - Memory limits come from the records (the inventory's C(flink_memory_limit_bytes) at gather time).
-      - The task then also returns RV(aggregate). Requires O(hosts); O(results) is then ignored.
+      - The task then also returns RV(aggregate). Requires O(hosts) or O(host_pattern); O(results) is then
+        ignored.
     type: dict
     suboptions:
       max_age:
@@ -54,7 +55,9 @@ options:
         type: int
         default: 0
       inventory_hosts:
-        description: Every host of the inventory, as AWX slices it (default O(hosts)).
+        description:
+          - Every host of the inventory, as AWX slices it.
+          - Default C(groups['all']) of the play with O(host_pattern), else O(hosts).
         type: list
         elements: str
   hosts:
@@ -64,6 +67,13 @@ options:
         targeted, including those that failed or were unreachable).
     type: list
     elements: str
+  host_pattern:
+    description:
+      - The hosts to report on as an Ansible host pattern (V(flink_jobmanager:flink_taskmanager)), matched in the
+        play's inventory as the lookup C(ansible.builtin.inventory_hostnames) matches it. Not with O(hosts).
+      - For a big inventory give this rather than a list in O(hosts) - ansible-core templates and copies a list
+        argument host by host before the task starts.
+    type: str
   result_var:
     description: Name of the variable each host registered the gather under (read from C(hostvars)).
     type: str

@@ -21,10 +21,13 @@ import datetime as _dt
 import functools
 import html
 import json
+import math
 import os
 import re
 import tempfile
 from collections.abc import Mapping
+from json.encoder import c_make_encoder as _json_c_encoder
+from json.encoder import encode_basestring_ascii as _json_str
 from xml.sax.saxutils import escape as _sax_escape
 from xml.sax.saxutils import quoteattr as _sax_quoteattr
 
@@ -772,10 +775,27 @@ def _xml_chars(text) -> str:
 
 
 def _xml_escape(text) -> str:
-    return _sax_escape(_xml_chars(text))
+    try:
+        return _xml_escaped(text)
+    except TypeError:  # not hashable
+        return _sax_escape(_xml_chars(text))
 
 
 def _xml_attr(text) -> str:
+    try:
+        return _xml_quoted(text)
+    except TypeError:
+        return _sax_quoteattr(_xml_chars(text))
+
+
+# A 10,000-host suite repeats the same check names, messages and class names (each host's, on its every case).
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _xml_escaped(text) -> str:
+    return _sax_escape(_xml_chars(text))
+
+
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _xml_quoted(text) -> str:
     return _sax_quoteattr(_xml_chars(text))
 
 
@@ -1073,7 +1093,38 @@ def _failures_html(failures) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def _host_html(host: dict, scale: int, drift_keys: dict) -> str:
+# values whose text is their identity: ints (not bools, not floats, which compare equal to them) and None;
+# texts: str and None (exact types: a subclass may print otherwise)
+_EXACT = frozenset((int, type(None)))
+_TEXTS = frozenset((str, type(None)))
+
+
+def _bar_once(cache, process: str, mem: dict, scale, limit, limit_source, note: str) -> str:
+    """_bar, made once per distinct memory of a page (the hosts of a group share a few): ``cache`` maps all
+    that _bar reads to its HTML (the scale is one for the page). Only values that print as they compare
+    (ints, strings, None) make keys; anything else is rendered directly."""
+    if cache is None:
+        return _bar(process, mem, scale, limit, limit_source, note)
+    if not mem["valid"]:
+        key = (process, False, mem["error"]) if type(mem["error"]) in _TEXTS else None
+    else:
+        sizes, jvm = mem["sizes"], mem["jvm"] or {}
+        parts = (mem.get("slots"), mem.get("managed_per_slot"), limit)
+        texts = (mem["sizing_path"], limit_source, note)
+        key = None
+        if isinstance(sizes, dict) and isinstance(jvm, dict) and _EXACT.issuperset(map(type, parts)) \
+                and _EXACT.issuperset(map(type, sizes.values())) and _EXACT.issuperset(map(type, jvm.values())) \
+                and _TEXTS.issuperset(map(type, texts)):
+            key = (process, True, tuple(sizes.items()), tuple(jvm.items()), parts, texts)
+    if key is None:
+        return _bar(process, mem, scale, limit, limit_source, note)
+    text = cache.get(key)
+    if text is None:
+        text = cache[key] = _bar(process, mem, scale, limit, limit_source, note)
+    return text
+
+
+def _host_html(host: dict, scale: int, drift_keys: dict, bar_cache: dict | None = None) -> str:
     status = host["status"]
     problem = status in ("error", "warning", "failed", "unreachable")
     head = (f'<div class="host-head"><h3 id="host-{_e(host["name"])}">{_e(host["name"])}</h3>'
@@ -1101,7 +1152,7 @@ def _host_html(host: dict, scale: int, drift_keys: dict) -> str:
         note = ""
         if len(valid) > 1:
             note = f"both processes together {_e(human_bytes(together))}"
-        bars.append(_bar(process, host["memory"][process], scale, limit, source, note))
+        bars.append(_bar_once(bar_cache, process, host["memory"][process], scale, limit, source, note))
     if not host["processes"]:
         bars.append('<p class="muted">This host runs neither a JobManager nor a TaskManager (not in '
                     'flink_jobmanager or flink_taskmanager).</p>')
@@ -1240,6 +1291,7 @@ def render_html(report: Mapping) -> str:
             for value in item["values"]:
                 for host in value["hosts"]:
                     drift_keys.setdefault(host, set()).add(item["key"])
+    bar_cache: dict = {}  # scale is one for the page
     by = summary["hosts_by_status"]
     cards = [
         ("", summary["hosts"], "hosts"),
@@ -1281,7 +1333,7 @@ def render_html(report: Mapping) -> str:
         '<div class="toolbar"><span class="muted">Show</span><button type="button" data-mode="all" '
         'aria-pressed="true">all hosts</button><button type="button" data-mode="problems" aria-pressed="false">'
         "hosts with errors or warnings</button></div>",
-        *[_host_html(h, scale, drift_keys) for h in hosts],
+        *[_host_html(h, scale, drift_keys, bar_cache) for h in hosts],
         '<footer>Memory bars share one scale; hover a segment for its exact size in bytes. Sizes are what '
         "Flink computes from each host's file for its own Flink version.</footer>",
         f"</main><script>{_JS}</script></body></html>",
@@ -1292,8 +1344,139 @@ def render_html(report: Mapping) -> str:
 # --- files ------------------------------------------------------------------------------------------
 
 
+# json.dumps(report, indent=2) byte for byte, faster: with an indent, json.dumps runs Python's pure-Python
+# encoder (a generator per container), which over a 10,000-host report took a second. Here a container of
+# scalars only (most of a report: config, sizes, counts, host lists) goes through json's C encoder, whose item
+# separator is the newline and indent of its depth; the rest is walked in Python, scalars through the same C
+# string encoder and the same number reprs. tests/unit/plugins/plugin_utils/test_report_render_speed.py compares.
+_INFINITY = float("inf")
+_LEAF_TYPES = frozenset((str, int, float, bool, type(None)))
+_LEAF_ENCODERS: dict = {}
+
+
+def _no_default(value):
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _leaf_encoder(inner: str):
+    """json's encoder (the C one where Python has it, as json.dumps without an indent uses) that puts ``inner``
+    (newline and indent) between the items of a container of scalars; returns its text in chunks."""
+    if _json_c_encoder is not None:
+        # the arguments json.JSONEncoder.iterencode gives it: no circular check (scalars only), ensure_ascii,
+        # allow_nan, no sort_keys, no skipkeys
+        return _json_c_encoder(None, _no_default, _json_str, None, ": ", "," + inner, False, False, True)
+    encoder = json.JSONEncoder(separators=("," + inner, ": "))
+    return lambda value, _level: encoder.iterencode(value)
+
+
+def _leaf_text(value, inner: str) -> str:
+    """The text of a container of scalars, ``inner`` between its items (without the newline after the bracket)."""
+    encode = _LEAF_ENCODERS.get(inner)
+    if encode is None:
+        encode = _LEAF_ENCODERS[inner] = _leaf_encoder(inner)
+    return "".join(encode(value, 0))
+
+
+def _json_float(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if value == _INFINITY:
+        return "Infinity"
+    if value == -_INFINITY:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _json_key(key) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float):
+        return _json_float(key)
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+
+
+def _json_scalar(value):
+    if isinstance(value, str):
+        return _json_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _json_float(value)
+    return None
+
+
+def _json_dump(value, newline: str, out: list) -> None:
+    # the order of json's encoder (a scalar, a list or tuple, a dict) does not matter: no type is two of them
+    if isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        if _LEAF_TYPES.issuperset(map(type, value.values())):
+            out.append("{" + inner + _leaf_text(value, inner)[1:-1] + newline + "}")
+            return
+        sep = "{" + inner
+        for key, item in value.items():
+            if not isinstance(key, str):
+                key = _json_key(key)
+            kind = type(item)
+            if kind is str:
+                out.append(sep + _json_str(key) + ": " + _json_str(item))
+            elif kind is int:
+                out.append(sep + _json_str(key) + ": " + int.__repr__(item))
+            else:
+                out.append(sep + _json_str(key) + ": ")
+                _json_dump(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        if _LEAF_TYPES.issuperset(map(type, value)):
+            out.append("[" + inner + _leaf_text(value, inner)[1:-1] + newline + "]")
+            return
+        sep = "[" + inner
+        for item in value:
+            if type(item) is str:  # pylint: disable=unidiomatic-typecheck  # exact: a subclass takes the long way
+                out.append(sep + _json_str(item))
+            else:
+                out.append(sep)
+                _json_dump(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "]")
+    else:
+        text = _json_scalar(value)
+        if text is None:
+            raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+        out.append(text)
+
+
+def json_text(report) -> str:
+    """``json.dumps(report, indent=2) + "\\n"``, the same text, faster."""
+    out: list = []
+    _json_dump(report, "\n", out)
+    out.append("\n")
+    return "".join(out)
+
+
 RENDERERS = {
-    "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n",
+    "json": json_text,
     "markdown": render_markdown,
     "html": render_html,
     "junit": render_junit,
