@@ -30,6 +30,7 @@ its markers) is rewritten from them.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import json
 import os
@@ -435,6 +436,7 @@ def main() -> int:
     global COLLECTIONS  # noqa: PLW0603 -- the one collections root of this run
     if opts.snapshot and not opts.from_json:
         COLLECTIONS = snapshot_root(Path(tempfile.mkdtemp(prefix="flinkops-bench-snapshot-")))
+        atexit.register(shutil.rmtree, COLLECTIONS, ignore_errors=True)
     if opts.from_json:
         raw = json.loads(opts.from_json.read_text())
     else:
