@@ -32,10 +32,12 @@ from functools import lru_cache
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
-from ansible_collections.flinkops.flink.plugins.plugin_utils import lint as lint_rules
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import as_flink_value
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError, host_list, natural_sorted
-from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError, memory_plan
+
+# lint and plan are imported by the one decision that needs them (outcome, prepare): each decision runs in a
+# worker process of its own, which compiles every collection module it imports from source
+# (tests/unit/plugins/filter/test_filter_imports.py).
 
 # Group names of enforce_settings / enforce_remove that are not inventory groups: 'all' is every host,
 # the process names stand for the inventory groups of the collection's conventions.
@@ -76,6 +78,8 @@ def prepare(results, policy, hosts: Sequence, memory_limits=None) -> dict:
     still reports for the fleet) and ``lines`` (one per group, to show). EnforceError for a bad
     policy or a plan Flink would refuse, naming enforce_policy.
     """
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.plan import PlanError, PolicyError, memory_plan
+
     try:
         plan = memory_plan(results, policy, memory_limits=memory_limits)  # the inventory's limits (issue 15.2)
     except (PolicyError, PlanError, FleetError) as exc:
@@ -391,6 +395,8 @@ def unread_keys(result, patterns: frozenset = frozenset()) -> list:
     config, version = result.get("config"), result.get("flink_version")
     if not isinstance(config, Mapping) or not config or not version:
         return []
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import lint as lint_rules
+
     facts = {k: result[k] for k in _RESULT_FACTS if isinstance(result.get(k), (str, Mapping))}
     try:
         findings = lint_rules.config_lint(config, str(version), facts=facts, processes=[])

@@ -20,7 +20,6 @@ from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import PROCESS_KINDS, compute
-from ansible_collections.flinkops.flink.plugins.plugin_utils.live import resource_id as _resource_id
 
 PROCESSES = ("jobmanager", "taskmanager")  # the order every report and plan lists them in
 
@@ -184,6 +183,14 @@ def not_gathered(name, result) -> NotGathered | None:
     except ValueError as exc:
         return NotGathered(str(name), str(exc))
     return None
+
+
+def _resource_id(name, result):
+    # plugin_utils.live (REST and urllib) is imported only for a host that runs a TaskManager: the report,
+    # lint and fleet code importing this module run in worker processes that compile what they import
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.live import resource_id
+
+    return resource_id(name, result)
 
 
 def read_host(name, result, inventory_limit=None) -> GatheredHost | NotGathered:

@@ -67,3 +67,25 @@ def test_finding_an_enforce_filter_does_not_import_lint_or_enforce():
                      "assert filter_loader.get('flinkops.flink.enforce_outcome') is not None")
     assert {f"filter.{name}" for name in LIGHT} <= loaded  # every file was imported
     assert not loaded & {"plugin_utils.lint", "plugin_utils.enforce", "plugin_utils.upgrade"}
+
+
+# plugin_utils module -> what it must not import at the top: the code only some of its callers run
+HEAVY_ONLY_WHEN_USED = {
+    "enforce": {"plugin_utils.lint", "plugin_utils.plan", "plugin_utils.live"},  # outcome / prepare only
+    "host_record": {"plugin_utils.live"},  # a TaskManager's resource id only
+    "fleet": {"plugin_utils.live"},
+    "lint": {"plugin_utils.live"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEAVY_ONLY_WHEN_USED))
+def test_plugin_utils_import_leaves_out_what_only_some_callers_run(name):
+    loaded = _loaded(f"importlib.import_module(sys.argv[2] + 'plugin_utils.{name}')")
+    assert not loaded & HEAVY_ONLY_WHEN_USED[name]
+
+
+def test_the_decisions_still_import_what_they_need():
+    loaded = _loaded("from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce, host_record\n"
+                     "assert enforce.unread_keys({'config': {'taskmanager.memroy.size': '1g'}, 'flink_version': '2.3.0'})\n"
+                     "host_record.read_host('tm1', {'config': {}, 'flink_version': '2.3.0', 'processes': ['taskmanager']})")
+    assert {"plugin_utils.lint", "plugin_utils.live"} <= loaded
