@@ -15,12 +15,28 @@ The configs come from tests/oracle/generate.py (the differential test's generato
 TaskManager and JobManager mixed 60/40. Prints a markdown table with machine notes and writes it,
 with the raw numbers as JSON, under benchmarks/results/. Nothing here asserts on time.
 
+``--lines 1.14,1.15,1.16,2.3`` instead compares Flink lines with each other, our model only: the
+same configs (every listed line's generated cases, pooled) resolved as each line, in one process,
+the lines in turns (a rotating order per round, after one warm-up round), CPU time of this process.
+Per line: configs per CPU-second (median, best, worst of the rounds) and, per round, the rate
+against the last line's in that round (its median: other load drifts slowly, so a round's lines
+share it). ``--baseline COMMIT`` adds that commit's model as more columns of the same rounds
+(``git archive`` of its plugins/, imported beside this checkout's), and checks on the way that
+both give the same result, byte for byte, for every config on every line.
+
+``--compute-only LINE`` (with ``--lines``) resolves the pooled configs once as LINE and prints nothing:
+run under ``valgrind --tool=cachegrind --cache-sim=no``, its instruction count minus that of
+``--compute-only none`` (same pool, no resolving) is a figure other load cannot disturb.
+
 Usage: bench_memory_model.py [--version 2.3] [--cases 4000] [--runs 5] [--fresh 20]
+       bench_memory_model.py --lines 1.14,1.15,1.16,2.3 [--cases 2000] [--runs 9] [--baseline COMMIT]
+       bench_memory_model.py --lines 1.14,1.15,1.16,2.3 --cases 1000 --compute-only 1.16|none
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -56,6 +72,30 @@ def _import_compute():
     from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
 
     return compute
+
+
+_MODEL = "ansible_collections.flinkops.flink.plugins.module_utils.memory_model"
+
+
+def _import_baseline(commit: str, workdir: Path):
+    """``compute`` of ``commit``'s plugins/, imported beside this checkout's: its modules are loaded under
+    the collection's names, then moved out of sys.modules (their functions keep their own globals)."""
+    tree = workdir / "ansible_collections" / "flinkops" / "flink"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "plugins"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "ansible_collections"}
+    sys.path.insert(0, str(workdir))
+    try:
+        module = importlib.import_module(_MODEL)
+    finally:
+        sys.path.remove(str(workdir))
+        for k in [k for k in sys.modules if k.split(".")[0] == "ansible_collections"]:
+            del sys.modules[k]
+        sys.modules.update(ours)
+    if not Path(module.__file__).resolve().is_relative_to(workdir.resolve()):
+        raise SystemExit(f"baseline import resolved to {module.__file__}, not the archive of {commit}")
+    return module.compute
 
 
 def _cases(version: str, total: int):
@@ -141,6 +181,123 @@ def bench_fresh(flink, cases, version, sample):
     return wall, cpu
 
 
+def bench_lines(models: dict, cases, lines, runs, own=None):
+    """rates[(model, line)] = configs per CPU-second in each round; rounds rotate the order of the columns.
+    ``own``: line -> that line's own generated cases, timed as (first model, line, "own") in the same rounds."""
+    columns = [(m, line) for line in lines for m in models]
+    columns += [(next(iter(models)), line, "own") for line in own or ()]
+    rates = {c: [] for c in columns}
+    for round_no in range(runs + 1):  # round 0 warms caches and is not kept
+        shift = round_no % len(columns)
+        for column in columns[shift:] + columns[:shift]:
+            compute, line = models[column[0]], column[1]
+            batch = own[line] if len(column) > 2 else cases
+            cpu = time.process_time()
+            for case in batch:
+                compute(case.config, case.process, line)
+            used = time.process_time() - cpu
+            if round_no:
+                rates[column].append(len(batch) / used)
+    return rates
+
+
+def _same_results(models: dict, cases, lines) -> int:
+    """Every model gives the same result (repr: every byte, every field) on every case and line."""
+    (first, compute), *others = models.items()
+    for line in lines:
+        for case in cases:
+            mine = repr(compute(case.config, case.process, line))
+            for name, other in others:
+                theirs = repr(other(case.config, case.process, line))
+                if theirs != mine:
+                    raise SystemExit(f"{name} and {first} differ on {line} {case.process} {case.config}:\n"
+                                     f"{theirs}\n{mine}")
+    return len(cases) * len(lines)
+
+
+def compute_only(args, lines) -> int:
+    """The pooled configs resolved once as ``args.compute_only`` (``none``: not at all), caches warmed alike."""
+    compute = _import_compute()
+    cases = [c for line in lines for c in _cases(line, args.cases)]
+    for line in lines:
+        compute(cases[0].config, cases[0].process, line)
+    if args.compute_only != "none":
+        for case in cases:
+            compute(case.config, case.process, args.compute_only)
+    return 0
+
+
+def main_lines(args) -> int:
+    lines = [flink_dist.full_version(v).rsplit(".", 1)[0] for v in args.lines.split(",")]
+    if args.compute_only:
+        return compute_only(args, lines)
+    load_start = os.getloadavg()
+    models = {"this checkout": _import_compute()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.baseline:
+            commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
+                                    capture_output=True, text=True, check=True).stdout.strip()
+            models[f"baseline {commit}"] = _import_baseline(args.baseline, Path(tmp))
+        own = {line: _cases(line, args.cases) for line in lines}
+        cases = [c for line in lines for c in own[line]]  # pooled: the same configs for every line
+        compared = _same_results(models, cases, lines) if len(models) > 1 else 0
+        valid = {line: sum(models["this checkout"](c.config, c.process, line)["valid"] for c in cases) / len(cases)
+                 for line in lines}
+        rates = bench_lines(models, cases, lines, args.runs, own)
+        own_valid = {line: sum(models["this checkout"](c.config, c.process, line)["valid"] for c in own[line])
+                     / len(own[line]) for line in lines}
+    load_end = os.getloadavg()
+    ref = lines[-1]
+    table = [
+        "| Model | Flink line | Valid | Configs per CPU-second (median) | Best | Worst | "
+        f"Per round, against {ref} of the same model (median, range) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for model in models:
+        for line in lines:
+            r = rates[(model, line)]
+            ratios = [a / b for a, b in zip(r, rates[(model, ref)], strict=True)]
+            shown = "1" if line == ref else (f"{statistics.median(ratios):.3f} "
+                                             f"({min(ratios):.3f}-{max(ratios):.3f})")
+            table.append(f"| {model} | {line} | {valid[line]:.0%} | {statistics.median(r):,.0f} | {max(r):,.0f} | "
+                         f"{min(r):,.0f} | {shown} |")
+    if len(models) > 1:
+        base = list(models)[1]
+        table += ["", f"| Flink line | This checkout against {base} (per round: median, range) |", "|---|---|"]
+        for line in lines:
+            ratios = [a / b for a, b in zip(rates[("this checkout", line)], rates[(base, line)], strict=True)]
+            table.append(f"| {line} | {statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}) |")
+    table += ["", "Each line on its own generated configs (as `--version` times (a)), this checkout, same rounds:", "",
+              f"| Flink line | Configs | Valid | Configs per CPU-second (median) | Per round, against {ref} "
+              "(median, range) |", "|---|---:|---:|---:|---|"]
+    for line in lines:
+        r = rates[("this checkout", line, "own")]
+        ratios = [a / b for a, b in zip(r, rates[("this checkout", ref, "own")], strict=True)]
+        shown = "1" if line == ref else f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+        table.append(f"| {line} | {len(own[line]):,} | {own_valid[line]:.0%} | {statistics.median(r):,.0f} | {shown} |")
+    notes = (
+        f"{len(cases):,} configs ({args.cases:,} generated per line for {', '.join(lines)}, seed "
+        f"{generate.DEFAULT_SEED}, pooled), each resolved as every line; {args.runs} rounds after a warm-up round, "
+        f"the columns in a rotating order; CPU time of this process."
+        + (f" Both models gave the same result on all {compared:,} (config, line) pairs." if compared else "")
+        + f"\nMachine: {os.cpu_count()} CPUs, Python {platform.python_version()}; load average (1, 5, 15 min) "
+        f"{' '.join(f'{x:.2f}' for x in load_start)} at the start, {' '.join(f'{x:.2f}' for x in load_end)} at the end."
+    )
+    text = "\n".join(table) + "\n\n" + notes + "\n"
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"memory-model-lines-{stamp}"
+    out.with_suffix(".md").write_text(text)
+    out.with_suffix(".json").write_text(json.dumps({
+        "lines": lines, "cases": len(cases), "runs": args.runs, "baseline": args.baseline,
+        "rates_cpu": {" | ".join(c): r for c, r in rates.items()}, "valid_share": valid, "own_valid_share": own_valid,
+        "loadavg_start": load_start, "loadavg_end": load_end, "same_results_checked": compared,
+    }, indent=1))
+    print(f"written to {out.with_suffix('.md')}")
+    return 0
+
+
 def _machine(flink) -> dict:
     cpu = "unknown"
     try:
@@ -179,7 +336,20 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, default=4000, help="generated configs (default 4000)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs for (a) and (b) (default 5)")
     parser.add_argument("--fresh", type=int, default=20, help="configs for the fresh-JVM run (default 20)")
+    parser.add_argument("--lines", help="compare these Flink lines with each other (our model only), e.g. "
+                        "1.14,1.15,1.16,2.3; the last is the reference")
+    parser.add_argument("--baseline", help="with --lines: also time this commit's model in the same rounds")
+    parser.add_argument("--compute-only", help="with --lines: resolve the pool once as this line (or none), for "
+                        "an instruction count under valgrind")
     args = parser.parse_args(argv)
+    if args.lines:
+        if args.cases == parser.get_default("cases"):
+            args.cases = 2000
+        if args.runs == parser.get_default("runs"):
+            args.runs = 9
+        return main_lines(args)
+    if args.baseline:
+        parser.error("--baseline needs --lines")
 
     version = flink_dist.full_version(args.version)
     line = ".".join(version.split(".")[:2])

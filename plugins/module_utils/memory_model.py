@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
+from itertools import repeat
 
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import (
@@ -33,15 +34,17 @@ from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import 
     LONG_MAX,
     MemorySizeError,
     parse_bytes,
-)
-from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
-    to_human_readable as hr,
+    to_human_readable,
 )
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import (
     to_string as size_to_string,
 )
 
 PROCESS_KINDS = ("taskmanager", "jobmanager")
+
+# Error messages print the same few sizes (defaults, ranges) over and over: one Decimal rounding each.
+# typed: a size is always an int here, but 1 and 1.0 (or True) must never share a cached text.
+hr = lru_cache(maxsize=4096, typed=True)(to_human_readable)
 
 
 # --- Java exceptions, as far as their messages and wrapping matter -----------------------------
@@ -89,11 +92,11 @@ class NullPointer(JavaError):
 
 
 def _add(*sizes: int) -> int:
-    total = 0
-    for size in sizes:
-        total += size
-        if total > LONG_MAX:
-            raise Arithmetic("long overflow")
+    # Every size here is >= 0 (parsed, multiplied or subtracted with Flink's checks), so the partial
+    # sums only grow: the total overflows a long exactly when some Math.addExact step would.
+    total = sum(sizes)
+    if total > LONG_MAX:
+        raise Arithmetic("long overflow")
     return total
 
 
@@ -150,27 +153,42 @@ class _Config:
         self.read = {}  # key -> the key that supplied the value, or None when defaulted
 
     def _lookup(self, option: opts.Option):
-        if option.key in self.overrides:
+        if self.overrides and option.key in self.overrides:
             return option.key, self.overrides[option.key]
-        for key in option.names():
-            if key in self.raw:
-                return key, self.raw[key]
+        raw = self.raw
+        for key in option.all_names:
+            if key in raw:
+                return key, raw[key]
         return None, None
 
     def contains(self, option: opts.Option) -> bool:
-        return self._lookup(option)[0] is not None
+        if self.overrides and option.key in self.overrides:
+            return True
+        raw = self.raw
+        for key in option.all_names:  # noqa: SIM110 (a loop: any() over a generator costs more here)
+            if key in raw:
+                return True
+        return False
 
     def _get(self, option: opts.Option, convert):
-        source, value = self._lookup(option)
-        self.read.setdefault(option.key, source)
-        if source is None:
+        # _lookup inlined: this is the model's innermost step (a dozen reads per config).
+        key = option.key
+        if self.overrides and key in self.overrides:
+            self.read.setdefault(key, key)
+            return self.overrides[key]  # bytes Flink set itself: no text to parse
+        raw = self.raw
+        for source in option.all_names:
+            if source in raw:
+                value = raw[source]
+                break
+        else:
+            self.read.setdefault(key, None)
             if option.kind == "float":  # a Java float default, widened like any other
                 return parse_float(repr(option.default))
             return option.default
-        if option.key in self.overrides and source == option.key:
-            return value
+        self.read.setdefault(key, source)
         try:
-            text = flink_text(value)
+            text = value if isinstance(value, str) else flink_text(value)
         except TypeError as exc:
             raise IllegalArgument(
                 f"Could not parse value '{value}' for key '{option.key}'.",
@@ -276,6 +294,21 @@ class _Process:
     def __init__(self, line: str):
         self.line = line
         self.options = opts.catalog(self.kind, line)  # this line's options and defaults
+        # 1.x start scripts map a legacy heap (a variable or a key) to the new options; 2.x dropped both.
+        # Decided once per line here, not per config: what the line does not honour costs nothing.
+        self.legacy = opts.is_legacy_line(line)
+        self.legacy_env = opts.LEGACY_HEAP_ENV[self.kind]
+        # Every name conf.contains() would look for (the catalog's fallbacks included, none today); Flink
+        # never sets these keys itself, so a look at the file answers contains() for each of them.
+        self.legacy_heap_names = tuple(
+            name for key in (self.kind + ".heap.size", self.kind + ".heap.mb") for name in self.options[key].all_names
+        ) if self.legacy else ()
+        # _keys: what this process reads on this line, and the keys of it that the line stores and ignores.
+        self.honoured = opts.honoured_keys(self.kind, line)
+        self.ignorable = frozenset(
+            k for k in (*opts.PROCESSES[self.kind], *opts.IMAGINARY_KEYS)
+            if k.startswith(self.kind + ".") and k not in self.honoured
+        )
         prefix = self.kind + ".memory."
         o = self.options
         self.total_process = o[prefix + "process.size"]
@@ -380,7 +413,9 @@ class _TaskManager(_Process):
         self.network_max = o["taskmanager.memory.network.max"]
         self.network_fraction = o["taskmanager.memory.network.fraction"]
         self.segment_size = o["taskmanager.memory.segment-size"]
-        self.legacy_buffers = o["taskmanager.network.numberOfBuffers"] if opts.is_legacy_line(line) else None
+        self.legacy_buffers = o["taskmanager.network.numberOfBuffers"] if self.legacy else None
+        # Its names as conf.contains() reads them; Flink never sets the key itself (no override).
+        self.legacy_buffer_names = self.legacy_buffers.all_names if self.legacy else ()
 
     def _network_range(self, conf):
         return _range_fraction(
@@ -388,10 +423,15 @@ class _TaskManager(_Process):
         )
 
     def _uses_legacy_network(self, conf):
-        if self.legacy_buffers is None:
+        if not self.legacy:
             return False
-        # The legacy key first: it is almost always absent (contains() has no side effect).
-        if not conf.contains(self.legacy_buffers):
+        # The legacy key first: it is almost always absent (contains() has no side effect). Flink never
+        # sets it itself, so a look at the file for each of its names is the whole contains().
+        raw = conf.raw
+        for name in self.legacy_buffer_names:
+            if name in raw:
+                break
+        else:
             return False
         return not any(conf.contains(o) for o in (self.network_min, self.network_max, self.network_fraction))
 
@@ -595,11 +635,11 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
                 f"Cannot read total process memory size from environment variable value {env_value}.",
                 IllegalArgument(str(exc)),
             ) from None
-    heap = conf.options[f"{process}.heap.size"]
+    heap = conf.options[process + ".heap.size"]
     if conf.contains(heap):
         conf.legacy_source = heap.key
         return conf.memory(heap)
-    heap_mb = conf.options[f"{process}.heap.mb"]
+    heap_mb = conf.options[process + ".heap.mb"]
     if conf.contains(heap_mb):
         conf.legacy_source = heap_mb.key
         megabytes = conf.int(heap_mb)
@@ -611,13 +651,18 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
     return None
 
 
-_LEGACY_HEAP_KEYS = {p: frozenset((f"{p}.heap.size", f"{p}.heap.mb")) for p in opts.LEGACY_HEAP_ENV}
+def _has_legacy_heap(conf: _Config, proc: _Process, environment: Mapping) -> bool:
+    """On a 1.x line (the caller checks ``proc.legacy``): whether the start script has a legacy heap to
+    map, its variable or a legacy key. Most configs have neither: then mapping would return None.
+    Flink never sets a legacy key itself, so a look at the file answers contains() for each name."""
+    raw = conf.raw
+    for name in proc.legacy_heap_names:  # a plain loop: cheaper than any(map(...)) for two names
+        if name in raw:
+            return True
+    return bool(environment) and proc.legacy_env in environment
 
 
 def _map_legacy_heap(conf: _Config, proc: _Process, target: opts.Option, environment: Mapping):
-    # Fast path (most configs): no legacy variable and no legacy key, so nothing to map.
-    if opts.LEGACY_HEAP_ENV[proc.kind] not in environment and conf.raw.keys().isdisjoint(_LEGACY_HEAP_KEYS[proc.kind]):
-        return None
     if conf.contains(target):
         return None
     legacy = _legacy_heap(conf, proc.kind, environment)
@@ -630,7 +675,7 @@ def _map_legacy_heap(conf: _Config, proc: _Process, target: opts.Option, environ
 
 def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
     legacy = None
-    if opts.is_legacy_line(proc.line):
+    if proc.legacy and _has_legacy_heap(conf, proc, environment):
         try:
             legacy = _map_legacy_heap(conf, proc, proc.total_flink, environment)
         except IllegalConfiguration as exc:
@@ -689,10 +734,11 @@ def _cpu_resource(cpu: float) -> float:
 
 def _jobmanager_spec(conf: _Config, proc: _JobManager, environment: Mapping):
     legacy = None
-    if opts.is_legacy_line(proc.line):
+    if proc.legacy:
         # 1.x start scripts map the legacy heap and wrap errors; 2.x dropped both.
         try:
-            legacy = _map_legacy_heap(conf, proc, proc.heap, environment)
+            if _has_legacy_heap(conf, proc, environment):
+                legacy = _map_legacy_heap(conf, proc, proc.heap, environment)
             path, flink, metaspace, overhead = _derive_process(conf, proc)
         except IllegalConfiguration as exc:
             raise IllegalConfiguration(proc.failed_prefix + exc.message, exc) from None
@@ -745,6 +791,9 @@ def _invalid(line, process, chain, classes, keys=None):
     }
 
 
+_STR = repeat(str)  # isinstance(key, str) for every key, without a Python-level loop
+
+
 def check_call(process, flink_version) -> str:
     """Validate the caller's arguments (not the config); return the minor line."""
     if process not in PROCESS_KINDS:
@@ -764,21 +813,22 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
     if not isinstance(config, Mapping):
         return _invalid(line, process, [f"config must be a mapping of Flink keys to values, "
                                         f"got {type(config).__name__}"], ["TypeError"])
-    bad_keys = [k for k in config if not isinstance(k, str)]
+    bad_keys = () if all(map(isinstance, config, _STR)) else [k for k in config if not isinstance(k, str)]
     if bad_keys:
         return _invalid(line, process, [f"config keys must be strings; got {bad_keys[0]!r} "
                                         f"({type(bad_keys[0]).__name__})"], ["TypeError"])
     proc = _process(process, line)
-    conf = _Config(config, line, opts.catalog(process, line))
+    conf = _Config(config, line, proc.options)  # the catalog of (process, line), as _Process read it
     builder = _taskmanager_spec if process == "taskmanager" else _jobmanager_spec
     try:
         path, legacy, sizes, jvm, dynamic, extra = builder(conf, proc, environment or {})
     except JavaError as exc:
-        chain, classes, err = exc.chain(), [], exc
+        chain, classes, err = [], [], exc  # exc.chain() and the classes, in one walk
         while err is not None:
+            chain.append(err.message)
             classes.append(err.java_class)
             err = err.cause
-        return _invalid(line, process, chain, classes, _keys(conf, process, line, None, None, conf.legacy_heap))
+        return _invalid(line, process, chain, classes, _keys(conf, proc, None, None, conf.legacy_heap))
     result = {
         "valid": True,
         "error": None,
@@ -789,13 +839,13 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
         "sizes": sizes,
         "jvm": jvm,
         "dynamic_properties": dynamic,
-        "keys": _keys(conf, process, line, path, legacy, conf.legacy_heap),
+        "keys": _keys(conf, proc, path, legacy, conf.legacy_heap),
     }
     result.update(extra)
     return result
 
 
-def _keys(conf: _Config, process: str, line: str, path, legacy, legacy_heap=None) -> dict:
+def _keys(conf: _Config, proc: _Process, path, legacy, legacy_heap=None) -> dict:
     """Which keys decided the result: explicit, defaulted, deprecated fallbacks, ignored."""
     explicit, defaulted, fallback = [], [], {}
     for key, source in conf.read.items():
@@ -805,13 +855,9 @@ def _keys(conf: _Config, process: str, line: str, path, legacy, legacy_heap=None
             explicit.append(key)
             if source != key:
                 fallback[source] = key
-    prefix = process + "."
-    honoured = opts.honoured_keys(process, line)
-    ignored = sorted(
-        k for k in conf.raw
-        if isinstance(k, str) and k.startswith(prefix) and k not in honoured
-        and (k in opts.PROCESSES[process] or k in opts.IMAGINARY_KEYS)
-    )
+    honoured = proc.honoured
+    # The process's catalog keys (and blog-only ones) this line stores and ignores, found in the file.
+    ignored = sorted(proc.ignorable.intersection(conf.raw))
     unused = sorted(k for k in conf.raw if k in honoured and k not in conf.read and k not in fallback)
     return {
         "sizing_path": path,

@@ -32,11 +32,12 @@ class Option:
     line_defaults: tuple = ()  # (line, default) pairs where a line's default differs
 
     def __post_init__(self):
-        object.__setattr__(self, "_names", (self.key,) + self.deprecated_keys)
+        # all_names: what names() returns, as a plain attribute for the memory model's inner loop.
+        object.__setattr__(self, "all_names", (self.key,) + self.deprecated_keys)
 
     def names(self):
         """The key, then every fallback key Flink reads in that order."""
-        return self._names
+        return self.all_names
 
 
 def _mem(key, default=None, deprecated=(), description="", lines=SUPPORTED_LINES, line_defaults=()):

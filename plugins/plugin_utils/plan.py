@@ -297,12 +297,26 @@ def _effective(option: opts.Option, config: Mapping):
     return None, None
 
 
-def _every_host_reads(option: opts.Option, units: list, typed) -> bool:
-    """Whether Flink reads ``option`` as ``typed`` on every host now (its default where unset)."""
-    default = typed_default(option)
-    for cfg, _hosts in units:
+def _unset_reads(option: opts.Option, hosts: list, line_of) -> dict:
+    """typed default -> hosts: what each of ``hosts``, without the key, reads for ``option``: its own Flink
+    line's default (options.option_on_line, the rule fleet_drift follows: ``taskmanager.memory.network.max``
+    is 1 gb up to 1.16 and unbounded from 1.17)."""
+    if not option.line_defaults:
+        return {typed_default(option): hosts}
+    out: dict = {}
+    for host in hosts:
+        out.setdefault(typed_default(opts.option_on_line(option, line_of(host))), []).append(host)
+    return out
+
+
+def _every_host_reads(option: opts.Option, units: list, typed, line_of) -> bool:
+    """Whether Flink reads ``option`` as ``typed`` on every host now (its own line's default where unset)."""
+    for cfg, hosts in units:
         source, text = _effective(option, cfg)
-        if (default if source is None else typed_value(option, text)) != typed:
+        if source is None:
+            if any(default != typed for default in _unset_reads(option, hosts, line_of)):
+                return False
+        elif typed_value(option, text) != typed:
             return False
     return True
 
@@ -327,11 +341,14 @@ def _show_hosts(by_value: dict) -> str:
     return "; ".join(f"{text} on {host_list(hs, 4)}" for text, hs in ordered)
 
 
-def _decide(option: opts.Option, units: list, given, group: str, policy_path: str, plan: dict):
-    """Keep (the hosts must agree) or set ``option``; record into plan['set'/'remove'/'reasons']."""
+def _decide(option: opts.Option, units: list, given, group: str, policy_path: str, plan: dict, line_of):
+    """Keep (the hosts must agree) or set ``option``; record into plan['set'/'remove'/'reasons'].
+
+    A host without the key reads its own Flink line's default (``line_of(host)``); a key no host writes
+    is kept as it is, each host reading its own line's default."""
     names = option.names()
-    if given is not None and _every_host_reads(option, units, typed_value(option, given)):
-        return  # same value to Flink on every host (the default where unset): left as written
+    if given is not None and _every_host_reads(option, units, typed_value(option, given), line_of):
+        return  # same value to Flink on every host (its own line's default where unset): left as written
     if given is not None:
         plan["set"][option.key] = given
         plan["reasons"][option.key] = f"set by {policy_path}"
@@ -340,13 +357,23 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
                 plan["remove"].add(name)
                 plan["reasons"][name] = f"deprecated; replaced by {option.key}"
         return
-    by_typed, default = {}, typed_default(option)
+    present = [n for n in names if any(n in cfg for cfg, _unused in units)]
+    if not present:
+        return  # no host writes it: each reads its own line's default, left as written
+    by_typed, defaults = {}, set()
     first_text = None
     for cfg, hosts in units:
         source, text = _effective(option, cfg)
-        typed = default if source is None else typed_value(option, text)
-        shown = "unset" if source is None else text
-        by_typed.setdefault(typed, {}).setdefault(shown, []).extend(hosts)
+        if source is None:
+            for typed, unset in _unset_reads(option, hosts, line_of).items():
+                shown = "unset"
+                if option.line_defaults:  # say whose default: the lines' defaults differ
+                    lines = sorted({line_of(h) for h in unset}, key=lambda v: tuple(map(int, v.split("."))))
+                    shown += f" (Flink {', '.join(lines)})"
+                by_typed.setdefault(typed, {}).setdefault(shown, []).extend(unset)
+        else:
+            by_typed.setdefault(typed_value(option, text), {}).setdefault(text, []).extend(hosts)
+        defaults.update(_unset_reads(option, hosts, line_of))  # what removing the key would leave
     if len(by_typed) > 1:
         merged = {}
         for shown_map in by_typed.values():
@@ -356,10 +383,9 @@ def _decide(option: opts.Option, units: list, given, group: str, policy_path: st
             f"group {group}: cannot keep {option.key}: the hosts disagree ({_show_hosts(merged)}); "
             f"set one value with {policy_path}", group=group)
     value = next(iter(by_typed))
-    present = [n for n in names if any(n in cfg for cfg, _unused in units)]
-    if present in ([], [option.key]):
-        return  # one value to Flink everywhere, under the current key or Flink's default: left as written
-    if value == default or value is None:
+    if present == [option.key]:
+        return  # one value to Flink everywhere, under the current key or its default: left as written
+    if defaults == {value} or value is None:
         for name in present:
             plan["remove"].add(name)
             plan["reasons"][name] = "same on every host as Flink's default; removed so every host reads the default"
@@ -407,8 +433,9 @@ def _units(ok: Mapping, hosts: list, process: str, cache: bool, sig_of: dict) ->
     return list(by_sig.values())
 
 
-def _process_template(process: str, units: list, policy: dict, group: str) -> dict:
-    """The keys to set and remove for ``process`` in a group, process size left for later."""
+def _process_template(process: str, units: list, policy: dict, group: str, line_of) -> dict:
+    """The keys to set and remove for ``process`` in a group, process size left for later.
+    ``line_of(host)``: the host's Flink minor line (whose defaults it reads where a key is unset)."""
     proc = policy[process]
     plan = {"set": {}, "remove": set(), "reasons": {}}
     _remove_present(OTHER_SIZING[process], units,
@@ -428,14 +455,14 @@ def _process_template(process: str, units: list, policy: dict, group: str) -> di
             _remove_present(managed.names(), units,
                             "fixes managed memory regardless of the process size; the plan uses the fraction", plan)
             given = None if proc["managed_fraction"] == "keep" else proc["managed_fraction"]
-            _decide(fraction, units, given, group, "policy.taskmanager.managed_fraction", plan)
+            _decide(fraction, units, given, group, "policy.taskmanager.managed_fraction", plan, line_of)
         for name, key in TM_TUNABLES.items():
             if name == "managed_fraction":
                 continue
             given = None if proc[name] == "keep" else proc[name]
-            _decide(opts.TASKMANAGER[key], units, given, group, f"policy.taskmanager.{name}", plan)
+            _decide(opts.TASKMANAGER[key], units, given, group, f"policy.taskmanager.{name}", plan, line_of)
     for option in KEPT[process]:
-        _decide(option, units, proc["options"].get(option.key), group, f"policy.{process}.options", plan)
+        _decide(option, units, proc["options"].get(option.key), group, f"policy.{process}.options", plan, line_of)
     return plan
 
 
@@ -543,9 +570,13 @@ def _memory_plan(results, policy, cache, memory_limits=None):
     warnings = []
 
     templates, units_of, sig_of = {}, {}, {}
+
+    def line_of(host):  # asked only where a key is unset and its default differs by line
+        return _minor_line(str(ok[host]["flink_version"]))
+
     for (name, process), hosts in jobs.items():
         units = units_of[(name, process)] = _units(ok, hosts, process, cache, sig_of)
-        templates[(name, process)] = _process_template(process, units, policy, name)
+        templates[(name, process)] = _process_template(process, units, policy, name, line_of)
 
     # Sizes: explicit and kept ones first, they shrink what a co-located process may fit into.
     sizes, sizing = {}, {}
