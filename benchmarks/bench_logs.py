@@ -28,7 +28,9 @@ Usage: bench_logs.py [--hosts 200] [--runs 3] [--forks 10] [--log-mib 10] [--big
                      [--collections ROOT] [--old ROOT [--old-label TEXT]] [--doc docs/diagnose.md | --no-doc]
 
 ``--collections`` / ``--old``: directories holding ``ansible_collections/flinkops/flink`` (default: this
-checkout); a copy taken before the run keeps edits made meanwhile out of it.
+checkout); a copy taken before the run keeps edits made meanwhile out of it. The last table's run: both copies
+from one commit (``git archive HEAD`` into ``<dir>/ansible_collections/flinkops/flink``), the change's files copied
+over the new one, then ``bench_logs.py --runs 2 --small-kib 0 --collections /tmp/new --old /tmp/old``.
 Raw numbers go to benchmarks/results/logs-<time>.json; the measurement section of docs/diagnose.md (between
 its markers) is rewritten from them.
 """

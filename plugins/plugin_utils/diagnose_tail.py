@@ -4,9 +4,9 @@
 """What the gather's ``logs: true`` ships of each Flink log: the lines the diagnose filter reads, numbered.
 
 A log tail (the newest ``logs_max_bytes`` of the file, read with ``tail -c``: memory and time flat in the
-file's size) is filtered on the host by one ``awk`` per host (POSIX: dash, bash, busybox, mksh, yash, posh
-run it alike), and only these lines leave it, each with its line number (counted from the tail's first
-whole line, as a tail's evidence line always was):
+file's size; one ``tail`` given every file) is filtered on the host by one ``awk`` per host, which keeps the
+kernel's OOM lines too (dash, bash, busybox, mksh, yash, posh run it alike), and only these lines leave it,
+each with its line number (counted from the tail's first whole line, as a tail's evidence line always was):
 
 - every line holding a text one of diagnose's rules looks for (``SIGNATURES``: the failure messages, the
   JobManager markers that say whose OutOfMemoryError it is, the slot manager's required resources), each
@@ -72,10 +72,16 @@ def _any_of(var: str, texts) -> str:
     return " || ".join(f"index({var}, {_awk_string(t)})" for t in texts)
 
 
-# Input: per file a marker "\001<name> <size> <kept>" (glued to the previous file's last line when that did
-# not end with a newline: the tails have \001 and NUL removed), then the file's tail. Output: per file
+# Input (one stream, LOGS_SH): "\001clock <btime> <utc offset>", the kernel's lines (dmesg's output; when
+# dmesg is refused, its message, "\001nodmesg", then journalctl -k's output), "\001dmesg|journalctl|none" (who
+# answered), then, when the log dir is readable, "\001tails <name> <size> <kept> ..." (newest file first) and
+# the files' tails from one ``tail -c`` (its "==> <name> <==" header before each file when there are several, a
+# blank line before each header but the first; the tails have NUL and \001 removed). Output: per file
 # "=<name> <size> <kept>", then "<number>:<line>" for each line kept, in order but for the newest lines, which
-# come last (the controller sorts them in). Memory: the newest CONTEXT lines and the last record head.
+# come last (the controller sorts them in); then "!kernel <dmesg|journalctl>", "#clock ..." and the newest
+# KERNEL_LINES kernel lines naming an OOM kill, or "!kernel none" and the first bytes of dmesg's refusal (what
+# grep, tail -n and head -c made of them before). Memory: the newest CONTEXT lines of the file read, the last
+# record head, KERNEL_LINES kernel lines.
 EXCERPT_AWK = r"""
 function put(k, t) { print k ":" t; sf[k % @@K@@] = k }
 function flush(  lo, i) {
@@ -85,9 +91,9 @@ function flush(  lo, i) {
   for (i = lo; i <= n; i++) if (sf[i % @@K@@] != i) put(i, rg[i % @@K@@])
   on = 0
 }
-function begin(m,  a) {
-  flush(); print "=" m; on = 1; n = 0; ph = ""; phn = 0; phd = 0; rw = 0; fh = 0; split("", sf)
-  split(m, a, " "); cut = (a[2] + 0 > a[3] + 0)
+function begin(i) {
+  flush(); print "=" fn[i] " " fz[i] " " fk[i]; on = 1; n = 0; ph = ""; phn = 0; phd = 0; rw = 0; fh = 0
+  split("", sf); cut = (fz[i] + 0 > fk[i] + 0)
 }
 function line(t,  hd, s) {
   if (cut) { cut = 0; return }
@@ -103,16 +109,55 @@ function line(t,  hd, s) {
   if (hd) { ph = t; phn = n; phd = s }
   rg[n % @@K@@] = t
 }
-{
-  x = index($0, "\001")
-  if (x) { if (x > 1 && on) line(substr($0, 1, x - 1)); begin(substr($0, x + 1)) }
-  else if (on) line($0)
+function tails(t,  j) {
+  if (nf > 1 && substr(t, 1, 4) == "==> " && substr(t, length(t) - 3) == " <==") {
+    j = ix[substr(t, 5, length(t) - 8)]
+    if (j > cur) { pe = 0; while (cur < j) begin(++cur); return }
+  }
+  if (pe) { pe = 0; if (cur) line("") }
+  if (t == "" && nf > 1) pe = 1
+  else if (cur) line(t)
 }
-END { flush() }
+md { tails($0); next }
+substr($0, 1, 1) == "\001" {
+  w = substr($0, 2)
+  if (substr(w, 1, 6) == "clock ") { kc = substr(w, 7); next }
+  if (w == "nodmesg") { ne = ke; nd = 1; ke = ""; kl = 0; kn = 0; next }
+  if (w == "dmesg" || w == "journalctl" || w == "none") { ks = w; next }
+  if (substr(w, 1, 5) == "tails") {
+    md = 1; nf = split(substr(w, 7), a, " ") / 3
+    for (i = 1; i <= nf; i++) { fn[i] = a[3 * i - 2]; fz[i] = a[3 * i - 1]; fk[i] = a[3 * i]; ix[fn[i]] = i }
+    if (nf == 1) begin(++cur)
+    next
+  }
+}
+{
+  if (@@KERNEL@@) kr[++kn % @@KL@@] = $0
+  if (length(ke) < 2 * @@KE@@) ke = ke (kl++ ? "\n" : "") $0
+}
+END {
+  if (pe && cur) line("")
+  flush()
+  if (ks == "none") {
+    if (nd) ke = ne
+    sub(/\n+$/, "", ke); print "!kernel none"; printf "%s", substr(ke, 1, @@KE@@)
+  } else {
+    print "!kernel " ks; print "#clock " kc
+    lo = kn - @@KL@@ + 1; if (lo < 1) lo = 1
+    for (i = lo; i <= kn; i++) print kr[i % @@KL@@]
+  }
+}
 """
+# The kernel's lines kept (what grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 kept), and the
+# bytes of dmesg's refusal (head -c 300 of the record with its 14-byte header).
+KERNEL_TEXTS = ("Killed process", "memory: usage", "oom-kill:")
+KERNEL_LINES = 200
+KERNEL_ERROR = 286
 for _key, _value in (("@@K@@", str(CONTEXT)), ("@@HEAD@@", HEAD_ERE), ("@@START@@", START_ERE),
                      ("@@SIGNATURES@@", _any_of("t", SIGNATURES)), ("@@CAUSES@@", _any_of("t", CAUSES)),
-                     ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW))):
+                     ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW)),
+                     ("@@KERNEL@@", _any_of("$0", KERNEL_TEXTS)), ("@@KL@@", str(KERNEL_LINES)),
+                     ("@@KE@@", str(KERNEL_ERROR))):
     EXCERPT_AWK = EXCERPT_AWK.replace(_key, _value)
 
 
@@ -124,10 +169,12 @@ def _sh_quoted(program: str) -> str:
 # set in front of it: h (flink_home, may be empty), c (conf dir), r (prefix of /proc, empty on real hosts),
 # ld (the log dir given: flink_log_dir, or empty), lb (bytes per file). The log dir, as Flink's bin/config.sh
 # picks it: the one given, else env.log.dir of the file Flink reads (config.yaml, else flink-conf.yaml), else
-# <flink_home>/log. Records: "@@logdir given|file|home\n<dir>\0" and "@@tails\n<excerpt>\0" (EXCERPT_AWK's
-# output, newest file first), or "@@logdir absent|noaccess\n<dir>\0"; then "@@kernel dmesg|journalctl|none\n
-# <lines or the refusal>\0" as module_utils/log_tail.py reads it (its lines start with "#clock <btime>
-# <utc offset>"). File names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out): no spaces.
+# <flink_home>/log. Records: "@@logdir given|file|home\n<dir>\0", or "@@logdir absent|noaccess\n<dir>\0"; then
+# "@@logs\n<EXCERPT_AWK's output>\0": the excerpt of each log (newest file first) when the dir was readable,
+# and the kernel's lines. Programs: ls, one tail for every file (several files to one tail -c: GNU, busybox
+# and the BSDs take them, with their "==> name <==" headers), one tr, date, dmesg (journalctl -k where dmesg is
+# refused) and one awk for all of it. File names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
+# no spaces; a log line that is exactly the header of a file later in the list would be taken for it.
 LOGS_SH = r"""
 lw=given
 if [ -z "$ld" ]; then
@@ -136,37 +183,43 @@ if [ -z "$ld" ]; then
   done
   if [ -n "$lf" ]; then ld=$lf; lw=file; elif [ -n "$h" ]; then ld=${h%/}/log; lw=home; fi
 fi
-if [ -n "$ld" ] && [ -d "$ld" ] && [ -r "$ld" ] && [ -x "$ld" ]; then
-  printf '@@logdir %s\n%s\000@@tails\n' "$lw" "$ld"
-  # newest first, each file's size from the same ls -lnt (field 5), not by reading the file
-  # shellcheck disable=SC2034
-  LC_ALL=C ls -lnt "$ld" 2>/dev/null | while read -r lm ln lu lg z l1 l2 l3 f; do
-    case "$f" in
-      flink-*-taskexecutor-*.log|flink-*-taskexecutor-*.out|flink-*-standalonesession-*.log|\
-flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out) ;;
-      *) continue ;;
-    esac
-    if [ ! -f "$ld/$f" ] || [ ! -r "$ld/$f" ]; then continue; fi
-    case "$z" in ''|*[!0-9]*) z=0 ;; esac
-    k=$z; [ "$z" -gt "$lb" ] && k=$lb
-    printf '\001%s %s %s\n' "$f" "$z" "$k"
-    tail -c "$lb" "$ld/$f" 2>/dev/null | tr -d '\000\001'
-  done | awk @@EXCERPT@@
-  printf '\000'
+lk=
+if [ -n "$ld" ] && [ -d "$ld" ] && [ -r "$ld" ] && [ -x "$ld" ]; then lk=1; printf '@@logdir %s\n%s\000' "$lw" "$ld"
 elif [ -n "$ld" ] && [ -e "$ld" ]; then printf '@@logdir noaccess\n%s\000' "$ld"
 else printf '@@logdir absent\n%s\000' "$ld"
 fi
 kc=; while read -r kn kv; do [ "$kn" = btime ] && kc=$kv; done 2>/dev/null < "$r/proc/stat"
-kc="#clock ${kc:-?} $(date +%z 2>/dev/null)"
-if k=$(dmesg 2>&1); then
-  printf '@@kernel dmesg\n%s\n' "$kc"
-  printf '%s\n' "$k" | grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 | tr -d '\000'
-elif command -v journalctl >/dev/null 2>&1 && j=$(journalctl -k --no-pager -q 2>&1); then
-  printf '@@kernel journalctl\n%s\n' "$kc"
-  printf '%s\n' "$j" | grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 | tr -d '\000'
-else
-  printf '@@kernel none\n%s' "$k" | head -c 300 | tr -d '\000'
-fi
+printf '@@logs\n'
+{
+  printf '\001clock %s ' "${kc:-?}"; date +%z 2>/dev/null || echo
+  if dmesg 2>&1; then printf '\n\001dmesg\n'
+  else
+    printf '\n\001nodmesg\n'
+    if command -v journalctl >/dev/null 2>&1 && journalctl -k --no-pager -q 2>&1; then printf '\n\001journalctl\n'
+    else printf '\n\001none\n'
+    fi
+  fi
+  if [ -n "$lk" ]; then
+    # newest first, each file's size from the same ls -lnt (field 5), not by reading the file
+    # shellcheck disable=SC2034
+    LC_ALL=C ls -lnt "$ld" 2>/dev/null | {
+      set --; printf '\001tails'
+      while read -r lm ln lu lg z l1 l2 l3 f; do
+        case "$f" in
+          flink-*-taskexecutor-*.log|flink-*-taskexecutor-*.out|flink-*-standalonesession-*.log|\
+flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out) ;;
+          *) continue ;;
+        esac
+        if [ ! -f "$ld/$f" ] || [ ! -r "$ld/$f" ]; then continue; fi
+        case "$z" in ''|*[!0-9]*) z=0 ;; esac
+        k=$z; [ "$z" -gt "$lb" ] && k=$lb
+        printf ' %s %s %s' "$f" "$z" "$k"; set -- "$@" "$f"
+      done
+      printf '\n'
+      if [ "$#" -gt 0 ] && cd "$ld" >/dev/null 2>&1; then tail -c "$lb" "$@" 2>/dev/null | tr -d '\000\001'; fi
+    }
+  fi
+} | awk @@EXCERPT@@
 printf '\000'
 """.replace("@@LOGDIR@@", _sh_quoted(ENV_LOG_DIR_AWK)).replace("@@EXCERPT@@", _sh_quoted(EXCERPT_AWK))
 
@@ -190,6 +243,25 @@ def tail_entries(payload: bytes, log_dir: str) -> list:
     return out
 
 
+def split_logs(payload: bytes) -> tuple:
+    """A ``@@logs`` payload -> (the excerpt of the tails, (kernel source, the kernel's payload as its
+    ``@@kernel`` record held it) or None when cut short)."""
+    at = 0 if payload.startswith(b"!kernel ") else payload.find(b"\n!kernel ") + 1
+    if at == 0 and not payload.startswith(b"!kernel "):
+        return payload, None
+    eol = payload.find(b"\n", at)
+    if eol < 0:
+        return payload[:at], None
+    return payload[:at], (payload[at + 8:eol].decode("ascii", "replace"), payload[eol + 1:])
+
+
+def _kernel(source: str, payload: bytes) -> dict:
+    entry = kernel_entry(source, payload)
+    if "lines" in entry:
+        entry["lines"] = [redact_line(line) for line in entry["lines"]]
+    return entry
+
+
 def entries(records: list, log_dir: str | None) -> list:
     """The gather's ``logs`` from the fragment's records ``(kind, args, payload)``; file names in the dir the
     host read (its ``@@logdir`` record), else in ``log_dir``."""
@@ -197,13 +269,11 @@ def entries(records: list, log_dir: str | None) -> list:
     for kind, args, payload in records:
         if kind == "logdir" and args[0] in ("given", "file", "home"):
             log_dir = payload.decode("utf-8", "replace")
-        elif kind == "tails":
-            out.extend(tail_entries(payload, log_dir or ""))
-        elif kind == "kernel":
-            entry = kernel_entry(args[0], payload)
-            if "lines" in entry:
-                entry["lines"] = [redact_line(line) for line in entry["lines"]]
-            out.append(entry)
+        elif kind == "logs":
+            tails, kernel = split_logs(payload)
+            out.extend(tail_entries(tails, log_dir or ""))
+            if kernel is not None:
+                out.append(_kernel(*kernel))
         else:  # logdir absent | noaccess
             out.append({"file": payload.decode("utf-8", "replace") or log_dir or "", "kind": "log",
                         "error": f"log dir {args[0]}"})

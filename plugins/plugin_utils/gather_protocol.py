@@ -20,9 +20,10 @@ caught by the NUL not being where the lengths say.
 
 On Linux the host runs, per file read, head and wc to measure it and head to send it, then one ls for
 the inodes of all files and one base64; the rest is shell builtins (machine-id, boot_id and the node name
-are read with the shell's read). With ``logs``: one ls of the log dir, per log file tail and tr, one awk
-that keeps the lines diagnose reads, date, dmesg, grep, tail and tr for the kernel's lines (and one awk for
-env.log.dir when no log dir is given). tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
+are read with the shell's read). With ``logs``: one ls of the log dir, one tail for every log file and one
+tr, date and dmesg (journalctl -k where dmesg is refused), and one awk that keeps of all of it the lines
+diagnose reads (and one awk for env.log.dir when no log dir is given): six programs a host, whatever the
+number of files. tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
 """
 
 from __future__ import annotations
@@ -301,7 +302,7 @@ def interpret(records: list[Record]) -> Gathered:
         elif rec.kind == "live" and not args:
             got.live = _text(rec.payload)
         elif (rec.kind == "log" and len(args) == 3 and args[1].isdigit() and args[2].isdigit()) or (
-                rec.kind in ("logdir", "kernel") and len(args) == 1) or (rec.kind == "tails" and not args):
+                rec.kind == "logdir" and len(args) == 1) or (rec.kind == "logs" and not args):
             got.logs = (got.logs or []) + [(rec.kind, args, rec.payload)]
         elif rec.kind == "machine" and not args:
             got.machine = _text(rec.payload)

@@ -74,9 +74,13 @@ def fleet(line: str, case: str, root: Path) -> tuple[dict, dict]:
 def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, new: bool) -> dict:
     out = {}
     for host, record in hosts.items():
-        fragment, decode = (dt.LOGS_SH, dt.entries) if new else (log_tail.LOGS_SH, log_tail.entries)
-        got = [r for r in run(shell, fragment, root / host, max_bytes) if r[0] != "kernel"]
-        out[host] = dict(record, logs=decode(got, None) + kernel[host])
+        if new:  # the kernel's lines come in the one @@logs record, after the excerpts
+            logs = [e for e in dt.entries(run(shell, dt.LOGS_SH, root / host, max_bytes), None)
+                    if e.get("kind") != "kernel"]
+        else:
+            logs = log_tail.entries([r for r in run(shell, log_tail.LOGS_SH, root / host, max_bytes)
+                                     if r[0] != "kernel"], None)
+        out[host] = dict(record, logs=logs + kernel[host])
     return out
 
 
@@ -135,8 +139,9 @@ def test_what_a_tail_ships(tmp_path, shell):
                     + b"\n".join(b"noise %d" % i for i in range(30)) + b"\nException: early\nCaused by: de\x00e\x01p\n")
     os.utime(tm, (1, 1))  # the .out is newer: first
     got = run(shell, dt.LOGS_SH, log, 1 << 20)
-    assert [r[0] for r in got] == ["logdir", "tails", "kernel"]
+    assert [r[0] for r in got] == ["logdir", "logs"]
     entries = dt.entries(got, None)
+    assert [e.get("kind") for e in entries] == [None, None, "kernel"]
     console, taskmanager = entries[0], entries[1]
     assert console["file"] == str(out) and taskmanager["file"] == str(tm)
     assert not taskmanager["truncated"] and taskmanager["size"] == tm.stat().st_size
@@ -182,7 +187,7 @@ def test_excerpt_is_a_small_part_of_a_big_log(tmp_path):
     log.mkdir()
     (log / "flink-u-taskexecutor-0-h.log").write_bytes(source * (10 * (1 << 20) // len(source)))
     got = run("dash", dt.LOGS_SH, log, 256 * 1024)
-    payload = next(p for kind, _a, p in got if kind == "tails")
+    payload = dt.split_logs(next(p for kind, _a, p in got if kind == "logs"))[0]
     assert len(payload) * 10 < 256 * 1024, len(payload)
 
 
@@ -201,7 +206,8 @@ def test_log_dir_given_from_the_file_or_the_home(tmp_path, shell):
     got = run(shell, dt.LOGS_SH, "", 4096, home=str(home), conf=str(home / "conf"))
     assert got[0] == ("logdir", ["home"], str(home / "log").encode())
     got = run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096)
-    assert got[0] == ("logdir", ["absent"], str(tmp_path / "nowhere").encode()) and got[1][0] == "kernel"
+    assert got[0] == ("logdir", ["absent"], str(tmp_path / "nowhere").encode()) and got[1][0] == "logs"
+    assert [e.get("kind") for e in dt.entries(got, None)] == ["log", "kernel"]
 
 
 def test_bad_line_numbers_name_the_host_and_entry():
@@ -249,3 +255,74 @@ def test_the_whole_gather_with_logs_in_every_shell(tmp_path, shell, tools):
     result = dict(hosts["tm1"], logs=entries)
     found = dg.diagnose({"tm1": result})["hosts"]["tm1"]
     assert [d["code"] for d in found] == ["heap-oom"]
+
+
+# Stand-ins for dmesg and journalctl (this machine's dmesg is readable, has no journald, and its lines change
+# while tests run): what each prints and its status, so the kernel part of the old fragment (grep -E | tail -n
+# 200 | tr of the captured output; head -c 300 of the refusal) and the awk's are fed the same.
+OOM = "[{:5d}.000000] Memory cgroup out of memory: Killed process {} (java) total-vm:1kB, anon-rss:1kB"
+KERNELS = {
+    "dmesg ok": {"dmesg": (0, "\n".join([f"[{i:5d}.0] noise {i}" for i in range(50)]
+                                         + [OOM.format(i, i) for i in range(300)]
+                                         + ["[ 9.0] oom-kill:constraint=CONSTRAINT_MEMCG", "[ 9.1] memory: usage 5kB"]
+                                         + ["[ 9.2] tail noise"]))},
+    "dmesg ok, nothing": {"dmesg": (0, "[ 1.0] booted\n")},
+    "dmesg ok, no final newline": {"dmesg": (0, OOM.format(1, 42))},
+    "journalctl": {"dmesg": (1, "dmesg: read kernel buffer failed: Operation not permitted"),
+                   "journalctl": (0, "\n".join(OOM.format(i, i) for i in range(3)) + "\n")},
+    "none, journalctl refused": {"dmesg": (1, "dmesg: read kernel buffer failed: Operation not permitted\n"),
+                                 "journalctl": (1, "No journal files were found.\n")},
+    "none, long refusal": {"dmesg": (1, "x" * 500 + "\n\n")},
+}
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox", "posh"])
+@pytest.mark.parametrize("case", list(KERNELS))
+def test_kernel_lines_as_before(tmp_path, shell, case):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("dmesg", "journalctl"):
+        if tool in KERNELS[case]:
+            status, text = KERNELS[case][tool]
+            (bindir / f"{tool}.txt").write_text(text)
+            (bindir / tool).write_text(f"#!/bin/sh\ncat '{bindir / tool}.txt'\nexit {status}\n")
+            (bindir / tool).chmod(0o755)
+    env = {"PATH": f"{bindir}:/usr/bin:/bin"}
+    if "journalctl" not in KERNELS[case]:  # none here: the host's (absent on this machine) must not answer
+        env["PATH"] = f"{bindir}:{tmp_path / 'tools'}"
+        (tmp_path / "tools").mkdir()
+        for tool in ("awk", "tail", "tr", "ls", "grep", "date", "head", "cat", "printf"):
+            (tmp_path / "tools" / tool).symlink_to(shutil.which(tool))
+    before = [r for r in run(shell, log_tail.LOGS_SH, tmp_path / "nowhere", 4096, env=env) if r[0] == "kernel"]
+    after = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=env), None)
+    assert after[1:] == log_tail.entries(before, None)
+    if case == "dmesg ok":
+        assert len(after[1]["lines"]) == 200 and after[1]["lines"][-1] == "[ 9.1] memory: usage 5kB"
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox", "mksh"])
+@pytest.mark.parametrize("max_bytes", [1 << 20, 40])
+def test_one_tail_for_every_file(tmp_path, shell, max_bytes):
+    """The files' tails come from one tail -c, split at its headers: a file's blank last lines, one without a final
+    newline, an empty one and a line that looks like a header of a file already read are each file's own."""
+    log = tmp_path / "log"
+    log.mkdir()
+    body = [RECORD.format(i, f"r{i}") for i in range(3)]
+    files = {"flink-u-taskexecutor-0-h.log": "\n".join(body) + "\n\n\n",
+             "flink-u-taskexecutor-0-h.out": "",
+             "flink-u-standalonesession-0-h.log": "\n".join(body + ["==> flink-u-taskexecutor-0-h.log <=="]),
+             "flink-u-standalonesession-0-h.out": "\n".join(body) + "\n"}
+    for i, (name, text) in enumerate(files.items()):
+        (log / name).write_text(text)
+        os.utime(log / name, (100 - i, 100 - i))  # newest first: in this order
+    got = dt.entries(run(shell, dt.LOGS_SH, log, max_bytes), None)
+    assert [e["file"].rsplit("/", 1)[-1] for e in got[:-1]] == list(files)
+    for entry, text in zip(got, files.values(), strict=False):
+        data = text.encode()[-max_bytes:]
+        if len(text) > max_bytes:
+            data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+        lines = data.decode().split("\n") if data else []
+        if data.endswith(b"\n"):
+            lines.pop()
+        # only a few lines: all of them are the newest, shipped whole and numbered
+        assert entry["line_numbers"] == list(range(1, len(lines) + 1)) and entry["lines"] == lines, entry
