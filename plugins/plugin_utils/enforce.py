@@ -32,12 +32,19 @@ from functools import lru_cache
 from ansible_collections.flinkops.flink.plugins.module_utils import options as opts
 from ansible_collections.flinkops.flink.plugins.module_utils.flink_conf_edit import EditError
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
-from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import as_flink_value
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import FleetError, host_list, natural_sorted
 
-# lint and plan are imported by the one decision that needs them (outcome, prepare): each decision runs in a
-# worker process of its own, which compiles every collection module it imports from source
-# (tests/unit/plugins/filter/test_filter_imports.py).
+# lint, plan and the file editor (config_edit: Flink's text of a value) are imported by the decisions that
+# need them (outcome; prepare; assign and prepare): each decision runs in a worker process of its own, which
+# compiles every collection module it imports from source (tests/unit/plugins/filter/test_filter_imports.py).
+
+
+def as_flink_value(key, value):
+    """config_edit.as_flink_value: the text Flink's loader reads for ``value`` (EditError when none)."""
+    from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import as_flink_value as text
+
+    return text(key, value)
+
 
 # Group names of enforce_settings / enforce_remove that are not inventory groups: 'all' is every host,
 # the process names stand for the inventory groups of the collection's conventions.

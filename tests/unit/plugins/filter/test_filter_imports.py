@@ -71,7 +71,9 @@ def test_finding_an_enforce_filter_does_not_import_lint_or_enforce():
 
 # plugin_utils module -> what it must not import at the top: the code only some of its callers run
 HEAVY_ONLY_WHEN_USED = {
-    "enforce": {"plugin_utils.lint", "plugin_utils.plan", "plugin_utils.live"},  # outcome / prepare only
+    # lint: outcome only; plan: prepare only; config_edit (and its YAML editor): assign and prepare only
+    "enforce": {"plugin_utils.lint", "plugin_utils.plan", "plugin_utils.live", "plugin_utils.config_edit",
+                "plugin_utils.config_yaml_edit"},
     "host_record": {"plugin_utils.live"},  # a TaskManager's resource id only
     "fleet": {"plugin_utils.live"},
     "lint": {"plugin_utils.live"},
@@ -86,6 +88,16 @@ def test_plugin_utils_import_leaves_out_what_only_some_callers_run(name):
 
 def test_the_decisions_still_import_what_they_need():
     loaded = _loaded("from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce, host_record\n"
-                     "assert enforce.unread_keys({'config': {'taskmanager.memroy.size': '1g'}, 'flink_version': '2.3.0'})\n"
-                     "host_record.read_host('tm1', {'config': {}, 'flink_version': '2.3.0', 'processes': ['taskmanager']})")
+                     "config = {'taskmanager.memroy.size': '1g'}\n"
+                     "assert enforce.unread_keys({'config': config, 'flink_version': '2.3.0'})\n"
+                     "gather = {'config': {}, 'flink_version': '2.3.0', 'processes': ['taskmanager']}\n"
+                     "host_record.read_host('tm1', gather)")
     assert {"plugin_utils.lint", "plugin_utils.live"} <= loaded
+
+
+def test_assign_still_imports_the_file_editor():
+    loaded = _loaded("from ansible_collections.flinkops.flink.plugins.plugin_utils import enforce\n"
+                     "out = enforce.assign(['tm1'], {'all': ['tm1'], 'tm': ['tm1']},\n"
+                     "                     settings={'tm': {'taskmanager.numberOfTaskSlots': 4}})\n"
+                     "assert out['hosts']['tm1']['set'] == {'taskmanager.numberOfTaskSlots': 4}, out")
+    assert "plugin_utils.config_edit" in loaded
