@@ -56,7 +56,7 @@ options:
     default: 262144
   log_dir:
     description:
-      - Where O(logs) reads. Without it (or given as C(<flink_home>/log)), the dir Flink's C(bin/config.sh) picks
+      - Where O(logs) reads, as given. Without it, the dir Flink's C(bin/config.sh) picks
         from the file - C(env.log.dir) of C(config.yaml), else of C(flink-conf.yaml), flat or nested, read in
         the same command -, else C(<flink_home>/log). Give the inventory's C(flink_log_dir) when C(FLINK_LOG_DIR)
         in the daemons' environment puts the logs elsewhere.
@@ -237,8 +237,9 @@ live_probe:
   sample: {"now": 1764230400, "mtime": 1764226800, "processes": [{"pid": 4711, "started": 1764223200}]}
 logs:
   description:
-    - With O(logs), each log file's C(file), C(text) (the tail as one string, sensitive values hidden),
-      C(size), C(truncated) (C(first_line) V(1) when the whole file was read), and the kernel's C(lines)
+    - With O(logs), each log file's C(file), C(lines) and C(line_numbers) (C(excerpt) V(true): of the bounded
+      tail only the lines flinkops.flink.diagnose reads, each with its line number in the file, sensitive values
+      hidden), C(size), C(truncated), and the kernel's C(lines)
       (C(kind) V(kernel), with C(boot_time) in epoch seconds and C(utc_offset) such as V(+0100) when the host
       tells them, to put the kernel's time stamps on the logs' clock); an entry with C(error) for a log dir or
       kernel log that cannot be read. The shape flinkops.flink.diagnose takes.
