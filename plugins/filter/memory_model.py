@@ -12,7 +12,6 @@ from ansible.errors import AnsibleFilterError
 # (tests/unit/plugins/filter/test_filter_imports.py).
 
 
-
 def memory_model(config, process, flink_version="2.3"):
     """What Flink computes for one process from one flat config (see memory_model.yml)."""
     from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import check_call, compute
