@@ -1,8 +1,9 @@
 """The savepoint mode's test cluster and tools, shared by tests/e2e/test_savepoint_rollout_e2e.py and
 benchmarks/bench_savepoint_rollout.py.
 
-A real Flink 2.3.0 cluster on loopback without high availability (tests/e2e/cluster.py): one JobManager with
-``web.upload.dir`` and a savepoint directory, two TaskManagers of one slot each; the keyed counting job
+A real Flink cluster (2.3.0, or 1.20.5 with the job compiled against its flink-dist) on loopback without high
+availability (tests/e2e/cluster.py): one JobManager with ``web.upload.dir`` and a savepoint directory, two
+TaskManagers of one slot each; the keyed counting job
 tests/e2e/job/CountJob.java (compiled with javac against flink-dist), submitted over REST (``/jars/upload``,
 ``/jars/<id>/run``) so its jar is kept in web.upload.dir, or with ``bin/flink run``.
 

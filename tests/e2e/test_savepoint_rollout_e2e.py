@@ -25,6 +25,10 @@ there, a job that cannot get its slots). The cluster is torn down (every JVM kil
 5. test_a_jobmanager_that_does_not_start_gets_its_backup: a new file whose JVM cannot start (a missing -javaagent jar;
    the shipped -XX:+IgnoreUnrecognizedVMOptions lets an unknown -XX option start): its backup is
    restored, the JobManager started on it, the job resubmitted from the same savepoint; the rollout fails saying so.
+6. test_savepoint_rollout_on_1_20: Flink 1.20.5 on its own cluster (one JobManager, two TaskManagers, started
+   after the 2.3.0 one is torn down), the job compiled against 1.20's flink-dist: the same rollout as case 3 through
+   1.20's REST shapes (stop-with-savepoint, /jars/upload and /jars/<id>/run, /jobs/<id>/checkpoints, the
+   JobManager's environment), the JobManager verified to the byte against the 1.20 model, the count never back.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.config_yaml import 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster as flink_cluster  # noqa: E402  (tests/e2e is not a package)
-import flink_install  # noqa: E402
+import flink_install_1x  # noqa: E402
 import savepoint_cluster  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +59,11 @@ OUTPUT = ROOT / "tests" / "output"
 TMS = ("tm1", "tm2")
 JOB = savepoint_cluster.JOB
 VERSION = "2.3.0"
+VERSION_1X = "1.20.5"
 BAD_AGENT = "-javaagent:/nonexistent/flinkops-e2e-agent.jar"
 TIMINGS: dict = {}
+# the clusters of this module, so that the 1.20 one starts only after the 2.3 one is gone
+CLUSTERS: dict = {}
 
 
 def _timing(name: str, value) -> None:
@@ -65,43 +72,69 @@ def _timing(name: str, value) -> None:
     (OUTPUT / "e2e-savepoint-timing.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
 
 
+def _cluster(tmp_path_factory, version: str, tms, **sizes):
+    home = flink_install_1x.install(version)
+    root = tmp_path_factory.mktemp(f"flinkops-e2e-savepoint-{version}")
+    c = savepoint_cluster.SavepointCluster(home, root, tms, slots=1, **sizes)
+    c.flink_version = version
+    c.suffix = "" if version == VERSION else f"_{version}"
+    c.prepare()
+    # registered before anything starts: a start that fails half way is torn down too
+    CLUSTERS[version] = c
+    started = time.monotonic()
+    c.start()
+    _timing("cluster_start_s" + c.suffix, time.monotonic() - started)
+    c.jar = c.build_count_job(root / "job")
+    c.job_id = c.submit_job(c.jar, JOB, timeout=180)
+    return c
+
+
+def _teardown(version: str) -> None:
+    c = CLUSTERS.pop(version, None)
+    if c is not None:
+        killed = c.teardown()
+        _timing("teardown_jvms_killed" + c.suffix, len(killed))
+        assert not c._our_jvms(), "Java processes left behind"
+
+
 @pytest.fixture(scope="module")
 def flink(tmp_path_factory):
-    home = flink_install.install(VERSION)
-    root = tmp_path_factory.mktemp("flinkops-e2e-savepoint")
-    c = savepoint_cluster.SavepointCluster(home, root, TMS, slots=1, tm_process_size="1g", jm_process_size="768m")
-    c.prepare()
-    started = time.monotonic()
     try:
-        c.start()
-        _timing("cluster_start_s", time.monotonic() - started)
-        c.jar = c.build_count_job(root / "job")
-        c.job_id = c.submit_job(c.jar, JOB, timeout=180)
-        yield c
+        yield _cluster(tmp_path_factory, VERSION, TMS, tm_process_size="1g", jm_process_size="768m")
     finally:
-        killed = c.teardown()
-        _timing("teardown_jvms_killed", len(killed))
-        assert not c._our_jvms(), "Java processes left behind"
+        _teardown(VERSION)
+
+
+@pytest.fixture(scope="module")
+def flink120(tmp_path_factory):
+    # one cluster at a time: the 2.3 cluster's cases are done when this one is asked for
+    _teardown(VERSION)
+    try:
+        # Two TaskManagers, as for 2.3: with one, the rollout's TaskManager batch is refused before the savepoint
+        # cycle ("the running jobs hold 1 slots, only 0 would be left while tm1 is down").
+        yield _cluster(tmp_path_factory, VERSION_1X, TMS, tm_process_size="1g", jm_process_size="768m")
+    finally:
+        _teardown(VERSION_1X)
 
 
 # --- what the tests look at ------------------------------------------------------------------------------
 
 
 def files(flink) -> dict:
-    return {n: (flink.conf_dir(n) / "config.yaml").read_bytes() for n in ("jm", *TMS)}
+    return {n: (flink.conf_dir(n) / "config.yaml").read_bytes() for n in ("jm", *flink.tm_names)}
 
 
 def pids(flink) -> dict:
-    return {n: flink.process_pid(n) for n in ("jm", *TMS)}
+    return {n: flink.process_pid(n) for n in ("jm", *flink.tm_names)}
 
 
 def file_model(flink, name: str, process: str) -> dict:
     path = flink.conf_dir(name) / "config.yaml"
-    return file_model_of(path.read_bytes(), str(path), process)
+    return file_model_of(path.read_bytes(), str(path), process, flink.flink_version)
 
 
-def file_model_of(data: bytes, where: str, process: str = "jobmanager") -> dict:
-    return compute(parse_config_yaml(data, where).config, process, VERSION)
+def file_model_of(data: bytes, where: str, process: str = "jobmanager", version: str = VERSION) -> dict:
+    return compute(parse_config_yaml(data, where).config, process, version)
 
 
 def set_jm_size(flink, size: str) -> None:
@@ -141,8 +174,8 @@ def assert_jobmanager_runs_its_file(flink) -> dict:
 
 def assert_taskmanagers_run_their_files(flink) -> None:
     running = {t["id"]: live.rest_memory(t["memoryConfiguration"]) for t in flink.rest("/taskmanagers")["taskmanagers"]}
-    assert set(running) == set(TMS), running
-    for name in TMS:
+    assert set(running) == set(flink.tm_names), running
+    for name in flink.tm_names:
         model = file_model(flink, name, "taskmanager")
         assert running[name] == {k: model["sizes"][k] for k in live.COMPONENTS}, name
 
@@ -291,17 +324,22 @@ def cancel(flink, jid: str) -> None:
 
 
 def test_savepoint_rollout(flink, ansible_env, ansible_bin, tmp_path):
+    check_savepoint_rollout(flink, ansible_env, ansible_bin, tmp_path)
+
+
+def check_savepoint_rollout(flink, ansible_env, ansible_bin, tmp_path):
+    """playbooks/rollout.yml changing JobManager and TaskManager memory, the savepoint cycle; everything verified."""
     old = settle(flink)
     before_pids = pids(flink)
     policy = {"enforce_policy": {"taskmanager": {"process_size": "1100m", "slots": 1},
                                  "jobmanager": {"process_size": "896m"}}}
     with savepoint_cluster.DowntimeWatcher(flink) as watcher, Counts(flink) as counts:
-        proc, seconds = run_rollout(flink, ansible_env, ansible_bin, tmp_path, "rollout", policy)
+        proc, seconds = run_rollout(flink, ansible_env, ansible_bin, tmp_path, "rollout" + flink.suffix, policy)
         new = flink.wait(lambda: flink.running_job(JOB) not in (None, old) and flink.running_job(JOB), 60, "new job")
         first = first_count(flink, new)
         flink.wait(lambda: (flink.gauge(new, "flinkopsCount") or 0) > first, 60, "the count going on")
-    _timing("rollout_playbook_s", seconds)
-    _timing("rollout_job_down_s", watcher.down)
+    _timing("rollout_playbook_s" + flink.suffix, seconds)
+    _timing("rollout_job_down_s" + flink.suffix, watcher.down)
     out = proc.stdout
     assert proc.returncode == 0, out[-6000:] + proc.stderr[-2000:]
     # The console names the old and the new job id and the savepoint.
@@ -383,3 +421,11 @@ def test_a_jobmanager_that_does_not_start_gets_its_backup(flink, ansible_env, an
     assert entry["old_id"] == old and entry["restored"] is True and entry["new_id"] == flink.running_job(JOB)
     assert restored_from(flink, entry["new_id"])["external_path"].rstrip("/") == entry["savepoint"].rstrip("/")
     assert first_count(flink, entry["new_id"]) > 0
+
+
+# --- Flink 1.20 (its own cluster, after the 2.3 one is torn down) ------------------------------------------
+
+
+def test_savepoint_rollout_on_1_20(flink120, ansible_env, ansible_bin, tmp_path):
+    """Flink 1.20.5, one JobManager and two TaskManagers: the whole savepoint-mode rollout through 1.20's REST."""
+    check_savepoint_rollout(flink120, ansible_env, ansible_bin, tmp_path)
