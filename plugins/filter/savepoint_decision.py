@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.flinkops.flink.plugins.plugin_utils import savepoint
 from ansible_collections.flinkops.flink.plugins.plugin_utils.filter_call import plain
+
+# The plugin_utils code is imported when the filter runs, not with this file: ansible-core imports every
+# filter file of the collection to find any one flinkops.flink filter (tests/unit/plugins/filter/
+# test_filter_imports.py).
 
 KINDS = ("jobmanager", "outcome", "lines", "probe")
 
 
 def savepoint_decision(data, kind, **options):
     """One decision of the savepoint mode (see savepoint_decision.yml)."""
+    from ansible_collections.flinkops.flink.plugins.plugin_utils import savepoint
+
     try:
         if kind == "jobmanager":
             return savepoint.jobmanager_check(plain(data), plain(options.get("running")))

@@ -237,7 +237,7 @@ live_probe:
   sample: {"now": 1764230400, "mtime": 1764226800, "processes": [{"pid": 4711, "started": 1764223200}]}
 logs:
   description:
-    - With O(logs), each log file's C(file), C(lines) and C(line_numbers) (C(excerpt) V(true): of the bounded
+    - With O(logs), each log file's C(file), C(lines) and C(line_numbers) (C(excerpt) V(true), of the bounded
       tail only the lines flinkops.flink.diagnose reads, each with its line number in the file, sensitive values
       hidden), C(size), C(truncated), and the kernel's C(lines)
       (C(kind) V(kernel), with C(boot_time) in epoch seconds and C(utc_offset) such as V(+0100) when the host

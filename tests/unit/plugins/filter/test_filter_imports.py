@@ -21,10 +21,13 @@ PREFIX = "ansible_collections.flinkops.flink.plugins."
 LIGHT = {
     "cached_gather": {"plugin_utils.aggregate"},  # json and math only
     "config_lint": set(),
+    "diagnose": set(),
     "enforce": set(),
     "fleet_drift": set(),
     "memory_model": set(),
     "memory_plan": set(),
+    "rollout_decision": set(),
+    "savepoint_decision": set(),
     "upgrade_readiness": set(),
 }
 ALWAYS = {"filter", "plugin_utils", "plugin_utils.filter_call"}
