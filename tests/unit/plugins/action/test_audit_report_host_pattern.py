@@ -8,6 +8,8 @@ groups, hosts in several groups, a host named like nothing else).
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
@@ -41,11 +43,18 @@ lonely
 
 @pytest.fixture(scope="module")
 def groups(tmp_path_factory):
+    # init_plugin_loader installs ansible-core's collection finder in this process; the tests after this module
+    # import ansible_collections.flinkops.flink from the tree (no collection metadata), which that finder
+    # refuses. Its import hooks go when this module is done.
+    meta_path, path_hooks, cache = sys.meta_path[:], sys.path_hooks[:], dict(sys.path_importer_cache)
     init_plugin_loader()
     path = tmp_path_factory.mktemp("inv") / "hosts.ini"
     path.write_text(INVENTORY)
     inventory = InventoryManager(DataLoader(), sources=[str(path)])
-    return inventory.get_groups_dict()
+    yield inventory.get_groups_dict()
+    sys.meta_path[:], sys.path_hooks[:] = meta_path, path_hooks
+    sys.path_importer_cache.clear()
+    sys.path_importer_cache.update(cache)
 
 
 def _lookup(groups):
