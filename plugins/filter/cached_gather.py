@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: flinkops.flink contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters ``gather_record``, ``cached_gather`` and ``aggregate_plan``: the sliced audit's adapters.
+"""Filters ``gather_record``, ``gather_kept``, ``cached_gather`` and ``aggregate_plan``: the sliced audit's adapters.
 
-``gather_record`` makes the cacheable record of one host's gather (playbooks/gather.yml);
+``gather_record`` makes the cacheable record of one host's gather (playbooks/gather.yml) and
+``gather_kept`` checks that the fact cache kept it;
 ``cached_gather`` reads the records of a list of hosts from the fact cache ansible-playbook is
 configured with and lets plugin_utils.aggregate decide which results the report uses;
 ``aggregate_plan`` is memory_plan over those results, trimmed to what the enforce role reads.
@@ -50,19 +51,24 @@ def _untagged(value):
     return value
 
 
-def _fact_cache():
+def _fact_cache(caller="cached_gather"):
     from ansible import constants as C
+    from ansible.errors import AnsibleError
     from ansible.plugins.loader import cache_loader
 
     name = C.CACHE_PLUGIN
     if name in _MEMORY_CACHES:
         raise AnsibleFilterError(
-            "flinkops.flink.cached_gather: the fact cache is 'memory', which keeps nothing between runs; configure "
+            f"flinkops.flink.{caller}: the fact cache is 'memory', which keeps nothing between runs; configure "
             "the cache the gather wrote to (ANSIBLE_CACHE_PLUGIN=ansible.builtin.jsonfile with "
             "ANSIBLE_CACHE_PLUGIN_CONNECTION=<dir>, or community.general.redis; AWX: enable fact storage)")
-    cache = cache_loader.get(name)
+    try:
+        cache = cache_loader.get(name)
+    except AnsibleError as exc:
+        raise AnsibleFilterError(f"flinkops.flink.{caller}: the fact cache plugin {name!r} cannot be loaded: {exc}") \
+            from None
     if cache is None:
-        raise AnsibleFilterError(f"flinkops.flink.cached_gather: the fact cache plugin {name!r} cannot be loaded")
+        raise AnsibleFilterError(f"flinkops.flink.{caller}: the fact cache plugin {name!r} cannot be loaded")
     return cache
 
 
@@ -94,6 +100,29 @@ def read_records(hosts, cache=None) -> dict:
     return {str(host): _record_of(cache, str(host)) for host in hosts}
 
 
+def _cache_name() -> str:
+    from ansible import constants as C
+
+    connection = getattr(C, "CACHE_PLUGIN_CONNECTION", None)
+    return f"{C.CACHE_PLUGIN} at {connection}" if connection else str(C.CACHE_PLUGIN)
+
+
+def gather_kept(hosts, since):
+    """Check that the fact cache holds this run's record of every host (see gather_kept.yml)."""
+    if isinstance(hosts, (str, bytes)):
+        raise AnsibleFilterError("flinkops.flink.gather_kept: give a list of hostnames, not one string")
+    try:
+        hosts = [str(h) for h in hosts]
+        since = float(since)
+        lost = aggregate.not_kept(read_records(hosts, _fact_cache("gather_kept")), hosts, since=since)
+    except (aggregate.AggregateError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"flinkops.flink.gather_kept: {exc}") from None
+    if lost:
+        raise AnsibleFilterError("flinkops.flink.gather_kept: "
+                                 + aggregate.not_kept_message(lost, len(hosts), _cache_name()))
+    return f"The fact cache holds this run's result of all {len(hosts)} hosts"
+
+
 def cached_gather(hosts, max_age=3600, live=False, slice_count=0, inventory_hosts=None):
     """Each host's cached gather result, and the hosts and slices without a usable one (see cached_gather.yml)."""
     if isinstance(hosts, (str, bytes)):
@@ -122,4 +151,5 @@ def aggregate_plan(selection, policy=None):
 
 class FilterModule:
     def filters(self):
-        return {"gather_record": gather_record, "cached_gather": cached_gather, "aggregate_plan": aggregate_plan}
+        return {"gather_record": gather_record, "cached_gather": cached_gather, "aggregate_plan": aggregate_plan,
+                "gather_kept": gather_kept}

@@ -187,6 +187,36 @@ def select(records: Mapping, hosts: Sequence, *, now: float, max_age: float, liv
     return selection
 
 
+def not_kept(records: Mapping, hosts: Sequence, *, since: float) -> list:
+    """The hosts whose record of this gather run the fact cache does not hold, in the order given.
+
+    ``records`` is what the cache holds now; ``since`` is when the run started. A record that is absent,
+    not a record, or made before ``since`` (an older run's) was not kept: ansible-playbook keeps cacheable
+    facts in memory alone when its cache plugin fails to load (a jsonfile directory it could not create, or
+    that concurrent slices created at the same moment), warns once and succeeds.
+    """
+    if isinstance(since, bool) or not isinstance(since, (int, float)) or not math.isfinite(since):
+        raise AggregateError(f"since must be a time in seconds, got {since!r}")
+    # records keep milliseconds (make_record rounds): one made in the run's first millisecond counts
+    floor = math.floor(float(since) * 1000) / 1000
+    lost = []
+    for host in dict.fromkeys(str(h) for h in hosts):
+        record = records.get(host)
+        made = record.get("gathered_at") if isinstance(record, Mapping) else None
+        if isinstance(made, bool) or not isinstance(made, (int, float)) or made < floor:
+            lost.append(host)
+    return lost
+
+
+def not_kept_message(lost: list, total: int, cache: str) -> str:
+    """Why a gather fails when the cache lost hosts, and what the user can do."""
+    return (f"the fact cache ({cache}) holds no result of this run for {len(lost)} of {total} hosts: {_names(lost)}. "
+            "ansible-playbook keeps cacheable facts in memory alone when its cache plugin fails to load (see its "
+            "warning at the start of this run; for jsonfile, a directory it could not create, or one that "
+            "concurrent slices created at the same moment): create the cache directory before sliced runs start, "
+            "check the cache settings, and run flinkops.flink.gather for these hosts again")
+
+
 def _names(hosts: list, limit: int = 10) -> str:
     shown = ", ".join(hosts[:limit])
     return shown + (f" and {len(hosts) - limit} more" if len(hosts) > limit else "")

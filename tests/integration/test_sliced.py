@@ -99,6 +99,10 @@ class Cache:
 
     def __init__(self, kind: str, env: dict, fact_dir: Path | None = None):
         self.kind, self.env, self.fact_dir = kind, env, fact_dir
+        if fact_dir is not None:
+            # made before the jobs start, as AWX makes each job's: slices creating it at the same moment race
+            # in ansible-core, and the loser keeps its facts in memory (test_a_slice_whose_cache_cannot_load_fails)
+            fact_dir.mkdir(parents=True, exist_ok=True)
 
     def runner_args(self) -> dict:
         if self.kind == "jsonfile":
@@ -304,6 +308,22 @@ def test_failed_and_missing_slices_are_named(fleet, ansible_env, collections_roo
     assert runner.rc != 0
     assert "no plan from part of the fleet: 20 hosts have no usable cached gather result" in stdout(runner)
     assert not (base / "broken-plan" / "flink-plan.json").exists()
+
+
+def test_a_slice_whose_cache_cannot_load_fails(fleet, ansible_env, collections_root):
+    """ansible-core falls back to the memory cache when its cache plugin fails to load, warns and would succeed;
+    the gather fails, naming the cache and the hosts. A cache directory below a file is one way to make the
+    jsonfile plugin fail to load; two slices creating a missing directory at once is another (seen once)."""
+    base = fleet["base"]
+    (base / "not-a-dir").write_text("")
+    cache = Cache("jsonfile", base_env(ansible_env, str(collections_root)))
+    cache.fact_dir = base / "not-a-dir" / "cache"
+    members = awx_slices(fleet["hosts"])[0]
+    runner = run_one(base, "lost-gather", playbook_path(collections_root, "gather"), fleet, cache, limit=members)
+    out = stdout(runner)
+    assert runner.status == "failed" and runner.rc != 0, out[-3000:]
+    assert "flinkops.flink.gather_kept: the fact cache plugin 'jsonfile' cannot be loaded" in out, out[-3000:]
+    assert "Not a directory" in out
 
 
 def test_results_older_than_the_maximum_age_are_refused(fleet, json_sliced, ansible_env, collections_root):

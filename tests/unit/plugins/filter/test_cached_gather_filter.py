@@ -85,3 +85,48 @@ def test_aggregate_plan_refuses_a_selection_that_lacks_hosts():
                  "summary": {"complete": False}}
     with pytest.raises(AnsibleFilterError, match=r"aggregate_plan: no plan from part of the fleet: 1 hosts"):
         cg.aggregate_plan(selection, {})
+
+
+KEPT = """
+import json, os, sys, time
+from ansible.plugins.loader import cache_loader, init_plugin_loader
+init_plugin_loader()
+from ansible_collections.flinkops.flink.plugins.filter import cached_gather as cg
+since = time.time()
+if os.environ.get("WRITE"):
+    cache = cache_loader.get("ansible.builtin.jsonfile")
+    for host, age in json.loads(os.environ["WRITE"]).items():
+        cache.set(host, {"flink_gather": cg.gather_record({"failed": False}) | {"gathered_at": since - age}})
+try:
+    print(cg.gather_kept(json.loads(os.environ["HOSTS"]), since=since))
+except Exception as exc:
+    print("ERROR", exc)
+"""
+
+
+def _gather_kept(tmp_path, connection, hosts, write=None):
+    env = {"PYTHONPATH": ":".join(sys.path), "HOME": str(tmp_path), "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+           "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(connection), "HOSTS": json.dumps(hosts),
+           "WRITE": json.dumps(write) if write else ""}
+    out = subprocess.run([sys.executable, "-c", KEPT], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_gather_kept_reads_a_real_jsonfile_cache_and_names_what_it_lacks(tmp_path):
+    cache = tmp_path / "cache"
+    assert _gather_kept(tmp_path, cache, ["tm1", "tm2"], {"tm1": -1, "tm2": -2}) == \
+        "The fact cache holds this run's result of all 2 hosts"
+    # tm2 holds the record of a run before this one, tm3 none
+    line = _gather_kept(tmp_path, cache, ["tm1", "tm2", "tm3"], {"tm1": -1, "tm2": 60})
+    assert line.startswith(f"ERROR flinkops.flink.gather_kept: the fact cache (jsonfile at {cache}) "
+                           "holds no result of this run for 2 of 3 hosts: tm2, tm3."), line
+
+
+def test_gather_kept_says_when_the_cache_plugin_cannot_load(tmp_path):
+    (tmp_path / "file").write_text("")
+    line = _gather_kept(tmp_path, tmp_path / "file" / "cache", ["tm1"])
+    assert line.startswith("ERROR flinkops.flink.gather_kept: the fact cache plugin 'jsonfile' cannot "
+                           "be loaded: Error in 'jsonfile' cache plugin while trying to create cache dir"), line
+    with pytest.raises(AnsibleFilterError, match="gather_kept: give a list of hostnames"):
+        cg.gather_kept("tm1", since=0)

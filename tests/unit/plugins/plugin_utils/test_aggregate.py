@@ -146,6 +146,35 @@ def test_a_plan_needs_every_host_and_takes_the_recorded_limits():
         ag.complete_results({"results": {}})
 
 
+def test_not_kept_names_hosts_whose_record_of_this_run_the_cache_lacks():
+    since = NOW - 30
+    records = {"tm1": rec(age=10), "tm2": rec(age=31), "tm4": {"format": 1}, "tm5": "text",
+               "tm6": rec(age=10) | {"gathered_at": True}}
+    hosts = ["tm1", "tm2", "tm3", "tm4", "tm5", "tm6", "tm1"]
+    # tm2 is an older run's, tm3 absent, tm4 to tm6 no record of a time: each named once, in order
+    assert ag.not_kept(records, hosts, since=since) == ["tm2", "tm3", "tm4", "tm5", "tm6"]
+    assert ag.not_kept(records, ["tm1"], since=since) == []
+
+
+def test_not_kept_counts_a_record_of_the_run_first_millisecond():
+    since = 1_800_000_000.0004  # the record made then keeps .000 (milliseconds)
+    record = ag.make_record(OK, now=since)
+    assert record["gathered_at"] < since and ag.not_kept({"tm1": record}, ["tm1"], since=since) == []
+    assert ag.not_kept({"tm1": ag.make_record(OK, now=since - 0.002)}, ["tm1"], since=since) == ["tm1"]
+
+
+@pytest.mark.parametrize("since", [None, "1", True, float("nan")])
+def test_not_kept_needs_a_time(since):
+    with pytest.raises(ag.AggregateError, match="since must be a time in seconds"):
+        ag.not_kept({}, ["tm1"], since=since)
+
+
+def test_not_kept_message_names_the_cache_hosts_and_what_to_do():
+    text = ag.not_kept_message([f"tm{i}" for i in range(12)], 40, "jsonfile at /c")
+    assert text.startswith("the fact cache (jsonfile at /c) holds no result of this run for 12 of 40 hosts: tm0, ")
+    assert "tm9 and 2 more" in text and "create the cache directory before sliced runs start" in text
+
+
 def test_slim_plan_keeps_what_the_enforce_role_reads():
     plan = {"groups": {"taskmanager": {"set": {"taskmanager.memory.process.size": "4g"}, "remove": ["x"],
                                        "hosts": ["tm1"], "memory": {"tm1": {"big": "model"}}}},
