@@ -1,15 +1,22 @@
-"""The log tail fragment in every POSIX shell of the gather's matrix: newest file first, bounded, Flink's
-files only, the kernel's lines or why they cannot be read; parsed into the diagnose filter's ``logs``."""
+"""module_utils/log_tail.py (env.log.dir, the kernel entry, redaction), and the whole-tail fragment it served
+(tests/unit/plugins/plugin_utils/reference/log_tail_whole.py, the reference test_diagnose_tail.py compares the
+excerpt against) in every POSIX shell of the gather's matrix: newest file first, bounded, Flink's files only, the
+kernel's lines or why they cannot be read; parsed into the diagnose filter's ``logs``."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils" / "reference"))
+import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
 
 SHELLS = {"dash": ["/bin/dash", "-c"], "bash": ["/bin/bash", "--posix", "-c"], "busybox": ["busybox", "sh", "-c"],
           "mksh": ["/usr/bin/mksh", "-c"], "yash": ["/usr/bin/yash", "-c"], "posh": ["/usr/bin/posh", "-c"]}
@@ -41,7 +48,7 @@ def test_tail_newest_first_bounded_flink_files_only(shell, tmp_path):
     out.write_bytes(b"[ERROR] Could not get JVM parameters\x00 and dynamic configurations properly.\n")
     (log / "notes.txt").write_text("not Flink's\n")
     os.utime(big, (1, 1))  # the .out is newer
-    script = f"ld={log}; lb=4096\n" + log_tail.LOGS_SH
+    script = f"ld={log}; lb=4096\n" + whole.LOGS_SH
     proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     got = records(proc.stdout)
@@ -49,12 +56,12 @@ def test_tail_newest_first_bounded_flink_files_only(shell, tmp_path):
     head, payload = next(r for r in got if r[0].startswith(f"@@log {big.name}"))
     assert head == f"@@log {big.name} {big.stat().st_size} 4096" and len(payload) == 4096
     assert payload.endswith(b"line 099999\n")
-    entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
+    entry = whole.log_entry(str(log), *head.split()[1:], payload)
     lines = entry["text"].splitlines()
     assert entry["truncated"] and "first_line" not in entry and lines[-1] == "line 099999"
     assert all(len(line) == 11 for line in lines)  # the cut first line is dropped
     head, payload = next(r for r in got if r[0].startswith(f"@@log {out.name}"))
-    entry = log_tail.log_entry(str(log), *head.split()[1:], payload)
+    entry = whole.log_entry(str(log), *head.split()[1:], payload)
     assert entry["first_line"] == 1
     assert entry["text"] == "[ERROR] Could not get JVM parameters and dynamic configurations properly.\n"
     kernel = got[-1]
@@ -70,7 +77,7 @@ def test_missing_log_dir_and_refused_dmesg_are_reported(tmp_path):
     (fake / "journalctl").write_text("#!/bin/sh\necho 'No journal files were found.' >&2\nexit 1\n")
     (fake / "journalctl").chmod(0o755)  # a journalctl without journald: the fallback fails too
     env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin")
-    script = f"ld={tmp_path / 'nowhere'}; lb=4096\n" + log_tail.LOGS_SH
+    script = f"ld={tmp_path / 'nowhere'}; lb=4096\n" + whole.LOGS_SH
     proc = subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, env=env, check=False)
     got = records(proc.stdout)
     assert got[0] == ("@@logdir absent", str(tmp_path / "nowhere").encode())
@@ -81,7 +88,7 @@ def test_missing_log_dir_and_refused_dmesg_are_reported(tmp_path):
 
 
 def test_entries_hide_sensitive_values_and_report_a_missing_dir():
-    got = log_tail.entries([
+    got = whole.entries([
         ("log", ["flink-u-taskexecutor-0-h.log", "60", "60"],
          b"a: 1\nLoading configuration property: s3.secret-key, abc\n-Dpassword=hunter2 x\n"),
         ("kernel", ["dmesg"], b"[ 1.0] Memory cgroup out of memory: Killed process 7 (java)\n"),
@@ -143,18 +150,18 @@ def test_log_dir_from_env_log_dir_in_the_file(shell, name, text, tmp_path):
     (home / "log" / "flink-u-taskexecutor-0-h.log").write_text("from the home\n")
     # not given, or given as the default the action passes: the file's env.log.dir
     for given in ("", str(home / "log")):
-        script = f"h='{home}'; c='{conf}'; r=; ld='{given}'; lb=4096\n" + log_tail.LOGS_SH
+        script = f"h='{home}'; c='{conf}'; r=; ld='{given}'; lb=4096\n" + whole.LOGS_SH
         proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
         assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
         got = records(proc.stdout)
         assert got[0] == ("@@logdir file", str(logs).encode())
         assert got[1][1] == b"from env.log.dir\n"
-        entry = log_tail.entries([(h.split()[0][2:], h.split()[1:], b) for h, b in got], given or None)[0]
+        entry = whole.entries([(h.split()[0][2:], h.split()[1:], b) for h, b in got], given or None)[0]
         assert entry["file"] == f"{logs}/flink-u-taskexecutor-0-h.log"
     # given (flink_log_dir): that dir
     other = tmp_path / "other"
     other.mkdir()
-    script = f"h='{home}'; c='{conf}'; r=; ld='{other}'; lb=4096\n" + log_tail.LOGS_SH
+    script = f"h='{home}'; c='{conf}'; r=; ld='{other}'; lb=4096\n" + whole.LOGS_SH
     got = records(subprocess.run([*argv, script], capture_output=True, timeout=60, check=False).stdout)
     assert got[0] == ("@@logdir given", str(other).encode())
 
@@ -164,7 +171,7 @@ def test_log_dir_defaults_to_the_home_without_env_log_dir(tmp_path):
     (home / "log").mkdir(parents=True)
     conf.mkdir()
     (conf / "config.yaml").write_text("env:\n  log:\n    max: 3\n# env.log.dir: /x\n")
-    script = f"h='{home}/'; c='{conf}'; r=; ld=; lb=4096\n" + log_tail.LOGS_SH
+    script = f"h='{home}/'; c='{conf}'; r=; ld=; lb=4096\n" + whole.LOGS_SH
     got = records(subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, check=False).stdout)
     assert got[0] == ("@@logdir home", f"{home}/log".encode())
 
@@ -179,7 +186,7 @@ def test_kernel_lines_carry_the_hosts_clock(tmp_path):
                                 "(java) total-vm:2846064kB'\necho '[  603.0] unrelated'\n")
     (fake / "dmesg").chmod(0o755)
     env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin", TZ="UTC+02")
-    script = f"h=; c=/nowhere; r='{tmp_path}'; ld=; lb=4096\n" + log_tail.LOGS_SH
+    script = f"h=; c=/nowhere; r='{tmp_path}'; ld=; lb=4096\n" + whole.LOGS_SH
     got = records(subprocess.run(["/bin/dash", "-c", script], capture_output=True, timeout=60, env=env,
                                  check=False).stdout)
     head, payload = got[-1]
@@ -190,8 +197,6 @@ def test_kernel_lines_carry_the_hosts_clock(tmp_path):
 
 
 def test_redact_text_hides_what_redact_line_hides_line_by_line():
-    from pathlib import Path
-
     folder = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "fixtures" / "diagnose" / "2.3"
     text = (folder / "heap-oom" / "tm1__flink-tm1-taskexecutor-0-vm.log").read_text()
     text += ("x Loading configuration property: s3.SECRET-key, zq9secret1\n-Dpassword=hunter2 x\nTOKEN=t0k\n"

@@ -1,7 +1,7 @@
 """The gather's logs fragment (plugins/plugin_utils/diagnose_tail.py) in every POSIX shell of the matrix: it
 ships only the lines diagnose reads, numbered as in the file, and diagnose finds in them exactly what it
-found in the whole tail the gather shipped before (module_utils/log_tail.py's fragment, run beside it on
-every captured failure of 1.20 and 2.3, whole and cut to a tail)."""
+found in the whole tail the gather shipped before (reference/log_tail_whole.py, the old fragment, run beside it
+on every captured failure of 1.20 and 2.3, whole and cut to a tail)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as dg
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diagnose"
 SHELLS = {"dash": ["/bin/dash", "-c"], "bash": ["/bin/bash", "--posix", "-c"],
@@ -78,7 +81,7 @@ def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, 
             logs = [e for e in dt.entries(run(shell, dt.LOGS_SH, root / host, max_bytes), None)
                     if e.get("kind") != "kernel"]
         else:
-            logs = log_tail.entries([r for r in run(shell, log_tail.LOGS_SH, root / host, max_bytes)
+            logs = whole.entries([r for r in run(shell, whole.LOGS_SH, root / host, max_bytes)
                                      if r[0] != "kernel"], None)
         out[host] = dict(record, logs=logs + kernel[host])
     return out
@@ -293,9 +296,9 @@ def test_kernel_lines_as_before(tmp_path, shell, case):
         (tmp_path / "tools").mkdir()
         for tool in ("awk", "tail", "tr", "ls", "grep", "date", "head", "cat", "printf"):
             (tmp_path / "tools" / tool).symlink_to(shutil.which(tool))
-    before = [r for r in run(shell, log_tail.LOGS_SH, tmp_path / "nowhere", 4096, env=env) if r[0] == "kernel"]
+    before = [r for r in run(shell, whole.LOGS_SH, tmp_path / "nowhere", 4096, env=env) if r[0] == "kernel"]
     after = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=env), None)
-    assert after[1:] == log_tail.entries(before, None)
+    assert after[1:] == whole.entries(before, None)
     if case == "dmesg ok":
         assert len(after[1]["lines"]) == 200 and after[1]["lines"][-1] == "[ 9.1] memory: usage 5kB"
 
