@@ -29,6 +29,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.task_options import
     CONFIG_WRITE_OLD_NAMES,
     CONFIG_WRITE_OPTIONS,
 )
+from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
 from ansible_collections.flinkops.flink.plugins.plugin_utils.config_edit import (
     EditRefused,
@@ -46,6 +47,11 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result impor
     resolve_target,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils.write_outcome import write_failure
+
+# Imported in ansible-playbook's main process (the strategy loads the action class before it forks a
+# worker per host): the catalog's index, which each host's unknown-key check reads, is built here once and
+# inherited by every worker instead of being built again in each.
+catalog.index_every_line()
 
 GATHERED_KEYS = ("config", "config_file", "conf_dir", "config_format", "flink_version", "checksum", "read_at",
                  "skipped_lines")
