@@ -194,7 +194,6 @@ class ActionModule(FlinkAction, ActionBase):
             gate=report["gate"],
             summary=report["summary"],
             summary_lines=lines,
-            msg="\n".join(lines),
         )
         if selection is not None:
             # what the cache held, for the playbook to show; the results themselves stay in this task

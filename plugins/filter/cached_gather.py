@@ -17,6 +17,7 @@ over 10,000 hosts alone takes longer than the whole aggregate should.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from ansible.errors import AnsibleFilterError
@@ -94,9 +95,50 @@ def _record_of(cache, host):
     return facts.get(aggregate.FACT) if isinstance(facts, dict) else None
 
 
+def _jsonfile_files(cache):
+    """(directory, prefix, timeout, key function) of ansible-core's jsonfile cache, or None for another cache.
+
+    The records of 10,000 hosts are read as files here, each checked against the cache's timeout as the
+    plugin's own get() checks it (the file's age): through the plugin each get() also asks its options
+    twice, which cost as much as reading and decoding the file.
+    """
+    backend = getattr(cache, "__wrapped__", None)
+    key_of = getattr(cache, "_get_key", None)
+    if backend is None or not callable(key_of) or type(backend).__module__.rpartition(".")[2] != "jsonfile":
+        return None
+    directory, timeout = getattr(backend, "_cache_dir", None), getattr(backend, "_timeout", None)
+    if not isinstance(directory, str) or not isinstance(timeout, (int, float)):
+        return None
+    return directory, backend.get_option("_prefix") or "", float(timeout), key_of
+
+
+def _record_in_file(path: str, timeout: float, now: float):
+    """The flink_gather record of one jsonfile cache file, or None (no file, expired, no record)."""
+    try:
+        if timeout and now - os.stat(path).st_mtime > timeout:
+            return None  # expired: ansible-core's get() raises KeyError for it
+        with open(path, "rb") as handle:
+            stored = json.loads(handle.read())
+        payload = stored.get(_PAYLOAD) if isinstance(stored, dict) else None
+        facts = json.loads(payload) if isinstance(payload, str) else stored
+        return _untagged(facts.get(aggregate.FACT)) if isinstance(facts, dict) else None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        # ansible-core's own get() fails the run here too (and deletes the file); this names the file and keeps it
+        raise AnsibleFilterError(f"flinkops.flink.cached_gather: the cache file {path} cannot be read: {exc}; "
+                                 "delete it and run flinkops.flink.gather for that host again") from None
+
+
 def read_records(hosts, cache=None) -> dict:
     """Host -> its cached record (or None), from ``cache`` or the configured fact cache."""
     cache = cache if cache is not None else _fact_cache()
+    files = _jsonfile_files(cache)
+    if files is not None:
+        directory, prefix, timeout, key_of = files
+        now = time.time()
+        return {str(host): _record_in_file(f"{directory}/{prefix}{key_of(str(host))}", timeout, now)
+                for host in hosts}
     return {str(host): _record_of(cache, str(host)) for host in hosts}
 
 

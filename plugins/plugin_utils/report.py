@@ -16,6 +16,7 @@ Controller side; never imports Ansible.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import functools
@@ -529,12 +530,26 @@ def _host_memory_text(host: dict) -> str:
 CONSOLE_FAILURES = 20  # failures told on the console, newest first
 
 
+CONSOLE_HOSTS = 200  # host lines told on the console; the reports hold every host
+_CONSOLE_RANK = {"failed": 0, "unreachable": 0, "error": 1, "warning": 2, "info": 3, "ok": 4}
+
+
+def _console_hosts(hosts: list) -> list:
+    """The hosts the console lists, in report order: all of them, or on a larger fleet the worst CONSOLE_HOSTS
+    (10,000 lines would bury the gate line, and carrying them through Ansible cost the aggregate a second)."""
+    if len(hosts) <= CONSOLE_HOSTS:
+        return hosts
+    order = sorted(range(len(hosts)), key=lambda i: (_CONSOLE_RANK.get(hosts[i]["status"], 5), i))
+    return [hosts[i] for i in sorted(order[:CONSOLE_HOSTS])]
+
+
 def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
-    """One line per host plus totals, for the console."""
+    """One line per host (at most CONSOLE_HOSTS, the worst first) plus totals, for the console."""
     hosts = report["hosts"]
-    width = max([len(h["name"]) for h in hosts] + [4])
+    shown = _console_hosts(hosts)
+    width = max([len(h["name"]) for h in shown] + [4])
     lines = []
-    for host in hosts:
+    for host in shown:
         status = host["status"].upper()
         if host["status"] in ("failed", "unreachable"):
             lines.append(f"{host['name']:<{width}}  {status:<11}  {host['gather']['msg']}")
@@ -548,6 +563,11 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
                      f"{_host_memory_text(host):<20} {tally}{drift}{extra}")
     summary = report["summary"]
     by = summary["hosts_by_status"]
+    if len(shown) < len(hosts):
+        left = collections.Counter(h["status"] for h in hosts) - collections.Counter(h["status"] for h in shown)
+        tally = ", ".join(f"{left[status]} {status}" for status in _CONSOLE_RANK if left[status])
+        lines.append(f"HOSTS  {len(hosts) - len(shown)} more hosts not listed here ({tally}): every host is in "
+                     "the reports")
     audited = summary["hosts"] - by["failed"] - by["unreachable"]
     drift = ("drift in " + ", ".join(summary["drift_groups"])) if summary["drift"] else "no drift"
     lines.append(f"TOTAL  {summary['hosts']} hosts ({audited} audited, {by['failed']} failed, "

@@ -130,3 +130,46 @@ def test_gather_kept_says_when_the_cache_plugin_cannot_load(tmp_path):
                            "be loaded: Error in 'jsonfile' cache plugin while trying to create cache dir"), line
     with pytest.raises(AnsibleFilterError, match="gather_kept: give a list of hostnames"):
         cg.gather_kept("tm1", since=0)
+
+
+FILES = """
+import json, os, sys, time
+from ansible.plugins.loader import cache_loader, init_plugin_loader
+init_plugin_loader()
+from ansible_collections.flinkops.flink.plugins.filter import cached_gather as cg
+cache = cache_loader.get("ansible.builtin.jsonfile")
+for host in ("tm1", "tm2", "tm3"):
+    cache.set(host, {"flink_gather": cg.gather_record({"failed": False, "host": host})})
+old = cache.__wrapped__._get_cache_file_name(cache._get_key("tm2"))
+os.utime(old, (time.time() - 120, time.time() - 120))  # older than the cache's timeout (60 s)
+out = {"files": cg._jsonfile_files(cache) is not None}
+fresh = cache_loader.get("ansible.builtin.jsonfile")  # ansible-core's own reading, no memory of the writes
+out["fast"] = cg.read_records(["tm1", "tm2", "tm3", "tm4"], fresh)
+slow = {}
+for host in ("tm1", "tm2", "tm3", "tm4"):
+    try:
+        slow[host] = dict(fresh.get(host)["flink_gather"])
+    except KeyError:
+        slow[host] = None
+out["slow"] = slow
+with open(cache.__wrapped__._get_cache_file_name(cache._get_key("tm3")), "w") as handle:
+    handle.write("{not json")
+try:
+    cg.read_records(["tm3"], cache_loader.get("ansible.builtin.jsonfile"))
+except Exception as exc:
+    out["corrupt"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_the_jsonfile_reader_reads_as_ansible_core_does_expiry_included(tmp_path):
+    env = {"PYTHONPATH": ":".join(sys.path), "HOME": str(tmp_path), "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+           "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "cache"), "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "60"}
+    proc = subprocess.run([sys.executable, "-c", FILES], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["files"] is True
+    # tm2's file is older than the timeout and tm4 has none: both absent, as ansible-core's get() says
+    assert out["fast"] == out["slow"] and out["fast"]["tm2"] is None and out["fast"]["tm4"] is None
+    assert json.loads(out["fast"]["tm1"]["result_json"]) == {"failed": False, "host": "tm1"}
+    assert "cached_gather: the cache file " in out["corrupt"] and "_tm3 cannot be read" in out["corrupt"]

@@ -637,3 +637,23 @@ def test_console_tells_the_newest_failures_and_counts_the_rest():
     assert "(2026-12-02 05:24:00,000)" in told[0]  # newest first
     assert told[-1] == "FAILURE ... and 5 more (the newest shown; all in the reports)"
     assert lines[-1].startswith("GATE")
+
+
+def test_summary_lines_of_a_large_fleet_list_its_worst_hosts_and_count_the_rest(monkeypatch):
+    results, findings = fleet()
+    report = rp.build_report(results, findings, fail_on="never")
+    statuses = {h["name"]: h["status"] for h in report["hosts"]}
+    monkeypatch.setattr(rp, "CONSOLE_HOSTS", 3)
+    lines = rp.summary_lines(report)
+    listed = [line.split()[0] for line in lines[:3]]
+    # the three worst, in report order: the failed and the unreachable host first, then the errors
+    ranked = sorted(statuses, key=lambda h: (rp._CONSOLE_RANK[statuses[h]], list(statuses).index(h)))[:3]
+    assert listed == [h for h in statuses if h in ranked]
+    assert {statuses[h] for h in listed} <= {"failed", "unreachable", "error"}
+    more = lines[3]
+    left = len(statuses) - 3
+    assert more.startswith(f"HOSTS  {left} more hosts not listed here (") and "every host is in the reports" in more
+    assert lines[4].startswith(f"TOTAL  {len(statuses)} hosts")
+    monkeypatch.setattr(rp, "CONSOLE_HOSTS", len(statuses))
+    assert len(rp.summary_lines(report)) == len(statuses) + 2 and not any(
+        line.startswith("HOSTS ") for line in rp.summary_lines(report))
