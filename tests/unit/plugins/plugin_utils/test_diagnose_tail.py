@@ -124,6 +124,29 @@ def test_signatures_hold_every_text_diagnose_reads():
 RECORD = "2026-12-02 04:48:{:02d},000 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor [] - {}"
 
 
+@pytest.mark.parametrize("shell", ["dash", "busybox"])
+def test_every_signature_is_shipped_wherever_it_stands(tmp_path, shell):
+    """Each text diagnose looks for, alone in a stack line, in a record head and as the first record (kept anyway),
+    is shipped; a refusal kept as the first record still opens its cause window. The awk looks for some texts only
+    in lines holding a key they share (SHARED_KEYS): a text left out of its group would go missing here."""
+    assert dt.REFUSED in dt.SIGNATURES  # the window opens on a signature's hit
+    log = tmp_path / "log"
+    log.mkdir()
+    lines = [RECORD.format(0, dt.REFUSED), "Caused by: near"]
+    for i, text in enumerate(dt.SIGNATURES):
+        lines += [RECORD.format(1, f"filler {i}")] * 30 + [f"\tat x.Y{i}(Y.java:1) {text}!"]
+        lines += [RECORD.format(1, f"filler {i}")] * 30 + [RECORD.format(2, f"head {text}.")]
+    lines += [RECORD.format(1, "filler")] * 30 + ["Caused by: far"] + [RECORD.format(1, "filler")] * 30
+    (log / "flink-u-taskexecutor-0-h.log").write_text("\n".join(lines) + "\n")
+    entry = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20), None)[0]
+    shipped = dict(zip(entry["line_numbers"], entry["lines"], strict=True))
+    for n, text in enumerate(lines, 1):
+        if any(s in text for s in dt.SIGNATURES):
+            assert shipped.get(n) == text, (n, text)
+    assert lines.index("Caused by: far") + 1 not in shipped  # more than 200 lines after the refusal
+    assert shipped[1] == lines[0] and shipped[2] == "Caused by: near" and "filler 0" not in shipped.values()
+
+
 @pytest.mark.parametrize("shell", list(SHELLS))
 def test_what_a_tail_ships(tmp_path, shell):
     log = tmp_path / "log"
