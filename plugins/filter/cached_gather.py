@@ -73,6 +73,12 @@ def _fact_cache(caller="cached_gather"):
     return cache
 
 
+def _payload_record(payload: str):
+    """The flink_gather record in ansible-core's JSON payload of a host's facts (raises ValueError if not JSON)."""
+    facts = json.loads(payload)
+    return _untagged(facts.get(aggregate.FACT)) if isinstance(facts, dict) else None
+
+
 def _record_of(cache, host):
     """The host's flink_gather record from the cache, or None when nothing is cached for it."""
     backend = getattr(cache, "__wrapped__", None)
@@ -84,8 +90,7 @@ def _record_of(cache, host):
             return None
         if isinstance(stored, dict) and isinstance(stored.get(_PAYLOAD), str):
             try:
-                facts = json.loads(stored[_PAYLOAD])
-                return _untagged(facts.get(aggregate.FACT)) if isinstance(facts, dict) else None
+                return _payload_record(stored[_PAYLOAD])
             except ValueError:
                 pass  # a payload this reader does not know: ansible-core's own decoder below
     try:
@@ -120,8 +125,9 @@ def _record_in_file(path: str, timeout: float, now: float):
         with open(path, "rb") as handle:
             stored = json.loads(handle.read())
         payload = stored.get(_PAYLOAD) if isinstance(stored, dict) else None
-        facts = json.loads(payload) if isinstance(payload, str) else stored
-        return _untagged(facts.get(aggregate.FACT)) if isinstance(facts, dict) else None
+        if isinstance(payload, str):
+            return _payload_record(payload)
+        return _untagged(stored.get(aggregate.FACT)) if isinstance(stored, dict) else None
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:

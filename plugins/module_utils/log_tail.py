@@ -46,8 +46,6 @@ function unq(v) {
 }
 END { if (found != "") print found }
 """
-DEFAULT_BYTES = 256 * 1024
-
 
 _CLOCK = re.compile(r"^#clock (\d+|\?) ?([+-]\d{4})?$")
 
