@@ -531,7 +531,6 @@ CONSOLE_FAILURES = 20  # failures told on the console, newest first
 
 
 CONSOLE_HOSTS = 200  # host lines told on the console; the reports hold every host
-_CONSOLE_RANK = {"failed": 0, "unreachable": 0, "error": 1, "warning": 2, "info": 3, "ok": 4}
 
 
 def _console_hosts(hosts: list) -> list:
@@ -539,7 +538,8 @@ def _console_hosts(hosts: list) -> list:
     (10,000 lines would bury the gate line, and carrying them through Ansible cost the aggregate a second)."""
     if len(hosts) <= CONSOLE_HOSTS:
         return hosts
-    order = sorted(range(len(hosts)), key=lambda i: (_CONSOLE_RANK.get(hosts[i]["status"], 5), i))
+    rank = {status: n for n, status in enumerate(STATUSES)}  # worst first
+    order = sorted(range(len(hosts)), key=lambda i: (rank.get(hosts[i]["status"], len(rank)), i))
     return [hosts[i] for i in sorted(order[:CONSOLE_HOSTS])]
 
 
@@ -565,7 +565,7 @@ def summary_lines(report: Mapping, paths: Mapping | None = None) -> list:
     by = summary["hosts_by_status"]
     if len(shown) < len(hosts):
         left = collections.Counter(h["status"] for h in hosts) - collections.Counter(h["status"] for h in shown)
-        tally = ", ".join(f"{left[status]} {status}" for status in _CONSOLE_RANK if left[status])
+        tally = ", ".join(f"{left[status]} {status}" for status in STATUSES if left[status])
         lines.append(f"HOSTS  {len(hosts) - len(shown)} more hosts not listed here ({tally}): every host is in "
                      "the reports")
     audited = summary["hosts"] - by["failed"] - by["unreachable"]

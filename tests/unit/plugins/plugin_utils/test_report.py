@@ -647,7 +647,7 @@ def test_summary_lines_of_a_large_fleet_list_its_worst_hosts_and_count_the_rest(
     lines = rp.summary_lines(report)
     listed = [line.split()[0] for line in lines[:3]]
     # the three worst, in report order: the failed and the unreachable host first, then the errors
-    ranked = sorted(statuses, key=lambda h: (rp._CONSOLE_RANK[statuses[h]], list(statuses).index(h)))[:3]
+    ranked = sorted(statuses, key=lambda h: (rp.STATUSES.index(statuses[h]), list(statuses).index(h)))[:3]
     assert listed == [h for h in statuses if h in ranked]
     assert {statuses[h] for h in listed} <= {"failed", "unreachable", "error"}
     more = lines[3]
