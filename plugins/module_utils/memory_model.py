@@ -771,7 +771,9 @@ def _error_text(chain: list) -> str:
     """One readable line: each cause only where it adds to the message before it."""
     parts = [chain[0]]
     for previous, message in zip(chain, chain[1:], strict=False):
-        if message not in previous:
+        # Most wraps are a prefix before their cause's message: endswith() answers those without the
+        # substring search, which scans the whole of a long message for a match at its end.
+        if not previous.endswith(message) and message not in previous:
             parts.append(message)
     return " Caused by: ".join(parts)
 
