@@ -35,14 +35,12 @@ _SPECIAL = re.compile(r"([+-]?)(NaN|Infinity)\Z")
 _FLOAT_MAX = float.fromhex("0x1.fffffep127")
 
 
+JAVA_BLANKS = "".join(map(chr, range(0x21)))  # what String.trim() strips: every char <= U+0020
+
+
 def java_trim(text: str) -> str:
     """``String.trim()``: strips every char <= U+0020, nothing else."""
-    start, end = 0, len(text)
-    while start < end and text[start] <= " ":
-        start += 1
-    while end > start and text[end - 1] <= " ":
-        end -= 1
-    return text[start:end]
+    return str.strip(text, JAVA_BLANKS)  # str.strip: a TypeError for a non-string, as before
 
 
 def _exact_value(text: str) -> Fraction | float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from ansible_collections.flinkops.flink.plugins.module_utils.java_types import java_trim
+from ansible_collections.flinkops.flink.plugins.module_utils.java_types import JAVA_BLANKS
 
 LONG_MAX = (1 << 63) - 1
 
@@ -35,27 +35,18 @@ class MemorySizeError(ValueError):
     """A size Flink rejects; ``str()`` is Flink's own message."""
 
 
-def _java_div(a: int, b: int) -> int:
-    quotient = abs(a) // abs(b)
-    return quotient if (a >= 0) == (b >= 0) else -quotient
-
-
-def _wrap_long(value: int) -> int:
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value > LONG_MAX else value
+_ASCII_DIGITS = "0123456789"
 
 
 @lru_cache(maxsize=4096)  # fleets repeat the same few spellings
 def parse_bytes(text: str) -> int:
     """Bytes for a size string, or MemorySizeError with Flink's message."""
-    trimmed = java_trim(text)
+    trimmed = str.strip(text, JAVA_BLANKS)  # java_trim, inlined: a TypeError for a non-string, as before
     if not trimmed:
         raise MemorySizeError("argument is an empty- or whitespace-only string")
-    pos = 0
-    while pos < len(trimmed) and "0" <= trimmed[pos] <= "9":
-        pos += 1
-    number = trimmed[:pos]
-    unit = java_trim(trimmed[pos:]).lower()
+    rest = trimmed.lstrip(_ASCII_DIGITS)
+    number = trimmed[: len(trimmed) - len(rest)]
+    unit = rest.strip(JAVA_BLANKS).lower()
     if not number:
         raise MemorySizeError("text does not start with a number")
     value = int(number)
@@ -67,14 +58,14 @@ def parse_bytes(text: str) -> int:
         raise MemorySizeError(
             f"Memory size unit '{unit}' does not match any of the recognized units: {ALL_UNITS}"
         )
-    multiplier = _MULTIPLIER.get(unit, 1)
-    result = _wrap_long(value * multiplier)  # Java multiplies in 64 bits, then checks
-    if _java_div(result, multiplier) != value:
+    result = value * _MULTIPLIER.get(unit, 1)
+    # Java multiplies in 64 bits and divides back: with 0 <= value <= LONG_MAX and a power-of-two unit,
+    # the quotient differs from value exactly when the exact product is past LONG_MAX. The product is
+    # then never negative, so Flink's "bytes must be >= 0" cannot follow.
+    if result > LONG_MAX:
         raise MemorySizeError(
             f"The value '{text}' cannot be re represented as 64bit number of bytes (numeric overflow)."
         )
-    if result < 0:
-        raise MemorySizeError("bytes must be >= 0")
     return result
 
 
