@@ -12,7 +12,6 @@ Standard library only.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from ansible_collections.flinkops.flink.plugins.module_utils.java_types import JAVA_BLANKS
@@ -79,21 +78,31 @@ def to_string(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover - bytes always divide
 
 
+_HUMAN_UNIT = {multiplier: names[1] for multiplier, names in reversed(UNITS[1:])}  # tb first
+
+
 def to_human_readable(size: int) -> str:
     """``MemorySize.toHumanReadableString()``: ``192.000mb (201326592 bytes)``.
 
     The unit is the largest one strictly smaller than the size; the figure is
-    Java's ``%.3f`` (half-up on the shortest decimal of the double).
+    Java's ``%.3f`` (half-up on the shortest decimal of the double), worked out
+    on the digits of ``repr`` rather than through Decimal.
     """
-    unit = None
-    for multiplier, names in UNITS[1:]:
+    for multiplier in _HUMAN_UNIT:
         if size > multiplier:
-            unit = (multiplier, names[1])
-    if unit is None:
+            break
+    else:
         return f"{size} bytes"
-    approx = (1.0 * size) / unit[0]
-    figure = Decimal(repr(approx)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-    return f"{figure}{unit[1]} ({size} bytes)"
+    unit = _HUMAN_UNIT[multiplier]
+    if size % (multiplier >> 3) == 0 and size < 1 << 53:
+        # A whole number of eighths of the unit: the double is exact and has at most 3 decimals.
+        return f"{size // multiplier}.{(size % multiplier) * 1000 // multiplier:03d}{unit} ({size} bytes)"
+    # repr: the shortest decimal of the double, never in exponent form here (1 < figure < 2**24).
+    whole, _unused, decimals = repr((1.0 * size) / multiplier).partition(".")
+    if len(decimals) <= 3:
+        return f"{whole}.{decimals:0<3}{unit} ({size} bytes)"
+    thousandths = int(whole + decimals[:3]) + (decimals[3] >= "5")  # half-up: the 4th decimal decides
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}{unit} ({size} bytes)"
 
 
 def to_config_string(size: int) -> str:
