@@ -154,10 +154,11 @@ def _option_str(option: opts.Option) -> str:
 class _Config:
     """A read-only view of one config for one Flink line, recording what was read."""
 
-    def __init__(self, raw: Mapping, line: str, options: dict):
+    def __init__(self, raw: Mapping, line: str, options: dict, float_defaults: dict):
         self.raw = raw
         self.line = line
         self.options = options
+        self.float_defaults = float_defaults  # key -> its Java float default, widened (_Process.float_defaults)
         self.overrides = {}  # key -> bytes set by Flink itself (legacy heap mapping)
         self.legacy_heap = None  # {"bytes", "key", "maps_to"} once the start scripts mapped a legacy heap
         self.legacy_source = None  # the legacy key or variable being read
@@ -195,7 +196,7 @@ class _Config:
         else:
             self.read.setdefault(key, None)
             if option.kind == "float":  # a Java float default, widened like any other
-                return parse_float(repr(option.default))
+                return self.float_defaults[key]
             return option.default
         self.read.setdefault(key, source)
         try:
@@ -308,6 +309,11 @@ class _Process:
         # 1.x start scripts map a legacy heap (a variable or a key) to the new options; 2.x dropped both.
         # Decided once per line here, not per config: what the line does not honour costs nothing.
         self.legacy = opts.is_legacy_line(line)
+        # A float option's default as _Config reads it (a Java float, widened): parsed once per line, not per read.
+        self.float_defaults = {
+            key: parse_float(repr(o.default)) for key, o in self.options.items()
+            if o.kind == "float" and o.default is not None
+        }
         self.legacy_env = opts.LEGACY_HEAP_ENV[self.kind]
         # Every name conf.contains() would look for (the catalog's fallbacks included, none today); Flink
         # never sets these keys itself, so a look at the file answers contains() for each of them.
@@ -820,7 +826,7 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
         return _invalid(line, process, [f"config keys must be strings; got {bad_keys[0]!r} "
                                         f"({type(bad_keys[0]).__name__})"], ["TypeError"])
     proc = _process(process, line)
-    conf = _Config(config, line, proc.options)  # the catalog of (process, line), as _Process read it
+    conf = _Config(config, line, proc.options, proc.float_defaults)  # the catalog of (process, line), from _Process
     builder = _taskmanager_spec if process == "taskmanager" else _jobmanager_spec
     try:
         path, legacy, sizes, jvm, dynamic, extra = builder(conf, proc, environment or {})
