@@ -260,7 +260,7 @@ class ActionModule(FlinkAction, ActionBase):
         results = {}
         limits = {}
         for host in hosts:
-            host_vars = hostvars.get(host) if hasattr(hostvars, "get") else None
+            host_vars = self._raw_host_vars(hostvars, host)
             if args["results"] is not None:
                 value = args["results"].get(host)
                 if value is None:
@@ -278,10 +278,21 @@ class ActionModule(FlinkAction, ActionBase):
             results[host] = value
             limit = host_vars.get(args["memory_limit_var"]) if host_vars is not None else None
             if limit is not None:
+                limit = self._templar.template(limit)  # an inventory value may be a template
                 limits[host] = self._limit(host, args["memory_limit_var"], limit)
         if not results:
             raise rp.ReportError("no hosts to report on: give 'hosts' or 'results' (the play has no hosts)")
         return results, limits
+
+    @staticmethod
+    def _raw_host_vars(hostvars, host: str):
+        """A host's variables as stored, not templated (None for a host not in the inventory). A registered result
+        holds no template, but templating it walks every element: with logs, thousands of lines a host."""
+        if hasattr(hostvars, "raw_get"):
+            if host not in hostvars:
+                return None
+            return hostvars.raw_get(host)
+        return hostvars.get(host) if hasattr(hostvars, "get") else None
 
     @staticmethod
     def _limit(host: str, name: str, value) -> int:

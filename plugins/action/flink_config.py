@@ -28,6 +28,7 @@ from ansible_collections.flinkops.flink.plugins.module_utils.task_options import
     CONFIG_OPTIONS,
     CONFIG_WRITE_OLD_NAMES,
     CONFIG_WRITE_OPTIONS,
+    HOST_VARIABLES,
 )
 from ansible_collections.flinkops.flink.plugins.plugin_utils import catalog
 from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
@@ -93,6 +94,8 @@ class ActionModule(FlinkAction, ActionBase):
     NAME = "flink_config"
     ARGUMENT_SPEC = CONFIG_OPTIONS
     INTERNAL = (*CONFIG_WRITE_OPTIONS, *CONFIG_WRITE_OLD_NAMES)
+    HOST_VARIABLES = {option: variable for option, variable in HOST_VARIABLES.items()
+                      if option in CONFIG_OPTIONS}
     _supports_check_mode = True  # decided here; the module runs only to write
 
     def act(self, result, args, host, task_vars):

@@ -12,7 +12,7 @@ import time
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.flinkops.flink.plugins.module_utils.task_options import GATHER_OPTIONS
+from ansible_collections.flinkops.flink.plugins.module_utils.task_options import GATHER_OPTIONS, HOST_VARIABLES
 from ansible_collections.flinkops.flink.plugins.plugin_utils.action_base import ActionFailed, FlinkAction
 from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_protocol import build_script
 from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result import (
@@ -26,6 +26,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils.gather_result impor
 class ActionModule(FlinkAction, ActionBase):
     NAME = "flink_config_info"
     ARGUMENT_SPEC = GATHER_OPTIONS
+    HOST_VARIABLES = HOST_VARIABLES
     _supports_check_mode = True  # reads only; nothing on the host changes
 
     def act(self, result, args, host, task_vars):

@@ -14,17 +14,21 @@ options:
     description:
       - Absolute path of the Flink installation on the host.
       - Required unless both O(conf_dir) and O(flink_version) are given.
+      - Not set, the host variable C(flink_home) when the host has it (not for a delegated task, which sets
+        it itself). The same holds for O(conf_dir) (C(flink_conf_dir)) and O(flink_version) (C(flink_version)),
+        so a role's task templates none of them for every host.
     type: str
   conf_dir:
     description:
       - Absolute path of the directory holding Flink's configuration file.
-      - Defaults to C(<flink_home>/conf).
+      - Defaults to the host variable C(flink_conf_dir), else C(<flink_home>/conf).
     type: str
   flink_version:
     description:
       - Flink version of the host (V(1.20) or V(1.20.1)); one of the lines 1.14 to 2.3.
-      - Defaults to the version in the name of C(lib/flink-dist-*.jar) (on 1.14 C(lib/flink-dist_2.12-*.jar) or
-        C(lib/flink-dist_2.11-*.jar)) under O(flink_home); the task fails and says what it looked for when
+      - Defaults to the host variable C(flink_version), else to the version in the name of
+        C(lib/flink-dist-*.jar) (on 1.14 C(lib/flink-dist_2.12-*.jar) or C(lib/flink-dist_2.11-*.jar)) under
+        O(flink_home); the task fails and says what it looked for when
         there is none or more than one.
       - When given and O(flink_home) holds a jar of another line, the task warns and reads the file as the
         given version reads it.

@@ -21,6 +21,11 @@ HOST_OPTIONS = {
     "processes": {"type": "list", "elements": "str", "choices": list(PROCESSES)},
 }
 
+# The inventory's host variables a host task takes an option from when the task does not set it (on the host the
+# task runs for; a delegated task sets them itself): the roles then template none of them for every host.
+HOST_VARIABLES = {"flink_home": "flink_home", "conf_dir": "flink_conf_dir", "flink_version": "flink_version",
+                  "log_dir": "flink_log_dir"}
+
 GATHER_OPTIONS = {
     **HOST_OPTIONS,
     "live": {"type": "bool", "default": False},

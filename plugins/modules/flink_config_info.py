@@ -56,7 +56,8 @@ options:
     default: 262144
   log_dir:
     description:
-      - Where O(logs) reads, as given. Without it, the dir Flink's C(bin/config.sh) picks
+      - Where O(logs) reads, as given (not set, the host variable C(flink_log_dir) when the host has it). Without
+        either, the dir Flink's C(bin/config.sh) picks
         from the file - C(env.log.dir) of C(config.yaml), else of C(flink-conf.yaml), flat or nested, read in
         the same command -, else C(<flink_home>/log). Give the inventory's C(flink_log_dir) when C(FLINK_LOG_DIR)
         in the daemons' environment puts the logs elsewhere.

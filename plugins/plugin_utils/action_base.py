@@ -65,6 +65,7 @@ class FlinkAction:
     NAME = ""  # the task's module name, for messages
     ARGUMENT_SPEC: dict = {}
     INTERNAL: tuple = ()
+    HOST_VARIABLES: dict = {}  # option -> the host variable it defaults to (module_utils/task_options.py)
     MESSAGE_PREFIX = "host"  # "host": messages start with the inventory host; "name": with NAME
 
     TRANSFERS_FILES = False
@@ -78,6 +79,15 @@ class FlinkAction:
     def prefix(self, host: str) -> str:
         return f"{host}: " if self.MESSAGE_PREFIX == "host" else f"{self.NAME}: "
 
+    def _options_from_host_variables(self, task_vars: dict) -> None:
+        """Each option the task does not set, from the host variable of the same meaning when the host has it.
+        Not for a delegated task: its variables are the inventory host's, not those of the host it runs on."""
+        if self._task.delegate_to:
+            return
+        for option, variable in self.HOST_VARIABLES.items():
+            if option not in self._task.args and task_vars.get(variable) is not None:
+                self._task.args[option] = self._templar.template(task_vars[variable])
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
@@ -89,6 +99,7 @@ class FlinkAction:
             if given:
                 raise ActionFailed(f"{self.prefix(host)}{', '.join(given)} are set by the action plugin itself, "
                                    f"not by a playbook; remove them (see ansible-doc flinkops.flink.{self.NAME})")
+            self._options_from_host_variables(task_vars)
             args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)[1]
             self.act(result, args, host, task_vars)
         except ActionFailed as exc:

@@ -452,6 +452,7 @@ def test_bad_arguments_fail_like_a_module(fleet, ansible_env, tmp_path):
       register: a
     - flinkops.flink.flink_config_info:
         conf_dir: /etc/flink
+        flink_home: null  # set to nothing: the host variable flink_home is not taken
       ignore_errors: true
       register: b
     - flinkops.flink.flink_config_info:
@@ -470,3 +471,58 @@ def test_bad_arguments_fail_like_a_module(fleet, ansible_env, tmp_path):
                           text=True, env=ansible_env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_host_variables_stand_in_for_options_the_task_does_not_set(fleet, ansible_env, verbose_run, tmp_path):
+    """A task without flink_home, conf_dir, flink_version reads each host as the explicit task does (the roles
+    rely on it: they template none of them per host); an option the task sets wins; a delegated task takes
+    none of the inventory host's variables (they are not the delegate's)."""
+    base, _ = fleet
+    _, explicit = verbose_run
+    play = tmp_path / "implicit.yml"
+    play.write_text(
+        """- hosts: all
+  gather_facts: false
+  tasks:
+    - flinkops.flink.flink_config_info:
+        max_file_size: "{{ max_file_size | default(omit) }}"
+      register: implicit
+      ignore_errors: true
+    - flinkops.flink.flink_config_info:
+        flink_home: /nonexistent/flink
+      register: given
+      ignore_errors: true
+      when: inventory_hostname == 'jm117'
+    - flinkops.flink.flink_config_info:
+      delegate_to: jm117
+      register: delegated
+      ignore_errors: true
+      when: inventory_hostname == 'tm117'
+    - ansible.builtin.copy:
+        content: "{{ {'implicit': implicit, 'given': given, 'delegated': delegated} | to_json }}"
+        dest: "{{ out }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+      delegate_to: localhost
+"""
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(base / "inventory.yml"), str(play), "-e", f"out={out}"],
+                          capture_output=True, text=True, env=dict(ansible_env, ANSIBLE_FORKS="8"), timeout=600,
+                          check=False)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    got = {p.stem: json.loads(p.read_text()) for p in out.iterdir()}
+    assert set(got) == set(explicit)
+    for host in GOOD:
+        implicit = got[host]["implicit"]
+        assert not implicit.get("failed"), (host, implicit.get("msg"))
+        for field in ("config_file", "conf_dir", "flink_version", "config", "memory"):
+            assert implicit[field] == explicit[host][field], (host, field)
+    for host in BAD:
+        assert got[host]["implicit"]["failed"] and explicit[host]["failed"]
+        assert got[host]["implicit"]["msg"] == explicit[host]["msg"], host
+    given = got["jm117"]["given"]
+    assert given["failed"] and "/nonexistent/flink" in given["msg"]
+    delegated = got["tm117"]["delegated"]
+    assert delegated["failed"]
+    assert "flink_home is required unless both conf_dir and flink_version" in delegated["msg"]
