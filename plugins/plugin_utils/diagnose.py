@@ -25,6 +25,7 @@ from itertools import repeat
 
 from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import redact_line
 from ansible_collections.flinkops.flink.plugins.module_utils.memory_size import MemorySizeError, parse_bytes
+from ansible_collections.flinkops.flink.plugins.plugin_utils.diagnose_tail import excerpt_lines, numbers_of
 from ansible_collections.flinkops.flink.plugins.plugin_utils.fleet import (
     FleetError,
     host_memory,
@@ -142,16 +143,35 @@ KEYS = {
 # --- The logs a gather returns --------------------------------------------------------------------
 
 
+def _excerpt_numbers(entry: Mapping):
+    """An excerpt's ``line_numbers`` as the gather ships them (a text of runs, diagnose_tail.number_ranges) as a
+    list; a list as given; None when absent. ValueError for a text that is no such runs."""
+    numbers = entry.get("line_numbers")
+    return numbers_of(numbers) if isinstance(numbers, str) else numbers
+
+
+def _text_lines(entry: Mapping, numbers) -> list:
+    """The lines of an entry given as ``text``: an excerpt's (with line numbers) split at newlines only, one line
+    per number; a whole text as str.splitlines splits it."""
+    text = str(entry.get("text") or "")
+    return excerpt_lines(text, numbers) if numbers is not None else text.splitlines()
+
+
 def _entry_lines(entry, host, index) -> tuple[str, list, object]:
     """(file, lines, the number of each line in the file) of one ``logs`` entry; DiagnoseError naming host and
     entry. The numbers are ``line_numbers`` when given (an excerpt: the gather ships only the lines diagnose
-    reads), else consecutive from ``first_line``."""
+    reads, as one text and its numbers as runs), else consecutive from ``first_line``."""
     where = f"host {host}: logs[{index}]"
     if not isinstance(entry, Mapping):
         raise DiagnoseError(f"{where} must be a mapping with file and lines or text, got {type(entry).__name__}")
     name = entry.get("file")
     if not isinstance(name, str) or not name:
         raise DiagnoseError(f"{where}: file must be the path of the log file (a non-empty string)")
+    try:
+        numbers = _excerpt_numbers(entry)
+    except ValueError as exc:
+        raise DiagnoseError(f"{where} ({name}): line_numbers must be increasing positive integers, one per line "
+                            f"({exc})") from None
     if "lines" in entry:
         lines = entry["lines"]
         if isinstance(lines, str) or not isinstance(lines, (list, tuple)) or not all(
@@ -161,7 +181,7 @@ def _entry_lines(entry, host, index) -> tuple[str, list, object]:
     elif "text" in entry:
         if not isinstance(entry["text"], str):
             raise DiagnoseError(f"{where} ({name}): text must be a string")
-        lines = entry["text"].splitlines()
+        lines = _text_lines(entry, numbers)
     elif entry.get("error"):
         lines = []  # an unreadable file is reported by the gather, not diagnosed
     else:
@@ -169,7 +189,6 @@ def _entry_lines(entry, host, index) -> tuple[str, list, object]:
     first = entry.get("first_line", 1)
     if isinstance(first, bool) or not isinstance(first, int) or first < 1:
         raise DiagnoseError(f"{where} ({name}): first_line must be a positive integer, got {first!r}")
-    numbers = entry.get("line_numbers")
     if numbers is None:
         return name, lines, range(first, first + len(lines))
     if (isinstance(numbers, (str, bytes)) or not isinstance(numbers, (list, tuple)) or len(numbers) != len(lines)
@@ -522,7 +541,10 @@ def _lives(result: Mapping, offset: int) -> list:
         if _kind(entry, name) != "log" or _CLIENT_LOG.match(name.rsplit("/", 1)[-1]):
             continue
         process = _process_of_file(entry, name, processes_of(result))
-        lines = entry.get("lines") if "lines" in entry else str(entry.get("text") or "").splitlines()
+        try:
+            lines = entry.get("lines") if "lines" in entry else _text_lines(entry, _excerpt_numbers(entry))
+        except ValueError:
+            continue  # reported where the entry's lines are read (_entry_lines)
         start = last = None
         own = False  # whether the segment begins with its JVM's own start record
         for text in lines if isinstance(lines, (list, tuple)) else ():

@@ -240,22 +240,52 @@ printf '\000'
 """.replace("@@LOGDIR@@", _sh_quoted(ENV_LOG_DIR_AWK)).replace("@@EXCERPT@@", _sh_quoted(EXCERPT_AWK))
 
 
+def number_ranges(numbers) -> str:
+    """Increasing line numbers as text, each run as ``first-last`` ("1-3,17,40-59"): an excerpt's numbers as one
+    string, not a list (Ansible walks every element of a result several times; with logs, thousands a host)."""
+    runs = []
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def numbers_of(ranges: str) -> list:
+    """The line numbers of ``number_ranges``' text; ValueError when it is not such a text."""
+    out = []
+    for run in ranges.split(",") if ranges else ():
+        first, dash, last = run.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"not a run of line numbers: {run!r}")
+        out.extend(range(int(first), int(last if dash else first) + 1))
+    return out
+
+
+def excerpt_lines(text: str, numbers: list) -> list:
+    """The lines of an excerpt's ``text``, one per number: split at newlines only (a log line may hold a form feed
+    or U+2028, which str.splitlines splits at; an empty line is a line)."""
+    return text.split("\n") if numbers else []
+
+
 def tail_entries(payload: bytes, log_dir: str) -> list:
-    """The ``logs`` entries of a ``@@tails`` record: per file its lines kept and their numbers, redacted."""
-    out, entry = [], None
+    """The ``logs`` entries of a ``@@tails`` record: per file the lines kept as one ``text`` and their numbers
+    (``number_ranges``), redacted."""
+    out, kept = [], []
     for raw in payload.split(b"\n"):
         if raw.startswith(b"="):
-            name, size, kept = raw[1:].decode("utf-8", "replace").rsplit(" ", 2)
-            entry = {"file": f"{log_dir.rstrip('/')}/{name}", "lines": [], "line_numbers": [], "size": int(size),
-                     "truncated": int(size) > int(kept), "excerpt": True}
-            out.append(entry)
-        elif raw and entry is not None:
+            name, size, size_kept = raw[1:].decode("utf-8", "replace").rsplit(" ", 2)
+            out.append({"file": f"{log_dir.rstrip('/')}/{name}", "size": int(size),
+                        "truncated": int(size) > int(size_kept), "excerpt": True})
+            kept.append([])
+        elif raw and out:
             number, _colon, text = raw.partition(b":")
-            entry["line_numbers"].append(int(number))
-            entry["lines"].append(redact_line(text.decode("utf-8", "replace")))
-    for entry in out:  # the newest lines came last
-        pairs = sorted(zip(entry["line_numbers"], entry["lines"], strict=True))
-        entry["line_numbers"], entry["lines"] = [n for n, _t in pairs], [t for _n, t in pairs]
+            kept[-1].append((int(number), redact_line(text.decode("utf-8", "replace"))))
+    for entry, pairs in zip(out, kept, strict=True):
+        pairs.sort()  # the newest lines came last
+        entry["text"] = "\n".join(t for _n, t in pairs)
+        entry["line_numbers"] = number_ranges(n for n, _t in pairs)
     return out
 
 

@@ -116,9 +116,9 @@ def test_gather_with_logs_returns_them_in_the_same_command(tmp_path):
     got = read_answer({"stdout": proc.stdout, "stderr": proc.stderr, "rc": proc.returncode}, "h1", str(conf))
     result, _warnings = build_result(got, "h1", flink_home=None, conf_dir=str(conf), flink_version="2.3.0",
                                      processes=["taskmanager"], max_file_size=1 << 20, log_dir=str(log))
-    entry = result["logs"][0]  # the lines diagnose reads, numbered (plugins/plugin_utils/diagnose_tail.py)
-    assert entry["file"] == str(log / "flink-u-taskexecutor-0-h.log") and entry["line_numbers"] == [1, 2, 3]
-    lines = entry["lines"]
+    entry = result["logs"][0]  # the lines diagnose reads, one text, numbered (plugins/plugin_utils/diagnose_tail.py)
+    assert entry["file"] == str(log / "flink-u-taskexecutor-0-h.log") and entry["line_numbers"] == "1-3"
+    lines = entry["text"].split("\n")
     assert lines[1] == "java.io.IOException: Insufficient number of network buffers"
     assert lines[2] == "s3.secret-key=******"
     assert result["logs"][-1]["kind"] == "kernel"

@@ -30,6 +30,12 @@ CASES = sorted((line.name, case.name) for line in FIXTURES.iterdir() if line.is_
 GATHERED = ("taskexecutor", "standalonesession", "zookeeper")
 
 
+def numbered(entry: dict) -> tuple:
+    """(line numbers, lines) of an excerpt as the gather ships it: one text, its numbers as runs."""
+    numbers = dt.numbers_of(entry["line_numbers"])
+    return numbers, dt.excerpt_lines(entry["text"], numbers)
+
+
 def records(out: bytes) -> list:
     found, pos = [], 0
     while pos < len(out):
@@ -110,8 +116,7 @@ def test_excerpt_diagnoses_as_the_whole_tail(tmp_path, shell, max_bytes, line, c
             for entry in record["logs"]:
                 if entry.get("excerpt"):
                     lines = Path(entry["file"]).read_text(errors="replace").split("\n")
-                    assert all(lines[n - 1] == text for n, text in zip(entry["line_numbers"], entry["lines"],
-                                                                          strict=True))
+                    assert all(lines[n - 1] == text for n, text in zip(*numbered(entry), strict=True))
 
 
 def test_signatures_hold_every_text_diagnose_reads():
@@ -139,7 +144,7 @@ def test_every_signature_is_shipped_wherever_it_stands(tmp_path, shell):
     lines += [RECORD.format(1, "filler")] * 30 + ["Caused by: far"] + [RECORD.format(1, "filler")] * 30
     (log / "flink-u-taskexecutor-0-h.log").write_text("\n".join(lines) + "\n")
     entry = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20), None)[0]
-    shipped = dict(zip(entry["line_numbers"], entry["lines"], strict=True))
+    shipped = dict(zip(*numbered(entry), strict=True))
     for n, text in enumerate(lines, 1):
         if any(s in text for s in dt.SIGNATURES):
             assert shipped.get(n) == text, (n, text)
@@ -171,17 +176,18 @@ def test_what_a_tail_ships(tmp_path, shell):
     console, taskmanager = entries[0], entries[1]
     assert console["file"] == str(out) and taskmanager["file"] == str(tm)
     assert not taskmanager["truncated"] and taskmanager["size"] == tm.stat().st_size
-    numbered = dict(zip(taskmanager["line_numbers"], taskmanager["lines"], strict=True))
+    by_number = dict(zip(*numbered(taskmanager), strict=True))
     text = tm.read_text().split("\n")
     # the JVM's start (the first record), the failure's record head 52 lines above it, the cause; the newest
     # 20 lines; nothing of the 100 fillers
-    assert numbered[1] == text[0] and numbered[102] == text[101] and numbered[154] == text[153]
-    assert not any("filler" in line for line in taskmanager["lines"])
-    assert sorted(numbered)[-20:] == list(range(len(text) - 19, len(text) + 1))
-    assert numbered[len(text)].endswith(f"s3.secret-key, {REDACTED}")  # the last line, redacted
+    assert by_number[1] == text[0] and by_number[102] == text[101] and by_number[154] == text[153]
+    assert not any("filler" in line for line in numbered(taskmanager)[1])
+    assert sorted(by_number)[-20:] == list(range(len(text) - 19, len(text) + 1))
+    assert by_number[len(text)].endswith(f"s3.secret-key, {REDACTED}")  # the last line, redacted
     # the console: the refusal, the cause window after it, NUL and \001 dropped
-    assert console["lines"][0] == "[ERROR] Could not get JVM parameters and dynamic configurations properly."
-    assert console["line_numbers"][-2:] == [33, 34] and console["lines"][-2:] == ["Exception: early", "Caused by: deep"]
+    numbers, lines = numbered(console)
+    assert lines[0] == "[ERROR] Could not get JVM parameters and dynamic configurations properly."
+    assert numbers[-2:] == [33, 34] and lines[-2:] == ["Exception: early", "Caused by: deep"]
     found = dg.diagnose({"h": {"config": {}, "flink_version": "2.3.0", "processes": ["taskmanager"],
                                "mem_total_bytes": 8 << 30, "cgroup_memory_limit_bytes": None, "logs": entries}})
     codes = {d["code"]: d for d in found["hosts"]["h"]}
@@ -201,9 +207,9 @@ def test_a_cut_tail_counts_from_its_first_whole_line(tmp_path, shell):
     entry = dt.entries(got, None)[0]
     tail = (log / "flink-u-taskexecutor-0-h.log").read_bytes()[-8192:].decode().split("\n", 1)[1].split("\n")
     assert entry["truncated"]
-    assert all(tail[n - 1] == t for n, t in zip(entry["line_numbers"], entry["lines"], strict=True))
-    assert entry["lines"][0] == tail[0]  # the tail's first whole record
-    assert len(entry["lines"]) == 22  # first record, the hit, the newest 20
+    assert all(tail[n - 1] == t for n, t in zip(*numbered(entry), strict=True))
+    assert numbered(entry)[1][0] == tail[0]  # the tail's first whole record
+    assert len(numbered(entry)[1]) == 22  # first record, the hit, the newest 20
 
 
 def test_excerpt_is_a_small_part_of_a_big_log(tmp_path):
@@ -236,11 +242,30 @@ def test_log_dir_given_from_the_file_or_the_home(tmp_path, shell):
     assert [e.get("kind") for e in dt.entries(got, None)] == ["log", "kernel"]
 
 
-def test_bad_line_numbers_name_the_host_and_entry():
+@pytest.mark.parametrize("entry", [{"lines": ["x", "y"], "line_numbers": [2, 1]},
+                                   {"text": "x\ny", "line_numbers": "2,1"},
+                                   {"text": "x\ny", "line_numbers": "1-3"},
+                                   {"text": "x", "line_numbers": "one"}],
+                         ids=["list", "runs-down", "runs-long", "word"])
+def test_bad_line_numbers_name_the_host_and_entry(entry):
     result = {"config": {}, "flink_version": "2.3.0", "processes": ["taskmanager"],
-              "logs": [{"file": "a.log", "lines": ["x", "y"], "line_numbers": [2, 1]}]}
+              "logs": [{"file": "a.log", **entry}]}
     with pytest.raises(dg.DiagnoseError, match=r"host h: logs\[0\] \(a.log\): line_numbers"):
         dg.diagnose({"h": result})
+
+
+@pytest.mark.parametrize("numbers", [[], [7], [1, 2, 3], [1, 3, 5], [4, 5, 9, 10, 11, 40]])
+def test_line_numbers_ship_as_runs_and_read_back(numbers):
+    text = dt.number_ranges(numbers)
+    assert "[" not in text and " " not in text
+    assert dt.numbers_of(text) == numbers
+
+
+def test_an_excerpt_line_may_hold_what_splitlines_splits_at():
+    """A form feed, U+2028 or an empty line in a log line: still one line per number."""
+    entry = {"file": "flink-u-taskexecutor-0-h.log", "text": "a\x0cb\n\nc\u2028d\n", "line_numbers": "3-6"}
+    assert numbered(entry) == ([3, 4, 5, 6], ["a\x0cb", "", "c\u2028d", ""])
+    assert dg._entry_lines(entry, "h", 0)[1:] == (["a\x0cb", "", "c\u2028d", ""], [3, 4, 5, 6])
 
 
 BUSYBOX_TOOLS = ("wc", "cat", "head", "base64", "od", "realpath", "readlink", "nproc", "getconf", "printf", "sleep",
@@ -351,4 +376,4 @@ def test_one_tail_for_every_file(tmp_path, shell, max_bytes):
         if data.endswith(b"\n"):
             lines.pop()
         # only a few lines: all of them are the newest, shipped whole and numbered
-        assert entry["line_numbers"] == list(range(1, len(lines) + 1)) and entry["lines"] == lines, entry
+        assert numbered(entry) == (list(range(1, len(lines) + 1)), lines), entry
