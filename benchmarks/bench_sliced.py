@@ -12,6 +12,10 @@ round in an order that rotates:
   once; checked: the aggregate used every host's cached result, and its JSON report equals the
   unsliced audit's (timestamps aside). Its wall time is the slowest slice plus the aggregate.
 
+Every size is built first; each round then runs every size in turn (their order alternating), so the sizes
+share the machine's drift and their cost per host compares. ``--commands audit`` times the audit alone (the
+cost per host from one size to the next, many rounds in little time).
+
 Reported: median wall seconds, the ratio to ping, seconds per host, and the controller's memory: the
 peak of the summed RSS of every process of the command (ansible-playbook and its workers; for the
 sliced run, all S slices together), sampled every 0.2 s.
@@ -22,6 +26,7 @@ made by a real gather of one host of each kind, stored under every hostname; the
 and, inside it, the Python part (reading the cache, selecting, lint, drift, report) timed in-process.
 
 Usage: bench_sliced.py [--sizes 200 2000] [--runs 1] [--slices 4] [--forks 10] [--aggregate-hosts 10000]
+                       [--commands ping audit sliced]
                        [--doc docs/scale.md | --no-doc]
 Raw numbers go to benchmarks/results/sliced-<time>.json. The measurement section of docs/scale.md (between
 its markers) is rewritten from them.
@@ -219,30 +224,38 @@ def run_sliced(base: Path, hosts: list, forks: int, slices: int, round_no: int) 
             "rss": sampler.peak, "rss_aggregate": agg_sampler.peak}
 
 
-def bench_size(n: int, runs: int, forks: int, slices: int) -> dict:
-    base = Path(tempfile.mkdtemp(prefix=f"flinkops-bench-sliced-{n}-"))
+COMMANDS = ("ping", "audit", "sliced")
+
+
+def bench_sizes(sizes: list, runs: int, forks: int, slices: int, commands=COMMANDS) -> list:
+    """Every fleet built first, then in each round every size in turn (the order of sizes alternating between
+    rounds, the commands rotating): the sizes share the machine's drift, so their cost per host compares."""
+    bases = {n: Path(tempfile.mkdtemp(prefix=f"flinkops-bench-sliced-{n}-")) for n in sizes}
     try:
-        hosts = build(base, n)
-        rows = {"ping": [], "audit": [], "sliced": []}
-        order = list(rows)
+        hosts = {n: build(bases[n], n) for n in sizes}
+        out = {n: {"hosts": n, "rows": {name: [] for name in commands}} for n in sizes}
+        order = list(commands)
         for round_no in range(runs):
             rotated = order[round_no % len(order):] + order[:round_no % len(order)]
-            if rotated.index("sliced") < rotated.index("audit"):  # the sliced run compares with an audit
-                rotated.remove("sliced")
+            if "sliced" in rotated and rotated.index("sliced") < rotated.index("audit"):
+                rotated.remove("sliced")  # the sliced run compares its report with this round's audit
                 rotated.insert(rotated.index("audit") + 1, "sliced")
-            for name in rotated:
-                if name == "ping":
-                    rows[name].append(run_ping(base, n, forks))
-                elif name == "audit":
-                    rows[name].append(run_audit(base, n, forks))
-                else:
-                    rows[name].append(run_sliced(base, hosts, forks, slices, round_no))
-                rows[name][-1]["load_after"] = os.getloadavg()[0]
-                print(f"  {n} hosts, round {round_no + 1}: {name} {rows[name][-1]['wall']:.1f} s, "
-                      f"CPU {rows[name][-1]['cpu']:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
-        return {"hosts": n, "rows": rows}
+            for n in sizes if round_no % 2 == 0 else sizes[::-1]:
+                base, rows = bases[n], out[n]["rows"]
+                for name in rotated:
+                    if name == "ping":
+                        rows[name].append(run_ping(base, n, forks))
+                    elif name == "audit":
+                        rows[name].append(run_audit(base, n, forks))
+                    else:
+                        rows[name].append(run_sliced(base, hosts[n], forks, slices, round_no))
+                    rows[name][-1]["load_after"] = os.getloadavg()[0]
+                    print(f"  {n} hosts, round {round_no + 1}: {name} {rows[name][-1]['wall']:.1f} s, "
+                          f"CPU {rows[name][-1]['cpu']:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+        return [out[n] for n in sizes]
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        for base in bases.values():
+            shutil.rmtree(base, ignore_errors=True)
 
 
 # -- the aggregate over a large cache ---------------------------------------------------------------------------
@@ -332,6 +345,10 @@ def _cpu_of(rows, key="cpu"):
     return _median([r.get(key) for r in rows])
 
 
+def _wall(size: dict, name: str):
+    return _median([r["wall"] for r in size["rows"][name]])
+
+
 def _s(value) -> str:
     return f"{value:.1f}" if value is not None else "n/a"
 
@@ -352,20 +369,20 @@ def render(raw: dict) -> str:
              "| peak RSS audit | peak RSS sliced (all slices) | peak RSS aggregate | load average after audit |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for size in raw["sizes"]:
-        rows = size["rows"]
+        rows = {name: size["rows"].get(name, []) for name in COMMANDS}  # a run may leave out ping or sliced
         ping = _median([r["wall"] for r in rows["ping"]])
         audit = _median([r["wall"] for r in rows["audit"]])
-        sliced = _median([r["wall"] for r in rows["sliced"]])
-        agg = _median([r["aggregate_wall"] for r in rows["sliced"]])
         ping_cpu, audit_cpu = _cpu_of(rows["ping"]), _cpu_of(rows["audit"])
         cpu_ratio = f" ({audit_cpu / ping_cpu:.2f}x)" if ping_cpu and audit_cpu else ""
         per_cpu = f" ({audit_cpu / size['hosts'] * 1000:.1f} ms)" if audit_cpu else ""
         load = _median([r.get("load_after") for r in rows["audit"]])
         lines.append(
-            f"| {size['hosts']:,} | {ping:.1f} ({_s(ping_cpu)}) | {audit:.1f} ({_s(audit_cpu)})"
-            f" | {audit / ping:.2f}x{cpu_ratio} | {audit / size['hosts'] * 1000:.1f} ms{per_cpu}"
-            f" | {sliced:.1f} ({_s(_cpu_of(rows['sliced']))})"
-            f" | {agg:.1f} ({_s(_cpu_of(rows['sliced'], 'aggregate_cpu'))})"
+            f"| {size['hosts']:,} | {_s(ping)} ({_s(ping_cpu)}) | {audit:.1f} ({_s(audit_cpu)})"
+            f" | {f'{audit / ping:.2f}x' if ping else 'n/a'}{cpu_ratio}"
+            f" | {audit / size['hosts'] * 1000:.1f} ms{per_cpu}"
+            f" | {_s(_median([r['wall'] for r in rows['sliced']]))} ({_s(_cpu_of(rows['sliced']))})"
+            f" | {_s(_median([r['aggregate_wall'] for r in rows['sliced']]))}"
+            f" ({_s(_cpu_of(rows['sliced'], 'aggregate_cpu'))})"
             f" | {_mib(_median([r['rss'] for r in rows['audit']]))}"
             f" | {_mib(_median([r['rss'] for r in rows['sliced']]))}"
             f" | {_mib(_median([r['rss_aggregate'] for r in rows['sliced']]))}"
@@ -373,24 +390,31 @@ def render(raw: dict) -> str:
     if len(raw["sizes"]) >= 2:
         first, last = raw["sizes"][0], raw["sizes"][-1]
         per = [_median([r["wall"] for r in s["rows"]["audit"]]) / s["hosts"] for s in (first, last)]
-        ratio = [_median([r["wall"] for r in s["rows"]["audit"]]) / _median([r["wall"] for r in s["rows"]["ping"]])
-                 for s in (first, last)]
+        if all(s["rows"].get("ping") for s in (first, last)):
+            ratio = [f"{_wall(s, 'audit') / _wall(s, 'ping'):.2f}x" for s in (first, last)]
+        else:
+            ratio = ["n/a (ping not run)"] * 2
         lines += ["", f"Audit per host from {first['hosts']:,} to {last['hosts']:,} hosts: wall "
                       f"{per[0] * 1000:.1f} -> {per[-1] * 1000:.1f} ms ({(per[-1] / per[0] - 1) * 100:+.0f}%)"]
         cpus = [_cpu_of(s["rows"]["audit"]) for s in (first, last)]
-        if all(cpus):
+        if all(cpus) and all(s["rows"].get("ping") and s["rows"].get("sliced") for s in (first, last)):
             per_cpu = [c / s["hosts"] for c, s in zip(cpus, (first, last), strict=True)]
             ping_cpu = [_cpu_of(s["rows"]["ping"]) / s["hosts"] for s in (first, last)]
             gather_cpu = [_cpu_of(s["rows"]["sliced"], "gather_cpu") / s["hosts"] for s in (first, last)]
             lines[-1] += (f", CPU {per_cpu[0] * 1000:.1f} -> {per_cpu[-1] * 1000:.1f} ms "
                           f"({(per_cpu[-1] / per_cpu[0] - 1) * 100:+.0f}%)")
-            lines[-1] += (f" (target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x. In the same run, "
+            lines[-1] += (f" (target: within 20%); against ping {ratio[0]} -> {ratio[-1]}. In the same run, "
                           f"CPU per host of ping {ping_cpu[0] * 1000:.0f} -> {ping_cpu[-1] * 1000:.0f} ms "
                           f"({(ping_cpu[-1] / ping_cpu[0] - 1) * 100:+.0f}%), of the sliced gather "
                           f"{gather_cpu[0] * 1000:.0f} -> {gather_cpu[-1] * 1000:.0f} ms "
                           f"({(gather_cpu[-1] / gather_cpu[0] - 1) * 100:+.0f}%).")
+        elif all(cpus):
+            per_cpu = [c / s["hosts"] for c, s in zip(cpus, (first, last), strict=True)]
+            lines[-1] += (f", CPU {per_cpu[0] * 1000:.1f} -> {per_cpu[-1] * 1000:.1f} ms "
+                          f"({(per_cpu[-1] / per_cpu[0] - 1) * 100:+.0f}%) (target: within 20%); against ping "
+                          f"{ratio[0]} -> {ratio[-1]}.")
         else:
-            lines[-1] += f" (target: within 20%); against ping {ratio[0]:.2f}x -> {ratio[-1]:.2f}x."
+            lines[-1] += f" (target: within 20%); against ping {ratio[0]} -> {ratio[-1]}."
     agg = raw.get("aggregate")
     if agg:
         py = agg["python"]
@@ -426,7 +450,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--slices", type=int, default=4)
     ap.add_argument("--forks", type=int, default=10)
-    ap.add_argument("--aggregate-hosts", type=int, default=10000)
+    ap.add_argument("--aggregate-hosts", type=int, default=10000, help="0: no aggregate over a large cache")
+    ap.add_argument("--commands", nargs="+", choices=COMMANDS, default=list(COMMANDS),
+                    help="what runs per size (sliced needs audit: it compares with the audit's report)")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "scale.md")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--from-json", type=Path, help="rewrite the doc from an earlier run's raw numbers")
@@ -447,8 +473,11 @@ def main() -> int:
                                         text=True).stdout.strip(),
                "dirty": bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "plugins", "roles",
                                              "playbooks"], capture_output=True, text=True).stdout.strip())}
-        for n in opts.sizes:
-            raw["sizes"].append(bench_size(n, opts.runs, opts.forks, opts.slices))
+        if "sliced" in opts.commands and "audit" not in opts.commands:
+            ap.error("--commands sliced needs audit: the sliced run's report is checked against the audit's")
+        raw["commands"] = opts.commands
+        if opts.sizes:
+            raw["sizes"] = bench_sizes(opts.sizes, opts.runs, opts.forks, opts.slices, opts.commands)
         if opts.aggregate_hosts:
             raw["aggregate"] = bench_aggregate(opts.aggregate_hosts, opts.forks, opts.runs)
         results = ROOT / "benchmarks" / "results"
