@@ -241,9 +241,9 @@ logs:
     - With O(logs), each log file's C(file), C(text) and C(line_numbers) (C(excerpt) V(true), of the bounded
       tail only the lines flinkops.flink.diagnose reads, joined by newlines, and their line numbers in the file as
       runs such as V(1-3,17,40-59); sensitive values hidden), C(size), C(truncated), and the kernel's C(lines)
-      (C(kind) V(kernel), with C(boot_time) in epoch seconds and C(utc_offset) such as V(+0100) when the host
-      tells them, to put the kernel's time stamps on the logs' clock); an entry with C(error) for a log dir or
-      kernel log that cannot be read. The shape flinkops.flink.diagnose takes.
+      (C(kind) V(kernel), with C(boot_time) in epoch seconds and, when there are kernel lines, C(utc_offset) such
+      as V(+0100), when the host tells them, to put the kernel's time stamps on the logs' clock); an entry with
+      C(error) for a log dir or kernel log that cannot be read. The shape flinkops.flink.diagnose takes.
   returned: when O(logs) is true
   type: list
   elements: dict

@@ -87,13 +87,14 @@ def _any_of_grouped(var: str, texts, keys) -> str:
     return " || ".join(parts + [_any_of(var, left)])
 
 
-# Input (one stream, LOGS_SH): "\001clock <btime> <utc offset>", the kernel's lines (dmesg's output; when
+# Input (one stream, LOGS_SH): "\001clock <btime>", the kernel's lines (dmesg's output; when
 # dmesg is refused, its message, "\001nodmesg", then journalctl -k's output), "\001dmesg|journalctl|none" (who
 # answered), then, when the log dir is readable, "\001tails <name> <size> <kept> ..." (newest file first) and
 # the files' tails from one ``tail -c`` (its "==> <name> <==" header before each file when there are several, a
 # blank line before each header but the first; the tails have NUL and \001 removed). Output: per file
 # "=<name> <size> <kept>", then "<number>:<line>" for each line kept, in order but for the newest lines, which
-# come last (the controller sorts them in); then "!kernel <dmesg|journalctl>", "#clock ..." and the newest
+# come last (the controller sorts them in); then "!kernel <dmesg|journalctl>", "#clock <btime>[ <utc offset>]" (the
+# offset from date +%z, run by the awk only when it keeps a kernel line) and the newest
 # KERNEL_LINES kernel lines naming an OOM kill, or "!kernel none" and the first bytes of dmesg's refusal (what
 # grep, tail -n and head -c made of them before). Memory: the newest CONTEXT lines of the file read, the last
 # record head, KERNEL_LINES kernel lines.
@@ -157,6 +158,8 @@ END {
     if (nd) ke = ne
     sub(/\n+$/, "", ke); print "!kernel none"; printf "%s", substr(ke, 1, @@KE@@)
   } else {
+    # the UTC offset only puts the kernel's lines on the logs' clock: asked for (date +%z) only when there are some
+    if (kn > 0) { z = ""; if (("date +%z" | getline z) > 0 && z != "") kc = kc " " z; close("date +%z") }
     print "!kernel " ks; print "#clock " kc
     lo = kn - @@KL@@ + 1; if (lo < 1) lo = 1
     for (i = lo; i <= kn; i++) print kr[i % @@KL@@]
@@ -188,8 +191,9 @@ def _sh_quoted(program: str) -> str:
 # <flink_home>/log. Records: "@@logdir given|file|home\n<dir>\0", or "@@logdir absent|noaccess\n<dir>\0"; then
 # "@@logs\n<EXCERPT_AWK's output>\0": the excerpt of each log (newest file first) when the dir was readable,
 # and the kernel's lines. Programs: ls, one tail for every file (several files to one tail -c: GNU, busybox
-# and the BSDs take them, with their "==> name <==" headers), one tr, date, dmesg (journalctl -k where dmesg is
-# refused) and one awk for all of it. File names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
+# and the BSDs take them, with their "==> name <==" headers), one tr, dmesg (journalctl -k where dmesg is
+# refused) and one awk for all of it (and date, through the awk, when the kernel's lines name an OOM kill). File
+# names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
 # no spaces; a log line that is exactly the header of a file later in the list would be taken for it.
 LOGS_SH = r"""
 lw=given
@@ -207,7 +211,7 @@ fi
 kc=; while read -r kn kv; do [ "$kn" = btime ] && kc=$kv; done 2>/dev/null < "$r/proc/stat"
 printf '@@logs\n'
 {
-  printf '\001clock %s ' "${kc:-?}"; date +%z 2>/dev/null || echo
+  printf '\001clock %s\n' "${kc:-?}"
   if dmesg 2>&1; then printf '\n\001dmesg\n'
   else
     printf '\n\001nodmesg\n'

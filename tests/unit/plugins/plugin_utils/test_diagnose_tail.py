@@ -346,7 +346,11 @@ def test_kernel_lines_as_before(tmp_path, shell, case):
             (tmp_path / "tools" / tool).symlink_to(shutil.which(tool))
     before = [r for r in run(shell, whole.LOGS_SH, tmp_path / "nowhere", 4096, env=env) if r[0] == "kernel"]
     after = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=env), None)
-    assert after[1:] == whole.entries(before, None)
+    want = whole.entries(before, None)
+    for entry in want:  # the UTC offset is asked for only when a kernel line needs it (date, through the awk)
+        if entry.get("kind") == "kernel" and not entry.get("lines"):
+            entry.pop("utc_offset", None)
+    assert after[1:] == want
     if case == "dmesg ok":
         assert len(after[1]["lines"]) == 200 and after[1]["lines"][-1] == "[ 9.1] memory: usage 5kB"
 

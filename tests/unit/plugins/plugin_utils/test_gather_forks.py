@@ -6,6 +6,7 @@ the node name each by a program, ls once per file) in 12 processes; a 1.20 host 
 from __future__ import annotations
 
 import collections
+import os
 import re
 import shutil
 import subprocess
@@ -20,11 +21,11 @@ STRACE = shutil.which("strace")
 SHELLS = {"dash": "/bin/dash", "bash": "/bin/bash"}
 
 
-def traced(tmp_path: Path, shell: str, script: str) -> tuple[collections.Counter, int, bytes]:
+def traced(tmp_path: Path, shell: str, script: str, env: dict | None = None) -> tuple[collections.Counter, int, bytes]:
     """(programs executed, processes started besides the shell, stdout) of one run of ``script``."""
     log = tmp_path / "strace.log"
     out = subprocess.run([STRACE, "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", str(log),
-                          shell, "-c", script], capture_output=True, timeout=60, check=False)
+                          shell, "-c", script], capture_output=True, timeout=60, check=False, env=env)
     if out.returncode != 0 and b"ptrace" in out.stderr:
         pytest.skip(f"strace cannot trace here: {out.stderr[-200:]!r}")
     assert out.returncode == 0, out.stderr
@@ -92,14 +93,20 @@ def test_no_program_for_the_machine_identity(tmp_path):
     assert got.machine == f"{first}\n{boot_id}\n{os.uname().nodename}"
 
 
+KERNEL_LINES = {"kernel quiet": "[  1.0] eth0: link up",
+                "kernel OOM kill": "[ 602.9] Memory cgroup out of memory: Killed process 24078 (java)"}
+
+
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("kernel", list(KERNEL_LINES))
 @pytest.mark.parametrize("given", [True, False], ids=["log_dir given", "log dir from env.log.dir"])
-def test_programs_with_logs(tmp_path, given):
-    """logs: true adds, per host, six programs whatever the number of log files: one ls of the log dir, one tail
-    that reads the end of every log file and one tr, date and dmesg (journalctl only where dmesg is refused), and
+def test_programs_with_logs(tmp_path, given, kernel):
+    """logs: true adds, per host, five programs whatever the number of log files: one ls of the log dir, one tail
+    that reads the end of every log file and one tr and dmesg (journalctl only where dmesg is refused), and
     one awk that keeps of all of it the lines diagnose reads; plus the awk that reads env.log.dir when no log dir
-    is given. Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file, and grep, tail and tr
-    for the kernel's lines. The gather without logs runs what it ran (test above)."""
+    is given, and date (through the awk's sh) only when the kernel's lines name an OOM kill: the UTC offset only
+    puts those on the logs' clock. Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file,
+    and grep, tail and tr for the kernel's lines. The gather without logs runs what it ran (test above)."""
     home = home_with(tmp_path, "2.3.0", {"config.yaml": f"env.log.dir: {tmp_path / 'log'}\n".encode()})
     log = tmp_path / "log"
     log.mkdir()
@@ -107,15 +114,24 @@ def test_programs_with_logs(tmp_path, given):
     for name in names:
         (log / name).write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\n" * 1000)
     (log / "flink-u-client-h.log").write_bytes(b"not read\n")
+    fake = tmp_path / "bin"  # this machine's own dmesg may or may not hold an OOM kill: one that says which
+    fake.mkdir()
+    (fake / "dmesg").write_text(f"#!/bin/sh\necho '{KERNEL_LINES[kernel]}'\n")
+    (fake / "dmesg").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}")
     script = proto.build_script(str(home), str(home / "conf"), 1 << 20, logs=(str(log) if given else None, 4096))
-    programs, _processes, stdout = traced(tmp_path, "/bin/dash", script)
+    programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, env)
     got = proto.interpret(proto.parse_frames(stdout.decode("ascii")))
     logs = diagnose_tail.entries(got.logs, None)
-    kernel = next(e for e in logs if e.get("kind") == "kernel")["file"]
+    (entry,) = [e for e in logs if e.get("kind") == "kernel"]
     assert sorted(e["file"].rsplit("/", 1)[-1] for e in logs if e.get("excerpt")) == sorted(names)
-    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "tr": 1, "awk": 1, "date": 1, "dmesg": 1}
+    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "tr": 1, "awk": 1, "dmesg": 1}
     if not given:
         expected["awk"] += 1
-    if kernel != "dmesg":
-        expected["journalctl"] = 1
+    if kernel == "kernel OOM kill":
+        expected.update(sh=1, date=1)
+        assert entry["lines"] == [KERNEL_LINES[kernel]] and re.fullmatch(r"[+-]\d{4}", entry["utc_offset"])
+    else:
+        assert entry["lines"] == [] and "utc_offset" not in entry
+    assert isinstance(entry["boot_time"], int)
     assert dict(programs) == expected
