@@ -19,6 +19,10 @@ each with its line number (counted from the tail's first whole line, as a tail's
   to a JVM by time);
 - the newest ``CONTEXT`` lines.
 
+A stack frame (a line starting with a tab and ``at ``: a class, a method, a source file and line, maybe a jar) is
+counted and kept among the newest lines but not searched: it names no failure's message and is no record head,
+and it is half the lines of a log with failures (the awk's searches are most of its time).
+
 So a host sends a few KiB instead of each tail (4 logs of 256 KiB, base64'ed: 1.3 MiB a host), and the
 diagnose filter finds in them exactly what it finds in the whole tail (tests/unit/plugins/plugin_utils/
 test_diagnose_tail.py runs both on every captured failure). Standard library only; no Ansible.
@@ -113,7 +117,9 @@ function begin(i) {
 }
 function line(t,  hd, s) {
   if (cut) { cut = 0; return }
-  n++; s = 0; hd = t ~ /@@HEAD@@/
+  n++
+  if (substr(t, 1, 4) == "\tat ") { rg[n % @@K@@] = t; return }
+  s = 0; hd = t ~ /@@HEAD@@/
   if (hd) {
     if (!fh) { fh = 1; s = 1 }
     if (t ~ /@@START@@/) { s = 1; if (phn && !phd) put(phn, ph) }

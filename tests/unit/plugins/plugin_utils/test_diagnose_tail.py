@@ -131,25 +131,44 @@ RECORD = "2026-12-02 04:48:{:02d},000 INFO  org.apache.flink.runtime.taskexecuto
 
 @pytest.mark.parametrize("shell", ["dash", "busybox"])
 def test_every_signature_is_shipped_wherever_it_stands(tmp_path, shell):
-    """Each text diagnose looks for, alone in a stack line, in a record head and as the first record (kept anyway),
-    is shipped; a refusal kept as the first record still opens its cause window. The awk looks for some texts only
-    in lines holding a key they share (SHARED_KEYS): a text left out of its group would go missing here."""
+    """Each text diagnose looks for, in a line of a trace (as "Caused by: ..." and an exception's first line stand),
+    in a record head and as the first record (kept anyway), is shipped; a refusal kept as the first record still
+    opens its cause window. The awk looks for some texts only in lines holding a key they share (SHARED_KEYS): a
+    text left out of its group would go missing here. A stack frame holding one is not shipped (not searched:
+    see the next test)."""
     assert dt.REFUSED in dt.SIGNATURES  # the window opens on a signature's hit
     log = tmp_path / "log"
     log.mkdir()
     lines = [RECORD.format(0, dt.REFUSED), "Caused by: near"]
     for i, text in enumerate(dt.SIGNATURES):
-        lines += [RECORD.format(1, f"filler {i}")] * 30 + [f"\tat x.Y{i}(Y.java:1) {text}!"]
+        lines += [RECORD.format(1, f"filler {i}")] * 30 + [f"\tx.Y{i}: {text}!", f"\tat x.Y{i}(Y.java:1) {text}!"]
         lines += [RECORD.format(1, f"filler {i}")] * 30 + [RECORD.format(2, f"head {text}.")]
     lines += [RECORD.format(1, "filler")] * 30 + ["Caused by: far"] + [RECORD.format(1, "filler")] * 30
     (log / "flink-u-taskexecutor-0-h.log").write_text("\n".join(lines) + "\n")
     entry = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20), None)[0]
     shipped = dict(zip(*numbered(entry), strict=True))
     for n, text in enumerate(lines, 1):
-        if any(s in text for s in dt.SIGNATURES):
+        if any(s in text for s in dt.SIGNATURES) and not text.startswith("\tat "):
             assert shipped.get(n) == text, (n, text)
+    assert not any(text.startswith("\tat ") for text in shipped.values())
     assert lines.index("Caused by: far") + 1 not in shipped  # more than 200 lines after the refusal
     assert shipped[1] == lines[0] and shipped[2] == "Caused by: near" and "filler 0" not in shipped.values()
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox"])
+def test_stack_frames_are_counted_and_kept_as_context_but_not_searched(tmp_path, shell):
+    """A frame ("<tab>at class.method(File.java:n)") names no failure's message and is no record head: the awk
+    does not search it (half the lines of a log with failures), yet counts it, and ships it among the newest."""
+    log = tmp_path / "log"
+    log.mkdir()
+    frame = "\tat org.example.Frame.run(Frame.java:1) OutOfMemoryError: Java heap space"
+    lines = [RECORD.format(0, "start"), frame, "Caused by: java.lang.OutOfMemoryError: Java heap space", frame]
+    lines += [RECORD.format(1, f"filler {i}") for i in range(40)] + [frame, RECORD.format(2, "last")]
+    (log / "flink-u-taskexecutor-0-h.log").write_text("\n".join(lines) + "\n")
+    entry = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20), None)[0]
+    shipped = dict(zip(*numbered(entry), strict=True))
+    assert shipped[3] == lines[2] and 2 not in shipped and 4 not in shipped  # the cause, not the frames
+    assert shipped[len(lines) - 1] == frame and shipped[len(lines)] == lines[-1]  # the newest lines, numbered
 
 
 @pytest.mark.parametrize("shell", list(SHELLS))
