@@ -320,6 +320,10 @@ class _Process:
         self.legacy_heap_names = tuple(
             name for key in (self.kind + ".heap.size", self.kind + ".heap.mb") for name in self.options[key].all_names
         ) if self.legacy else ()
+        # The specs test the two names with `in` (two dict lookups cost a third of keys().isdisjoint(names)).
+        if self.legacy and len(self.legacy_heap_names) != 2:
+            raise RuntimeError(f"legacy heap keys with fallbacks, not tested by the specs: {self.legacy_heap_names}")
+        self.legacy_heap_key, self.legacy_heap_mb_key = self.legacy_heap_names or (None, None)
         # _keys: what this process reads on this line, and the keys of it that the line stores and ignores.
         self.honoured = opts.honoured_keys(self.kind, line)
         self.ignorable = frozenset(
@@ -336,6 +340,7 @@ class _Process:
         self.overhead_fraction = o[prefix + "jvm-overhead.fraction"]
 
     fine_grained: tuple = ()
+    error_prefix = None  # see _JobManager
 
     def from_fine_grained(self, conf):  # -> dict of components with "total_flink"
         raise NotImplementedError
@@ -587,6 +592,9 @@ class _JobManager(_Process):
         self.heap = self.options["jobmanager.memory.heap.size"]
         self.off_heap = self.options["jobmanager.memory.off-heap.size"]
         self.fine_grained = (self.heap,)
+        # 1.x start scripts wrap a JobManager's IllegalConfiguration once more in this prefix; 2.x does not.
+        # compute adds it to the chain it builds, without the second exception (a raise and catch) per refusal.
+        self.error_prefix = self.failed_prefix if self.legacy else None
 
     def from_fine_grained(self, conf):
         heap = conf.memory(self.heap)
@@ -680,8 +688,11 @@ def _taskmanager_spec(conf: _Config, proc: _TaskManager, environment: Mapping):
     legacy = None
     # 1.x: whether the start script has a legacy heap to map, its variable or a legacy key; most configs
     # have neither. Flink never sets a legacy key itself, so a look at the file answers contains() for each
-    # name (keys().isdisjoint looks each one up, in C). Inlined in both specs: it runs for every config.
-    if proc.legacy and (not conf.raw.keys().isdisjoint(proc.legacy_heap_names) or proc.legacy_env in environment):
+    # name. Inlined in both specs: it runs for every config (the variable only looked for in a non-empty
+    # environment, the default being none).
+    raw = conf.raw
+    if proc.legacy and (proc.legacy_heap_key in raw or proc.legacy_heap_mb_key in raw
+                        or (environment and proc.legacy_env in environment)):
         try:
             legacy = _map_legacy_heap(conf, proc, proc.total_flink, environment)
         except IllegalConfiguration as exc:
@@ -740,16 +751,15 @@ def _cpu_resource(cpu: float) -> float:
 
 def _jobmanager_spec(conf: _Config, proc: _JobManager, environment: Mapping):
     legacy = None
-    if proc.legacy:
-        # 1.x start scripts map the legacy heap and wrap errors; 2.x dropped both.
-        try:
-            if not conf.raw.keys().isdisjoint(proc.legacy_heap_names) or proc.legacy_env in environment:
-                legacy = _map_legacy_heap(conf, proc, proc.heap, environment)
-            path, flink, metaspace, overhead = _derive_process(conf, proc)
-        except IllegalConfiguration as exc:
-            raise IllegalConfiguration(proc.failed_prefix + exc.message, exc) from None
-    else:
-        path, flink, metaspace, overhead = _derive_process(conf, proc)
+    raw = conf.raw
+    # 1.x start scripts map the legacy heap (and wrap an IllegalConfiguration from here on: compute adds
+    # proc.error_prefix); 2.x dropped both.
+    if proc.legacy and (proc.legacy_heap_key in raw or proc.legacy_heap_mb_key in raw
+                        or (environment and proc.legacy_env in environment)):
+        legacy = _map_legacy_heap(conf, proc, proc.heap, environment)
+    path, flink, metaspace, overhead = _derive_process(conf, proc)
+    # Nothing after this raises an IllegalConfiguration (conf.bool: IllegalArgument), so compute's prefix
+    # covers exactly what the start scripts' wrap covers.
     direct_limit = conf.bool(proc.options["jobmanager.memory.enable-jvm-direct-memory-limit"])
     sizes = {
         "heap": flink["heap"],
@@ -832,6 +842,10 @@ def compute(config: Mapping, process: str, flink_version, environment: Mapping |
         path, legacy, sizes, jvm, dynamic, extra = builder(conf, proc, environment or {})
     except JavaError as exc:
         chain, classes, err = [], [], exc  # exc.chain() and the classes, in one walk, on args directly
+        if proc.error_prefix is not None and isinstance(exc, IllegalConfiguration):
+            # The wrap 1.x's JobManager start adds: IllegalConfiguration(prefix + message, exc).
+            chain.append(proc.error_prefix + exc.args[0])
+            classes.append(IllegalConfiguration.java_class)
         while err is not None:
             args = err.args
             chain.append(args[0])

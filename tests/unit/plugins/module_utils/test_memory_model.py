@@ -203,3 +203,17 @@ def test_legacy_heap_is_reported_when_flink_refuses():
     assert not r["valid"]
     assert r["keys"]["legacy_heap"] == {"bytes": GIB, "key": "jobmanager.heap.mb",
                                         "maps_to": "jobmanager.memory.heap.size"}
+
+
+def test_old_lines_wrap_only_a_jobmanager_illegal_configuration():
+    # 1.x start scripts wrap an IllegalConfiguration once more; compute adds that link to the chain itself.
+    refused = jm({"jobmanager.memory.flink.size": "128m"}, "1.16")
+    assert refused["error_chain"][0] == "JobManager memory configuration failed: " + refused["error_chain"][1]
+    assert refused["error_classes"][:2] == ["org.apache.flink.configuration.IllegalConfigurationException"] * 2
+    assert refused["error_chain"][1:] == jm({"jobmanager.memory.flink.size": "128m"})["error_chain"]
+    # Other exceptions pass through unwrapped, on every line.
+    overflow = {"jobmanager.memory.heap.size": "8388607t", "jobmanager.memory.off-heap.size": "8388607t"}
+    assert jm(overflow, "1.16")["error_chain"] == ["long overflow"] == jm(overflow)["error_chain"]
+    bad_bool = {"jobmanager.memory.process.size": "2g", "jobmanager.memory.enable-jvm-direct-memory-limit": "yes"}
+    assert jm(bad_bool, "1.16")["error_chain"] == jm(bad_bool)["error_chain"]
+    assert jm(bad_bool, "1.16")["error_chain"][0].startswith("Could not parse value 'yes'")
