@@ -658,11 +658,11 @@ def _process(process: str, line: str) -> _Process:
 # --- Start-script behaviour (BashJavaUtils) ----------------------------------------------------
 
 
-def _legacy_heap(conf: _Config, process: str, environment: Mapping):
+def _legacy_heap(conf: _Config, proc: _Process, environment: Mapping):
     """1.x: the pre-FLIP-49 heap setting (env var, then key, then MiB key), in bytes or None."""
-    env_value = environment.get(opts.LEGACY_HEAP_ENV[process])
+    env_value = environment.get(proc.legacy_env) if environment else None
     if env_value is not None:
-        conf.legacy_source = opts.LEGACY_HEAP_ENV[process]
+        conf.legacy_source = proc.legacy_env
         try:
             return parse_bytes(env_value)
         except MemorySizeError as exc:
@@ -670,14 +670,15 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
                 f"Cannot read total process memory size from environment variable value {env_value}.",
                 IllegalArgument(str(exc)),
             ) from None
-    heap = conf.options[process + ".heap.size"]
-    if conf.contains(heap):
-        conf.legacy_source = heap.key
-        return conf.memory(heap)
-    heap_mb = conf.options[process + ".heap.mb"]
-    if conf.contains(heap_mb):
-        conf.legacy_source = heap_mb.key
-        megabytes = conf.int(heap_mb)
+    # conf.contains() of each key is a look at the file: each has one name (_Process checks) and Flink
+    # never sets either itself.
+    raw = conf.raw
+    if proc.legacy_heap_key in raw:
+        conf.legacy_source = proc.legacy_heap_key
+        return conf.memory(conf.options[proc.legacy_heap_key])
+    if proc.legacy_heap_mb_key in raw:
+        conf.legacy_source = proc.legacy_heap_mb_key
+        megabytes = conf.int(conf.options[proc.legacy_heap_mb_key])
         if megabytes < 0:
             raise IllegalConfiguration(
                 f"Configured total process memory size ({megabytes}MB) must not be less than 0."
@@ -689,7 +690,7 @@ def _legacy_heap(conf: _Config, process: str, environment: Mapping):
 def _map_legacy_heap(conf: _Config, proc: _Process, target: opts.Option, environment: Mapping):
     if conf.contains(target):
         return None
-    legacy = _legacy_heap(conf, proc.kind, environment)
+    legacy = _legacy_heap(conf, proc, environment)
     if legacy is not None:
         conf.overrides[target.key] = legacy
         # Kept on the config so that a refusal further on still says where this size came from.
