@@ -318,6 +318,32 @@ def test_write_reports_atomically_and_idempotently(tmp_path):
     assert not (tmp_path / "dry").exists() and set(planned) == set(rp.FORMATS)
 
 
+def test_write_reports_in_two_processes_writes_the_same_files(tmp_path, monkeypatch):
+    """From PARALLEL_MIN_HOSTS hosts a forked child writes the HTML and JUnit files: same bytes, same changed."""
+    results, findings = fleet()
+    report = rp.build_report(results, findings, generated_at="2025-01-01T00:00:00Z")
+    rp.write_reports(report, str(tmp_path / "one"))
+    monkeypatch.setattr(rp, "PARALLEL_MIN_HOSTS", 1)
+    paths, changed = rp.write_reports(report, str(tmp_path / "two"))
+    assert changed is True and set(paths) == set(rp.FORMATS)
+    for name in rp.FILE_NAMES.values():
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    assert rp.write_reports(report, str(tmp_path / "two"))[1] is False
+    (tmp_path / "two" / "flink-audit-junit.xml").write_text("stale")  # only the child's file differs
+    assert rp.write_reports(report, str(tmp_path / "two"))[1] is True
+
+
+def test_a_failure_in_the_child_fails_the_write_with_its_cause(tmp_path, monkeypatch):
+    results, findings = fleet()
+    report = rp.build_report(results, findings, generated_at="2025-01-01T00:00:00Z")
+    monkeypatch.setattr(rp, "PARALLEL_MIN_HOSTS", 1)
+    (tmp_path / "flink-audit.html").mkdir()  # the child's file cannot replace a directory
+    with pytest.raises(rp.ReportError, match="flink-audit.html"):
+        rp.write_reports(report, str(tmp_path))
+    assert (tmp_path / "flink-audit.json").is_file()  # this process's half was written
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".flink-audit.")]
+
+
 def test_write_reports_refuses_bad_targets(tmp_path):
     report = rp.build_report({"tm1": gathered({"taskmanager.memory.process.size": "2g"})})
     blocker = tmp_path / "file"
