@@ -154,6 +154,9 @@ def _option_str(option: opts.Option) -> str:
 class _Config:
     """A read-only view of one config for one Flink line, recording what was read."""
 
+    # One of these per config: slots make it cheaper to build and its attributes cheaper to read.
+    __slots__ = ("raw", "line", "options", "float_defaults", "overrides", "legacy_heap", "legacy_source", "read")
+
     def __init__(self, raw: Mapping, line: str, options: dict, float_defaults: dict):
         self.raw = raw
         self.line = line
