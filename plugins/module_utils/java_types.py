@@ -43,8 +43,8 @@ def java_trim(text: str) -> str:
     return str.strip(text, JAVA_BLANKS)  # str.strip: a TypeError for a non-string, as before
 
 
-def _exact_value(text: str) -> Fraction | float:
-    """The exact rational value of a Java float literal (or +-inf/nan)."""
+def _exact_value(text: str) -> Decimal | float:
+    """The exact value of a Java float literal as a Decimal (a float only for +-inf/nan)."""
     special = _SPECIAL.match(text)
     if special:
         if special.group(2) == "NaN":
@@ -52,13 +52,44 @@ def _exact_value(text: str) -> Fraction | float:
         return -math.inf if special.group(1) == "-" else math.inf
     body = text[:-1] if text[-1] in "fFdD" else text
     if _DECIMAL.match(text):
-        return Fraction(Decimal(body))
+        return Decimal(body)
     if _HEX.match(text):
-        return Fraction(float.fromhex(body))  # hex literals with few digits are exact doubles
+        return Decimal(float.fromhex(body))  # hex literals with few digits are exact doubles
     raise JavaNumberFormatError(f'For input string: "{text}"')
 
 
-def _to_float32(value: Fraction) -> float:
+def _is_float32_midpoint(double: float) -> bool:
+    """Whether a finite double > 0 lies exactly halfway between two adjacent float32 values."""
+    mantissa, exponent = math.frexp(double)  # double = mantissa * 2**exponent, 0.5 <= mantissa < 1
+    if exponent >= -125:  # a normal float32 (>= 2**-126) has 24 significant bits: a midpoint 25, the last set
+        return (mantissa * 33554432.0) % 2.0 == 1.0  # * 2**25, exact
+    # Subnormal float32s are multiples of 2**-149: midpoints are odd multiples of 2**-150.
+    return (double * 1427247692705959881058285969449495136382746624.0) % 2.0 == 1.0  # * 2**150, exact
+
+
+_PACK_F, _UNPACK_F = struct.Struct(">f").pack, struct.Struct(">f").unpack
+
+
+def _to_float32(value: Decimal) -> float:
+    """Round an exact value >= 0 to the nearest float32 (ties to even), widened to double.
+
+    float(Decimal) is the correctly rounded double and the float32 midpoints are doubles, so rounding that
+    double to float32 (struct, in C) rounds to the same float32 as the exact value unless the double is
+    itself a midpoint (the exact value may then lie on either side of it): only then, and where the double
+    overflows, is the value compared exactly (_to_float32_exact, with Fractions).
+    """
+    approx = float(value)
+    if approx == 0.0:
+        return 0.0
+    if approx == math.inf or _is_float32_midpoint(approx):
+        return _to_float32_exact(Fraction(value))
+    try:
+        return _UNPACK_F(_PACK_F(approx))[0]
+    except OverflowError:  # past the midpoint between FLOAT_MAX and 2**128 (the midpoint itself: above)
+        return math.inf
+
+
+def _to_float32_exact(value: Fraction) -> float:
     """Round an exact value to the nearest float32 (ties to even), widened to double."""
     if value == 0:
         return 0.0
@@ -95,15 +126,12 @@ def _parse(raw: str, to_binary) -> float:
     value = _exact_value(text)
     if isinstance(value, float):  # NaN, +-Infinity
         return value
-    result = to_binary(abs(value))
+    result = to_binary(value.copy_abs())  # copy_abs: exact (abs() would round to the context's 28 digits)
     return -result if text[0] == "-" else result  # "-0.0" keeps its sign, as in Java
 
 
-def _to_double(value: Fraction) -> float:
-    try:
-        return float(value)  # Fraction -> float is correctly rounded
-    except OverflowError:
-        return math.inf
+def _to_double(value: Decimal) -> float:
+    return float(value)  # Decimal -> float is correctly rounded (its text through strtod); inf past the range
 
 
 @lru_cache(maxsize=4096)

@@ -2,6 +2,7 @@
 
 import math
 import struct
+from decimal import Decimal
 
 import pytest
 
@@ -122,3 +123,34 @@ def test_same_number(a, b, kind, same):
     from ansible_collections.flinkops.flink.plugins.module_utils.java_types import same_number
 
     assert same_number(a, b, kind) is same
+
+
+def _float32_by_fractions(text):
+    """The nearest float32 to the exact decimal, ties to even, by exact arithmetic (the reference)."""
+    from fractions import Fraction
+
+    exact = Fraction(Decimal(text))
+    below = struct.unpack(">f", struct.pack(">f", float(exact)))[0]
+    bits = struct.unpack(">I", struct.pack(">f", below))[0]
+    if Fraction(below) > exact:
+        bits -= 1
+    low, high = (struct.unpack(">f", struct.pack(">I", b))[0] for b in (bits, bits + 1))
+    low_err, high_err = exact - Fraction(low), Fraction(high) - exact
+    return low if low_err < high_err or (low_err == high_err and bits % 2 == 0) else high
+
+
+@pytest.mark.parametrize("bits", [0x3DCCCCCC, 0x3F800000, 0x3F7FFFFF, 0x00000001, 0x007FFFFF, 0x00800000, 0x4B7FFFFF])
+def test_parse_float_rounds_decimals_at_and_beside_a_float32_midpoint_exactly(bits):
+    # The double nearest such a decimal is the midpoint itself: rounding that double again would tie to even.
+    low, high = (Decimal(struct.unpack(">f", struct.pack(">I", b))[0]) for b in (bits, bits + 1))
+    midpoint = (low + high) / 2
+    tiny = Decimal(10) ** (midpoint.adjusted() - 60)
+    for value in (midpoint, midpoint + tiny, midpoint - tiny):
+        text = format(value, "f")
+        assert parse_float(text) == _float32_by_fractions(text), text
+
+
+def test_parse_float_keeps_every_digit_of_a_long_literal():
+    # One below the midpoint between Float.MAX_VALUE and 2**128: Float.MAX_VALUE, not Infinity.
+    assert parse_float("340282356779733661637539395458142568447") == float.fromhex("0x1.fffffep127")
+    assert parse_float("340282356779733661637539395458142568448") == math.inf  # the midpoint: ties to even
