@@ -75,13 +75,15 @@ def _to_float32(value: Decimal) -> float:
 
     float(Decimal) is the correctly rounded double and the float32 midpoints are doubles, so rounding that
     double to float32 (struct, in C) rounds to the same float32 as the exact value unless the double is
-    itself a midpoint (the exact value may then lie on either side of it): only then, and where the double
-    overflows, is the value compared exactly (_to_float32_exact, with Fractions).
+    itself a midpoint (the exact value may then lie on either side of it): only then is the value compared
+    exactly (_to_float32_exact, with Fractions). A value past the double range is Infinity, as in Java.
     """
     approx = float(value)
     if approx == 0.0:
         return 0.0
-    if approx == math.inf or _is_float32_midpoint(approx):
+    if approx == math.inf:  # past the double range, so far past float32's: Float.parseFloat("1e400") is Infinity
+        return math.inf
+    if _is_float32_midpoint(approx):
         return _to_float32_exact(Fraction(value))
     try:
         return _UNPACK_F(_PACK_F(approx))[0]

@@ -1570,7 +1570,7 @@ def _write_in_child(report: Mapping, items: list):
     def wait() -> bool:
         with os.fdopen(read_fd, "rb") as pipe:
             message = pipe.read()
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
         if status != 0 or message[:1] not in (b"0", b"1"):
             why = message[1:].decode("utf-8", "replace") if message[:1] == b"!" else f"its process ended ({status})"
             raise ReportError(why)

@@ -32,6 +32,9 @@ def f32(x):
         ("+0.1", f32(0.1)),
         ("-0.1", -f32(0.1)),
         ("1e40", math.inf),
+        ("1e400", math.inf),  # past the double range too: Java's Infinity, not Python's OverflowError
+        ("-1e400", -math.inf),
+        ("1e-400", 0.0),
         ("0x1p-2", 0.25),
     ],
 )
@@ -154,3 +157,14 @@ def test_parse_float_keeps_every_digit_of_a_long_literal():
     # One below the midpoint between Float.MAX_VALUE and 2**128: Float.MAX_VALUE, not Infinity.
     assert parse_float("340282356779733661637539395458142568447") == float.fromhex("0x1.fffffep127")
     assert parse_float("340282356779733661637539395458142568448") == math.inf  # the midpoint: ties to even
+
+
+def test_a_fraction_past_the_double_range_is_refused_as_flink_refuses_it():
+    """Float.parseFloat("1e400") is Infinity: Flink 2.3.0 refuses the fraction ("fraction must be in range [0,
+    1)", checked against real Flink through tests/oracle/oracle.py), where parse_float raised OverflowError."""
+    from ansible_collections.flinkops.flink.plugins.module_utils.memory_model import compute
+
+    for value, shown in (("1e400", "(Infinity)"), ("-1e400", "(-Infinity)")):
+        got = compute({"taskmanager.memory.process.size": "2g", "taskmanager.memory.managed.fraction": value},
+                      "taskmanager", "2.3")
+        assert not got["valid"] and shown in got["error"] and got["error"].endswith("fraction must be in range [0, 1)")
