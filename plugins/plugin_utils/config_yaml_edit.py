@@ -926,6 +926,11 @@ def redact_config_yaml_text(text: str, sensitive: Callable[[str], bool]) -> str:
     whole; other comments by their look (``# password: x``), since they may hold secrets.  A file
     this editor cannot follow is hidden line by line the same way.
     """
+    body = text.lstrip("\ufeff")
+    if len(body) != len(text):
+        # Byte order marks before the document: the reader skips them, the parse below must too, or the
+        # first key's value would be taken for part of a scalar and go through unhidden.
+        return text[:len(text) - len(body)] + redact_config_yaml_text(body, sensitive)
     spans = []
     try:
         doc = _Doc(text, "")
