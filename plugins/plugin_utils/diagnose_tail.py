@@ -30,6 +30,8 @@ test_diagnose_tail.py runs both on every captured failure). Standard library onl
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import ENV_LOG_DIR_AWK, kernel_entry, redact_line
 
 # The texts diagnose's rules look for (plugin_utils/diagnose.py RULES needles; a test keeps them in step),
@@ -76,19 +78,32 @@ def _any_of(var: str, texts) -> str:
     return " || ".join(f"index({var}, {_awk_string(t)})" for t in texts)
 
 
-# Substrings several signatures share and few log lines hold: a line is searched for those signatures only when
-# it holds their key (the same hits, 11 searches a line instead of 16; the searches are most of the awk's time).
-SHARED_KEYS = ("OutOfMemoryError: ", "Could not ", "Exception")
+def _ere_escaped(text: str) -> str:
+    return re.sub(r"([\\.\[\]()*+?{}|^$/])", r"\\\1", text)
 
 
-def _any_of_grouped(var: str, texts, keys) -> str:
-    left, parts = list(texts), []
-    for key in keys:
-        members = [t for t in left if key in t]
-        if len(members) > 1:
-            parts.append(f"(index({var}, {_awk_string(key)}) && ({_any_of(var, members)}))")
-            left = [t for t in left if t not in members]
-    return " || ".join(parts + [_any_of(var, left)])
+def _ere_alternation(texts) -> str:
+    """One POSIX ERE that matches where any of ``texts`` stands, common prefixes factored out (a trie): an
+    awk's regular expression machine then tries each position once per branch of the first letters, not once per
+    text (mawk: a third fewer instructions for the whole awk than sixteen index() calls a line)."""
+    texts = sorted(set(texts))
+    if len(texts) == 1:
+        return _ere_escaped(texts[0])
+    by_first: dict = {}
+    for text in texts:
+        by_first.setdefault(text[:1], []).append(text)
+    parts = []
+    for members in by_first.values():
+        prefix = members[0]
+        for member in members[1:]:
+            while not member.startswith(prefix):
+                prefix = prefix[:-1]
+        rests = [m[len(prefix):] for m in members]
+        if len(members) == 1 or "" in rests:  # a text that is another's prefix finds both
+            parts.append(_ere_escaped(prefix if "" in rests else members[0]))
+        else:
+            parts.append(f"{_ere_escaped(prefix)}({_ere_alternation(rests)})")
+    return "|".join(parts)
 
 
 # Input (one stream, LOGS_SH): "\001clock <btime>", the kernel's lines (dmesg's output; when
@@ -118,14 +133,14 @@ function begin(i) {
 function line(t,  hd, s) {
   if (cut) { cut = 0; return }
   n++
-  if (substr(t, 1, 4) == "\tat ") { rg[n % @@K@@] = t; return }
+  if (t ~ /^\tat /) { rg[n % @@K@@] = t; return }
   s = 0; hd = t ~ /@@HEAD@@/
   if (hd) {
     if (!fh) { fh = 1; s = 1 }
-    if (t ~ /@@START@@/) { s = 1; if (phn && !phd) put(phn, ph) }
+    if (index(t, "(Version: ") && t ~ /@@START@@/) { s = 1; if (phn && !phd) put(phn, ph) }
   }
   if (s) { if (index(t, @@REFUSED@@)) rw = n + @@WINDOW@@ }
-  else if (@@SIGNATURES@@) { s = 1; if (index(t, @@REFUSED@@)) rw = n + @@WINDOW@@ }
+  else if (t ~ /@@SIGNATURES@@/) { s = 1; if (index(t, @@REFUSED@@)) rw = n + @@WINDOW@@ }
   else if (n <= rw && (@@CAUSES@@)) s = 1
   if (s) { if (!hd && phn && !phd) { put(phn, ph); phd = 1 }; put(n, t) }
   if (hd) { ph = t; phn = n; phd = s }
@@ -140,7 +155,8 @@ function tails(t,  j) {
   if (t == "" && nf > 1) pe = 1
   else if (cur) line(t)
 }
-md { tails($0); next }
+# a line of a tail goes to line() at once; tails() sees what may be a header or the blank line before one
+md { if (pe || $0 ~ /^(==> |$)/) tails($0); else if (cur) line($0); next }
 substr($0, 1, 1) == "\001" {
   w = substr($0, 2)
   if (substr(w, 1, 6) == "clock ") { kc = substr(w, 7); next }
@@ -178,7 +194,7 @@ KERNEL_TEXTS = ("Killed process", "memory: usage", "oom-kill:")
 KERNEL_LINES = 200
 KERNEL_ERROR = 286
 for _key, _value in (("@@K@@", str(CONTEXT)), ("@@HEAD@@", HEAD_ERE), ("@@START@@", START_ERE),
-                     ("@@SIGNATURES@@", _any_of_grouped("t", SIGNATURES, SHARED_KEYS)),
+                     ("@@SIGNATURES@@", _ere_alternation(SIGNATURES)),
                      ("@@CAUSES@@", _any_of("t", CAUSES)),
                      ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW)),
                      ("@@KERNEL@@", _any_of("$0", KERNEL_TEXTS)), ("@@KL@@", str(KERNEL_LINES)),

@@ -126,6 +126,29 @@ def test_signatures_hold_every_text_diagnose_reads():
     assert next(r.needle for r in dg.RULES if r.code == "refused-config") == dt.REFUSED
 
 
+@pytest.mark.parametrize("texts", [
+    dt.SIGNATURES,
+    ("abc", "abd", "ab"),  # one text the prefix of others: it alone finds them all
+    ("a.b", "a*b", "(x)|[y]", "p/q", "^$", "\\z", "{1}+?"),  # every ERE metacharacter taken literally
+    ("same", "same", "other"),
+])
+def test_one_expression_finds_exactly_where_a_text_stands(texts):
+    """_ere_alternation (the awk's one search for the signatures) matches a line exactly when one of the texts
+    stands in it; checked with Python's re (the expression uses only what POSIX ERE and re read alike) and with
+    the host's awk and busybox's on the same lines."""
+    import re
+
+    expression = dt._ere_alternation(texts)
+    lines = [f"x {t} y" for t in texts] + [f"{t[:-1]}#{t[-1:]}" for t in texts if len(t) > 1] + ["", "none here"]
+    want = [any(t in line for t in texts) for line in lines]
+    assert [bool(re.search(expression, line)) for line in lines] == want
+    program = "{ print ($0 ~ /" + expression + "/) ? 1 : 0 }"
+    for awk in (["awk"], [shutil.which("busybox") or "busybox", "awk"]):
+        got = subprocess.run([*awk, program], input="\n".join(lines) + "\n", capture_output=True, text=True,
+                             check=True).stdout.split()
+        assert got == ["1" if w else "0" for w in want], awk
+
+
 RECORD = "2026-12-02 04:48:{:02d},000 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor [] - {}"
 
 
@@ -133,9 +156,9 @@ RECORD = "2026-12-02 04:48:{:02d},000 INFO  org.apache.flink.runtime.taskexecuto
 def test_every_signature_is_shipped_wherever_it_stands(tmp_path, shell):
     """Each text diagnose looks for, in a line of a trace (as "Caused by: ..." and an exception's first line stand),
     in a record head and as the first record (kept anyway), is shipped; a refusal kept as the first record still
-    opens its cause window. The awk looks for some texts only in lines holding a key they share (SHARED_KEYS): a
-    text left out of its group would go missing here. A stack frame holding one is not shipped (not searched:
-    see the next test)."""
+    opens its cause window. The awk looks for all of them with one regular expression, common prefixes factored
+    out (diagnose_tail._ere_alternation): a text lost or garbled in the factoring would go missing here. A stack
+    frame holding one is not shipped (not searched: see the next test)."""
     assert dt.REFUSED in dt.SIGNATURES  # the window opens on a signature's hit
     log = tmp_path / "log"
     log.mkdir()
