@@ -19,6 +19,7 @@ import calendar
 import math
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -191,6 +192,8 @@ def _entry_lines(entry, host, index) -> tuple[str, list, object]:
         raise DiagnoseError(f"{where} ({name}): first_line must be a positive integer, got {first!r}")
     if numbers is None:
         return name, lines, range(first, first + len(lines))
+    if isinstance(entry.get("line_numbers"), str) and len(numbers) == len(lines):
+        return name, lines, numbers  # numbers_of checked them
     if (isinstance(numbers, (str, bytes)) or not isinstance(numbers, (list, tuple)) or len(numbers) != len(lines)
             or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers)
             or any(a >= b for a, b in zip(numbers, numbers[1:], strict=False))):
@@ -246,22 +249,35 @@ NEEDLES = tuple(sorted({rule.needle for rule in RULES}))
 
 
 def _candidates(lines: list) -> list:
-    """Indexes of the lines holding some rule's needle, in order: each needle looked for in the joined text
-    (str.find, C speed: the lines are not walked in Python), positions turned into line numbers in one pass."""
+    """(index, rules) of the lines holding some rule's needle, in order, with the rules whose needle the line holds
+    (in RULES order): each needle looked for in the joined text (str.find, C speed: the lines are not walked in
+    Python), positions turned into line numbers in one pass."""
     text = "\n".join(lines)
     positions = []
     for needle in NEEDLES:
         pos = text.find(needle)
         while pos >= 0:
-            positions.append(pos)
+            positions.append((pos, needle))
             pos = text.find(needle, pos + len(needle))
     found, line, at = [], 0, 0
-    for pos in sorted(positions):
+    for pos, needle in sorted(positions):
         line += text.count("\n", at, pos)
         at = pos
-        if not found or found[-1] != line:
-            found.append(line)
-    return found
+        if found and found[-1][0] == line:
+            found[-1][1].add(needle)
+        else:
+            found.append((line, {needle}))
+    return [(i, _rules_holding(frozenset(needles))) for i, needles in found]
+
+
+_RULES_HOLDING: dict = {}
+
+
+def _rules_holding(needles: frozenset) -> tuple:
+    rules = _RULES_HOLDING.get(needles)
+    if rules is None:
+        rules = _RULES_HOLDING[needles] = tuple(rule for rule in RULES if rule.needle in needles)
+    return rules
 
 
 def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
@@ -275,7 +291,7 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     hits, seen = [], set()
     record_time, record_line, record_text = None, None, None
     scanned = 0  # lines below this were looked at for the record that holds a line
-    for i in _candidates(lines):
+    for i, rules in _candidates(lines):
         # the record the line belongs to: the nearest record head at or above it
         for j in range(i, scanned - 1, -1):
             head = RECORD.match(lines[j])
@@ -284,9 +300,7 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
                 break
         scanned = i + 1
         text = lines[i].rstrip("\r\n")
-        for rule in RULES:
-            if rule.needle not in text:
-                continue
+        for rule in rules:
             match = rule.pattern.search(text)
             if not match:
                 continue
@@ -329,7 +343,7 @@ def _window(lines: list, numbers, low: int, high: int) -> list:
     """The lines (indexes into ``lines``) whose numbers are in [low, high): of an excerpt, the ones shipped."""
     if isinstance(numbers, range):
         return range(max(0, low - numbers.start), max(0, min(len(lines), high - numbers.start)))
-    return [k for k, n in enumerate(numbers) if low <= n < high]
+    return range(bisect_left(numbers, low), bisect_left(numbers, high))  # the numbers increase (checked)
 
 
 def _whose_oom(lines: list, start: int, at: int, numbers=None) -> str:
@@ -337,11 +351,9 @@ def _whose_oom(lines: list, start: int, at: int, numbers=None) -> str:
     at most its 400 lines before the error)."""
     numbers = range(1, len(lines) + 1) if numbers is None else numbers
     first, last = numbers[start], numbers[at]
-    record = [lines[start]] + [lines[k] for k in _window(lines, numbers, max(first + 1, last - 400), last + 1)]
-    if any(marker in text for text in record for marker in _JM_OWN) or any(
-            marker in lines[at] for marker in _JM_OWN):
-        return JM
-    return TM
+    window = _window(lines, numbers, max(first + 1, last - 400), last + 1)
+    record = "\n".join([lines[start], *lines[window.start:window.stop], lines[at]])  # no marker holds a newline
+    return JM if any(marker in record for marker in _JM_OWN) else TM
 
 
 def _refusal_cause(lines: list, at: int, numbers) -> str | None:
@@ -1007,7 +1019,12 @@ def _group_need(ok, base_policy, group, code, process, members, placed, need, me
         if proc != process or other_code != code or host not in members:
             continue
         now = dict(_now(ok[host], code, process), process=process)
+        looked = set()  # _need reads only a hit's groups: the same groups, the same need
         for hit in found:
+            groups = repr(sorted(hit.groups.items()))  # values may be mappings (a kernel kill's)
+            if groups in looked:
+                continue
+            looked.add(groups)
             other = _need(code, hit, now)
             for part, low in ((other or {}).get("targets") or {}).items():
                 need.setdefault("targets", {})[part] = max(need["targets"].get(part, 0), low)

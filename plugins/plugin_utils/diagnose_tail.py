@@ -279,13 +279,17 @@ def number_ranges(numbers) -> str:
 
 
 def numbers_of(ranges: str) -> list:
-    """The line numbers of ``number_ranges``' text; ValueError when it is not such a text."""
-    out = []
+    """The line numbers of ``number_ranges``' text, increasing positive integers; ValueError when it is not such
+    a text (a run that is no number, ends before it starts or does not start after the one before)."""
+    out: list = []
     for run in ranges.split(",") if ranges else ():
         first, dash, last = run.partition("-")
         if not first.isdigit() or (dash and not last.isdigit()):
             raise ValueError(f"not a run of line numbers: {run!r}")
-        out.extend(range(int(first), int(last if dash else first) + 1))
+        low, high = int(first), int(last if dash else first)
+        if low < 1 or high < low or (out and low <= out[-1]):
+            raise ValueError(f"not increasing positive line numbers at {run!r}")
+        out.extend(range(low, high + 1))
     return out
 
 

@@ -287,8 +287,11 @@ def test_log_dir_given_from_the_file_or_the_home(tmp_path, shell):
 @pytest.mark.parametrize("entry", [{"lines": ["x", "y"], "line_numbers": [2, 1]},
                                    {"text": "x\ny", "line_numbers": "2,1"},
                                    {"text": "x\ny", "line_numbers": "1-3"},
-                                   {"text": "x", "line_numbers": "one"}],
-                         ids=["list", "runs-down", "runs-long", "word"])
+                                   {"text": "x", "line_numbers": "one"},
+                                   {"text": "x\ny", "line_numbers": "0-1"},
+                                   {"text": "x\ny\nz", "line_numbers": "2-1,3"},
+                                   {"text": "x\ny\nz", "line_numbers": "1-2,2"}],
+                         ids=["list", "runs-down", "runs-long", "word", "zero", "run-backwards", "runs-overlap"])
 def test_bad_line_numbers_name_the_host_and_entry(entry):
     result = {"config": {}, "flink_version": "2.3.0", "processes": ["taskmanager"],
               "logs": [{"file": "a.log", **entry}]}
