@@ -86,7 +86,7 @@ def to_human_readable(size: int) -> str:
 
     The unit is the largest one strictly smaller than the size; the figure is
     Java's ``%.3f`` (half-up on the shortest decimal of the double), worked out
-    on the digits of ``repr`` rather than through Decimal.
+    in integers where that cannot differ from the digits of ``repr``.
     """
     for multiplier in _HUMAN_UNIT:
         if size > multiplier:
@@ -94,9 +94,16 @@ def to_human_readable(size: int) -> str:
     else:
         return f"{size} bytes"
     unit = _HUMAN_UNIT[multiplier]
-    if size % (multiplier >> 3) == 0 and size < 1 << 53:
-        # A whole number of eighths of the unit: the double is exact and has at most 3 decimals.
-        return f"{size // multiplier}.{(size % multiplier) * 1000 // multiplier:03d}{unit} ({size} bytes)"
+    if size < 9007199254740992:  # 2**53: the double is the size itself, and / multiplier (2**k) is exact
+        # Half-up on the exact figure: thousandths, and whether the rest is at least half of one. The shortest
+        # decimal of the double is within half an ulp of it, 2**(bit_length - 53) / multiplier: the two round
+        # alike unless a half-thousandth lies that close, which leaves the digits of repr to decide.
+        thousandths, rest = divmod(size * 1000, multiplier)
+        off = 2 * rest - multiplier
+        if (off if off >= 0 else -off) << 53 > 1000 << size.bit_length():
+            if off >= 0:
+                thousandths += 1
+            return f"{thousandths // 1000}.{thousandths % 1000:03d}{unit} ({size} bytes)"
     # repr: the shortest decimal of the double, never in exponent form here (1 < figure < 2**24).
     whole, _unused, decimals = repr((1.0 * size) / multiplier).partition(".")
     if len(decimals) <= 3:
