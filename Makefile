@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# cryptography 46+ warns on import that DSA is deprecated (ansible-core imports it): noise in every run
+export PYTHONWARNINGS := ignore:DSA is deprecated
 
 .PHONY: bootstrap bootstrap-demo test unit oracle demo bench lint
 
