@@ -339,7 +339,7 @@ _JM_OWN = ("The Flink Master has to be shutdown", "Could not start the JobMaster
 _TM_REPORTED = ("The task executor has to be shutdown", " switched from ", "to FAILED")
 
 
-def _window(lines: list, numbers, low: int, high: int) -> list:
+def _window(lines: list, numbers, low: int, high: int) -> range:
     """The lines (indexes into ``lines``) whose numbers are in [low, high): of an excerpt, the ones shipped."""
     if isinstance(numbers, range):
         return range(max(0, low - numbers.start), max(0, min(len(lines), high - numbers.start)))
