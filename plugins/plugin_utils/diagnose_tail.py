@@ -106,6 +106,23 @@ def _ere_alternation(texts) -> str:
     return "|".join(parts)
 
 
+# A /dev/kmsg record ("<prio>,<seq>,<microseconds>,<flags>;<text>") as dmesg prints it with LC_ALL=C: the kernel
+# escapes a byte below 32 or above 126 and the backslash as \xHH, dmesg prints all of them so again but the tab
+# and the backslash. A dict line (" KEY=value") names no OOM kill and is never kept.
+KMSG_LINE_AWK = r"""
+function kline(t,  i, a, us, l, r) {
+  i = index(t, ";"); split(substr(t, 1, i - 1), a, ","); us = a[3]
+  l = length(us); if (l < 7) { us = substr("0000000", 1, 7 - l) us; l = 7 }
+  t = substr(t, i + 1)
+  if (index(t, "\\x")) {
+    gsub(/\\x09/, "\t", t); r = ""
+    while ((i = index(t, "\\x5c")) > 0) { r = r substr(t, 1, i - 1) "\\"; t = substr(t, i + 4) }
+    t = r t
+  }
+  return "[" sprintf("%5s", substr(us, 1, l - 6)) "." substr(us, l - 5) "] " t
+}
+"""
+
 # Input (one stream, LOGS_SH): "\001clock <btime>", the kernel's lines (dmesg's output; when
 # dmesg is refused, its message, "\001nodmesg", then journalctl -k's output), "\001dmesg|journalctl|none" (who
 # answered), then, when the log dir is readable, "\001tails <name> <size> <kept> ..." (newest file first) and
@@ -117,7 +134,7 @@ def _ere_alternation(texts) -> str:
 # KERNEL_LINES kernel lines naming an OOM kill, or "!kernel none" and the first bytes of dmesg's refusal (what
 # grep, tail -n and head -c made of them before). Memory: the newest CONTEXT lines of the file read, the last
 # record head, KERNEL_LINES kernel lines.
-EXCERPT_AWK = r"""
+EXCERPT_AWK = KMSG_LINE_AWK + r"""
 function put(k, t) { print k ":" t; sf[k % @@K@@] = k }
 function flush(  lo, i) {
   if (!on) return
@@ -130,36 +147,43 @@ function begin(i) {
   flush(); print "=" fn[i] " " fz[i] " " fk[i]; on = 1; n = 0; ph = ""; phn = 0; phd = 0; rw = 0; fh = 0
   split("", sf); cut = (fz[i] + 0 > fk[i] + 0)
 }
-function line(t,  hd, s) {
-  if (cut) { cut = 0; return }
-  n++
-  if (t ~ /^\tat /) { rg[n % @@K@@] = t; return }
-  s = 0; hd = t ~ /@@HEAD@@/
-  if (hd) {
-    if (!fh) { fh = 1; s = 1 }
-    if (index(t, "(Version: ") && t ~ /@@START@@/) { s = 1; if (phn && !phd) put(phn, ph) }
-  }
-  if (s) { if (index(t, @@REFUSED@@)) rw = n + @@WINDOW@@ }
-  else if (t ~ /@@SIGNATURES@@/) { s = 1; if (index(t, @@REFUSED@@)) rw = n + @@WINDOW@@ }
-  else if (n <= rw && (@@CAUSES@@)) s = 1
-  if (s) { if (!hd && phn && !phd) { put(phn, ph); phd = 1 }; put(n, t) }
-  if (hd) { ph = t; phn = n; phd = s }
-  rg[n % @@K@@] = t
-}
+function blank() { if (cut) cut = 0; else rg[++n % @@K@@] = "" }
+# t: the pending blank line and any other line; tails() says whether $0 is a line of a tail (1) or was read
 function tails(t,  j) {
   if (nf > 1 && substr(t, 1, 4) == "==> " && substr(t, length(t) - 3) == " <==") {
     j = ix[substr(t, 5, length(t) - 8)]
-    if (j > cur) { pe = 0; while (cur < j) begin(++cur); return }
+    if (j > cur) { pe = 0; while (cur < j) begin(++cur); return 0 }
   }
-  if (pe) { pe = 0; if (cur) line("") }
-  if (t == "" && nf > 1) pe = 1
-  else if (cur) line(t)
+  if (pe) { pe = 0; if (cur) blank() }
+  if (t == "" && nf > 1) { pe = 1; return 0 }
+  return cur
 }
-# a line of a tail goes to line() at once; tails() sees what may be a header or the blank line before one
-md { if (pe || $0 ~ /^(==> |$)/) tails($0); else if (cur) line($0); next }
+# A line of a tail, inlined in the rule (a function call copies the line; half the lines are frames, which
+# only count and go to the ring); tails() sees what may be a header or the blank line before one.
+md {
+  if (pe || $0 ~ /^(==> |$)/) { if (!tails($0)) next }
+  else if (!cur) next
+  if (cut) { cut = 0; next }
+  n++
+  if ($0 ~ /^\tat /) { rg[n % @@K@@] = $0; next }
+  s = 0; hd = $0 ~ /@@HEAD@@/
+  if (hd) {
+    if (!fh) { fh = 1; s = 1 }
+    if (index($0, "(Version: ") && $0 ~ /@@START@@/) { s = 1; if (phn && !phd) put(phn, ph) }
+  }
+  if (s) { if (index($0, @@REFUSED@@)) rw = n + @@WINDOW@@ }
+  else if ($0 ~ /@@SIGNATURES@@/) { s = 1; if (index($0, @@REFUSED@@)) rw = n + @@WINDOW@@ }
+  else if (n <= rw && (@@CAUSES@@)) s = 1
+  if (s) { if (!hd && phn && !phd) { put(phn, ph); phd = 1 }; put(n, $0) }
+  # a head is copied once (ph) and shared with the ring: copying a line costs more than matching it
+  if (hd) { ph = $0; phn = n; phd = s; rg[n % @@K@@] = ph } else rg[n % @@K@@] = $0
+  next
+}
 substr($0, 1, 1) == "\001" {
   w = substr($0, 2)
   if (substr(w, 1, 6) == "clock ") { kc = substr(w, 7); next }
+  if (w == "kmsg") { km = 1; next }
+  if (w == "nokmsg") { km = 0; ke = ""; kl = 0; kn = 0; next }
   if (w == "nodmesg") { ne = ke; nd = 1; ke = ""; kl = 0; kn = 0; next }
   if (w == "dmesg" || w == "journalctl" || w == "none") { ks = w; next }
   if (substr(w, 1, 5) == "tails") {
@@ -170,11 +194,11 @@ substr($0, 1, 1) == "\001" {
   }
 }
 {
-  if (@@KERNEL@@) kr[++kn % @@KL@@] = $0
+  if (@@KERNEL@@) { if (!km) kr[++kn % @@KL@@] = $0; else if (substr($0, 1, 1) != " ") kr[++kn % @@KL@@] = kline($0) }
   if (length(ke) < 2 * @@KE@@) ke = ke (kl++ ? "\n" : "") $0
 }
 END {
-  if (pe && cur) line("")
+  if (pe && cur) blank()
   flush()
   if (ks == "none") {
     if (nd) ke = ne
@@ -195,7 +219,7 @@ KERNEL_LINES = 200
 KERNEL_ERROR = 286
 for _key, _value in (("@@K@@", str(CONTEXT)), ("@@HEAD@@", HEAD_ERE), ("@@START@@", START_ERE),
                      ("@@SIGNATURES@@", _ere_alternation(SIGNATURES)),
-                     ("@@CAUSES@@", _any_of("t", CAUSES)),
+                     ("@@CAUSES@@", _any_of("$0", CAUSES)),
                      ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW)),
                      ("@@KERNEL@@", _any_of("$0", KERNEL_TEXTS)), ("@@KL@@", str(KERNEL_LINES)),
                      ("@@KE@@", str(KERNEL_ERROR))):
@@ -230,17 +254,32 @@ if [ -n "$ld" ] && [ -d "$ld" ] && [ -r "$ld" ] && [ -x "$ld" ]; then lk=1; prin
 elif [ -n "$ld" ] && [ -e "$ld" ]; then printf '@@logdir noaccess\n%s\000' "$ld"
 else printf '@@logdir absent\n%s\000' "$ld"
 fi
-kc=; while read -r kn kv; do [ "$kn" = btime ] && kc=$kv; done 2>/dev/null < "$r/proc/stat"
+# the shell reads a byte at a time: no further than the line wanted
+kc=; while read -r kn kv; do if [ "$kn" = btime ]; then kc=$kv; break; fi; done 2>/dev/null < "$r/proc/stat"
 printf '@@logs\n'
 {
   printf '\001clock %s\n' "${kc:-?}"
-  if dmesg 2>&1; then printf '\n\001dmesg\n'
-  else
-    printf '\n\001nodmesg\n'
-    if command -v journalctl >/dev/null 2>&1 && journalctl -k --no-pager -q 2>&1; then printf '\n\001journalctl\n'
-    else printf '\n\001none\n'
-    fi
+  # The kernel's records from /dev/kmsg as they stand (GNU dd: nonblocking reads, a record each, until EAGAIN),
+  # printed by the awk as dmesg prints them: dmesg writes a character at a time (21M instructions for 60 KB of
+  # records, dd 0.6M). dmesg where dd cannot (no GNU dd, a refusal, records overwritten while read: EPIPE).
+  kd=
+  if [ -e "$r/dev/kmsg" ]; then
+    printf '\001kmsg\n'
+    { kd=$(dd if="$r/dev/kmsg" iflag=nonblock bs=8192 2>&1 >&3); } 3>&1
   fi
+  case "$kd" in
+    *"Resource temporarily unavailable"*) printf '\n\001dmesg\n' ;;
+    *)
+      printf '\n\001nokmsg\n'
+      if dmesg 2>&1; then printf '\n\001dmesg\n'
+      else
+        printf '\n\001nodmesg\n'
+        if command -v journalctl >/dev/null 2>&1 && journalctl -k --no-pager -q 2>&1; then printf '\n\001journalctl\n'
+        else printf '\n\001none\n'
+        fi
+      fi
+      ;;
+  esac
   if [ -n "$lk" ]; then
     # newest first, each file's size from the same ls -lnt (field 5), not by reading the file
     # shellcheck disable=SC2034

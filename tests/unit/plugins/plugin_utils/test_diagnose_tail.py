@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+import kmsg_stand_in  # noqa: E402  (beside this file)
 import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diagnose"
@@ -48,11 +50,11 @@ def records(out: bytes) -> list:
 
 
 def run(shell: str, fragment: str, log_dir: Path | str, max_bytes: int, env: dict | None = None,
-        home: str = "", conf: str = "") -> list:
+        home: str = "", conf: str = "", root: Path | str = "") -> list:
     argv = SHELLS[shell]
     if not shutil.which(argv[0]):
         pytest.fail(f"{argv[0]} is missing: tools/bootstrap.sh installs the shell matrix")
-    script = f"h='{home}'; c='{conf}'; r=; ld='{log_dir}'; lb={max_bytes}\n" + fragment
+    script = f"h='{home}'; c='{conf}'; r='{root}'; ld='{log_dir}'; lb={max_bytes}\n" + fragment
     proc = subprocess.run([*argv, script], capture_output=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     return records(proc.stdout)
@@ -353,6 +355,15 @@ def test_the_whole_gather_with_logs_in_every_shell(tmp_path, shell, tools):
     assert [d["code"] for d in found] == ["heap-oom"]
 
 
+def stand_in_root(tmp_path: Path) -> Path:
+    """A root for the fragment's ``r``: this machine's /proc/stat (the boot time), and no /dev/kmsg (a test puts
+    kmsg_stand_in's there)."""
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True, exist_ok=True)
+    (root / "proc" / "stat").write_bytes(Path("/proc/stat").read_bytes())
+    return root
+
+
 # Stand-ins for dmesg and journalctl (this machine's dmesg is readable, has no journald, and its lines change
 # while tests run): what each prints and its status, so the kernel part of the old fragment (grep -E | tail -n
 # 200 | tr of the captured output; head -c 300 of the refusal) and the awk's are fed the same.
@@ -389,8 +400,10 @@ def test_kernel_lines_as_before(tmp_path, shell, case):
         (tmp_path / "tools").mkdir()
         for tool in ("awk", "tail", "tr", "ls", "grep", "date", "head", "cat", "printf"):
             (tmp_path / "tools" / tool).symlink_to(shutil.which(tool))
-    before = [r for r in run(shell, whole.LOGS_SH, tmp_path / "nowhere", 4096, env=env) if r[0] == "kernel"]
-    after = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=env), None)
+    root = stand_in_root(tmp_path)  # no /dev/kmsg there: the stand-ins answer
+    before = [r for r in run(shell, whole.LOGS_SH, tmp_path / "nowhere", 4096, env=env, root=root)
+              if r[0] == "kernel"]
+    after = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=env, root=root), None)
     want = whole.entries(before, None)
     for entry in want:  # the UTC offset is asked for only when a kernel line needs it (date, through the awk)
         if entry.get("kind") == "kernel" and not entry.get("lines"):
@@ -426,3 +439,73 @@ def test_one_tail_for_every_file(tmp_path, shell, max_bytes):
             lines.pop()
         # only a few lines: all of them are the newest, shipped whole and numbered
         assert numbered(entry) == (list(range(1, len(lines) + 1)), lines), entry
+
+
+# /dev/kmsg, read by dd where GNU dd is (dmesg costs 35 times the instructions for the same records).
+KMSG_RECORDS = [
+    kmsg_stand_in.record(1, 5, "Linux version 6.1", level=5),
+    kmsg_stand_in.record(2, 602_912_345, "Memory cgroup out of memory: Killed process 24078 (java) total-vm:1kB, "
+                         "anon-rss:1kB", level=3, dicts=("SUBSYSTEM=memory", "X=oom-kill: a dict line")),
+    kmsg_stand_in.record(3, 602_912_400, "memory: usage 1024kB, limit 1024kB, failcnt 7"),
+    kmsg_stand_in.record(4, 123_456_789_012, r"oom-kill:constraint=CONSTRAINT_MEMCG,task=ja\x09va,b\x5cs \x01 \x5cx09"),
+]
+KMSG_KEPT = ["[  602.912345] Memory cgroup out of memory: Killed process 24078 (java) total-vm:1kB, anon-rss:1kB",
+             "[  602.912400] memory: usage 1024kB, limit 1024kB, failcnt 7",
+             "[123456.789012] oom-kill:constraint=CONSTRAINT_MEMCG,task=ja\tva,b\\s \\x01 \\x09"]
+AWKS = {"mawk": "/usr/bin/mawk", "busybox": "/usr/bin/busybox", "nawk": "/usr/bin/nawk"}
+
+
+def tools_with_awk(tmp_path: Path, awk: str) -> dict:
+    """A PATH of this machine's tools with ``awk`` being the one named, and no dmesg (kmsg must answer)."""
+    tools = tmp_path / f"tools-{awk}"
+    tools.mkdir()
+    if not Path(AWKS[awk]).exists():
+        pytest.fail(f"{AWKS[awk]} is missing: tools/bootstrap.sh installs it")
+    (tools / "awk").symlink_to(AWKS[awk])
+    for tool in ("dd", "tail", "tr", "ls", "date", "head", "cat", "printf"):
+        (tools / tool).symlink_to(shutil.which(tool))
+    return {"PATH": str(tools)}
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox", "posh"])
+@pytest.mark.parametrize("awk", list(AWKS))
+def test_kernel_lines_from_kmsg_as_dmesg_prints_them(tmp_path, shell, awk):
+    root = stand_in_root(tmp_path)
+    with kmsg_stand_in.kmsg(root, KMSG_RECORDS):
+        got = dt.entries(run(shell, dt.LOGS_SH, tmp_path / "nowhere", 4096, env=tools_with_awk(tmp_path, awk),
+                             root=root), None)
+    (kernel,) = [e for e in got if e.get("kind") == "kernel"]
+    assert kernel["file"] == "dmesg" and kernel["lines"] == KMSG_KEPT
+    assert kernel["boot_time"] > 0 and re.fullmatch(r"[+-]\d{4}", kernel["utc_offset"])
+
+
+@pytest.mark.parametrize("awk", list(AWKS))
+def test_this_machines_kmsg_reads_as_its_dmesg(awk):
+    """Every record of this machine's /dev/kmsg, as the awk prints it, is the line ``LC_ALL=C dmesg`` prints (the
+    two reads a moment apart: compared as far as both go)."""
+    kmsg = subprocess.run(["dd", "if=/dev/kmsg", "iflag=nonblock", "bs=8192"], capture_output=True, check=False)
+    if b"Resource temporarily unavailable" not in kmsg.stderr:
+        pytest.fail(f"/dev/kmsg is not readable here: {kmsg.stderr[-300:]!r}")
+    argv = [AWKS[awk], "awk"] if awk == "busybox" else [AWKS[awk]]
+    program = dt.KMSG_LINE_AWK + 'substr($0, 1, 1) != " " { print kline($0) }'
+    lines = subprocess.run([*argv, program], input=kmsg.stdout, capture_output=True, check=True).stdout.split(b"\n")
+    dmesg = subprocess.run(["dmesg"], capture_output=True, check=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    want = dmesg.stdout.split(b"\n")
+    n = min(len(lines), len(want)) - 1
+    assert n > 100 and lines[:n] == want[:n]
+
+
+def test_a_kmsg_that_does_not_end_as_the_device_gives_way_to_dmesg(tmp_path):
+    """A /dev/kmsg read to its end without EAGAIN (here a plain file; a dd without nonblock, records overwritten
+    while read): what it gave is dropped and dmesg answers."""
+    root = stand_in_root(tmp_path)
+    (root / "dev").mkdir()
+    (root / "dev" / "kmsg").write_text("".join(KMSG_RECORDS))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "dmesg").write_text("#!/bin/sh\necho '[ 9.5] Out of memory: Killed process 7 (java)'\n")
+    (bindir / "dmesg").chmod(0o755)
+    got = dt.entries(run("dash", dt.LOGS_SH, tmp_path / "nowhere", 4096, env={"PATH": f"{bindir}:/usr/bin:/bin"},
+                         root=root), None)
+    (kernel,) = [e for e in got if e.get("kind") == "kernel"]
+    assert kernel["lines"] == ["[ 9.5] Out of memory: Killed process 7 (java)"]

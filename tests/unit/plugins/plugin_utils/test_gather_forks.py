@@ -6,12 +6,14 @@ the node name each by a program, ls once per file) in 12 processes; a 1.20 host 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import kmsg_stand_in  # beside this file
 import pytest
 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail
@@ -95,18 +97,26 @@ def test_no_program_for_the_machine_identity(tmp_path):
 
 KERNEL_LINES = {"kernel quiet": "[  1.0] eth0: link up",
                 "kernel OOM kill": "[ 602.9] Memory cgroup out of memory: Killed process 24078 (java)"}
+# The same lines as /dev/kmsg holds them (kmsg_stand_in), and as the awk prints them.
+KMSG = {"kernel quiet": (kmsg_stand_in.record(1, 1_000_000, "eth0: link up"), "[    1.000000] eth0: link up"),
+        "kernel OOM kill": (kmsg_stand_in.record(2, 602_900_000, "Memory cgroup out of memory: Killed process 24078 "
+                                                 "(java)"),
+                            "[  602.900000] Memory cgroup out of memory: Killed process 24078 (java)")}
 
 
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("source", ["kmsg", "dmesg"])
 @pytest.mark.parametrize("kernel", list(KERNEL_LINES))
 @pytest.mark.parametrize("given", [True, False], ids=["log_dir given", "log dir from env.log.dir"])
-def test_programs_with_logs(tmp_path, given, kernel):
+def test_programs_with_logs(tmp_path, given, kernel, source):
     """logs: true adds, per host, five programs whatever the number of log files: one ls of the log dir, one tail
-    that reads the end of every log file and one tr and dmesg (journalctl only where dmesg is refused), and
-    one awk that keeps of all of it the lines diagnose reads; plus the awk that reads env.log.dir when no log dir
-    is given, and date (through the awk's sh) only when the kernel's lines name an OOM kill: the UTC offset only
-    puts those on the logs' clock. Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file,
-    and grep, tail and tr for the kernel's lines. The gather without logs runs what it ran (test above)."""
+    that reads the end of every log file, one tr, one dd that reads /dev/kmsg (dmesg where there is none or dd
+    cannot read it; journalctl only where dmesg is refused), and one awk that keeps of all of it the lines
+    diagnose reads; plus the awk that reads env.log.dir when no log dir is given, and date (through the awk's
+    sh) only when the kernel's lines name an OOM kill: the UTC offset only puts those on the logs' clock.
+    Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file, and grep, tail and tr for the
+    kernel's lines. The gather without logs runs what it ran (test above). The root (the gather's ``r``) holds
+    this machine's /proc/stat and, for kmsg, a stand-in /dev/kmsg (this machine's records change)."""
     home = home_with(tmp_path, "2.3.0", {"config.yaml": f"env.log.dir: {tmp_path / 'log'}\n".encode()})
     log = tmp_path / "log"
     log.mkdir()
@@ -114,23 +124,35 @@ def test_programs_with_logs(tmp_path, given, kernel):
     for name in names:
         (log / name).write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\n" * 1000)
     (log / "flink-u-client-h.log").write_bytes(b"not read\n")
-    fake = tmp_path / "bin"  # this machine's own dmesg may or may not hold an OOM kill: one that says which
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc" / "stat").write_bytes(Path("/proc/stat").read_bytes())
+    (root / "proc" / "self").mkdir()
+    (root / "proc" / "self" / "status").write_bytes(Path("/proc/self/status").read_bytes())  # else nproc runs
+    fake = tmp_path / "bin"  # a dmesg that says which lines the kernel has
     fake.mkdir()
     (fake / "dmesg").write_text(f"#!/bin/sh\necho '{KERNEL_LINES[kernel]}'\n")
     (fake / "dmesg").chmod(0o755)
     env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}")
-    script = proto.build_script(str(home), str(home / "conf"), 1 << 20, logs=(str(log) if given else None, 4096))
-    programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, env)
+    script = proto.build_script(str(home), str(home / "conf"), 1 << 20, root=str(root),
+                                logs=(str(log) if given else None, 4096))
+    with contextlib.ExitStack() as stack:
+        if source == "kmsg":
+            stack.enter_context(kmsg_stand_in.kmsg(root, [KMSG[kernel][0]]))
+        programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, env)
     got = proto.interpret(proto.parse_frames(stdout.decode("ascii")))
     logs = diagnose_tail.entries(got.logs, None)
     (entry,) = [e for e in logs if e.get("kind") == "kernel"]
     assert sorted(e["file"].rsplit("/", 1)[-1] for e in logs if e.get("excerpt")) == sorted(names)
-    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "tr": 1, "awk": 1, "dmesg": 1}
+    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "tr": 1, "awk": 1, source: 1}
+    if source == "kmsg":
+        expected = {"dd" if k == "kmsg" else k: v for k, v in expected.items()}
     if not given:
         expected["awk"] += 1
+    line = KMSG[kernel][1] if source == "kmsg" else KERNEL_LINES[kernel]
     if kernel == "kernel OOM kill":
         expected.update(sh=1, date=1)
-        assert entry["lines"] == [KERNEL_LINES[kernel]] and re.fullmatch(r"[+-]\d{4}", entry["utc_offset"])
+        assert entry["lines"] == [line] and re.fullmatch(r"[+-]\d{4}", entry["utc_offset"])
     else:
         assert entry["lines"] == [] and "utc_offset" not in entry
     assert isinstance(entry["boot_time"], int)
