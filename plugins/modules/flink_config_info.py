@@ -45,9 +45,10 @@ options:
     description:
       - Also return, in the same command, the newest O(logs_max_bytes) of each Flink log in O(log_dir)
         (C(flink-*-taskexecutor-*), C(-standalonesession-), C(-zookeeper-), C(.log) and C(.out)), newest file
-        first, read from the end with C(tail -c), and the kernel's OOM-kill lines (C(/dev/kmsg) read with GNU C(dd),
-        else C(dmesg), else C(journalctl -k)), as RV(logs), for the flinkops.flink.diagnose filter. Sensitive values in the lines
-        are hidden. An absent or unreadable log dir, or kernel lines not permitted, is an entry with C(error).
+        first, read from the end with C(tail -c), and the kernel's OOM-kill lines (C(/dev/kmsg) read with GNU
+        C(dd), else C(dmesg), else C(journalctl -k)), as RV(logs), for the flinkops.flink.diagnose filter.
+        Sensitive values in the lines are hidden. An absent or unreadable log dir, or kernel lines not
+        permitted, is an entry with C(error).
     type: bool
     default: false
   logs_max_bytes:

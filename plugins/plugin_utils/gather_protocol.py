@@ -21,9 +21,9 @@ caught by the NUL not being where the lengths say.
 On Linux the host runs, per file read, head and wc to measure it and head to send it, then one ls for
 the inodes of all files and one base64; the rest is shell builtins (machine-id, boot_id and the node name
 are read with the shell's read). With ``logs``: one ls of the log dir, one tail for every log file and one
-tr, date and dd of /dev/kmsg (dmesg where dd cannot read it, journalctl -k where dmesg is refused), and one awk that keeps of all of it the lines
-diagnose reads (and one awk for env.log.dir when no log dir is given): six programs a host, whatever the
-number of files. tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
+tr, date and dd of /dev/kmsg (dmesg where dd cannot read it, journalctl -k where dmesg is refused), and one
+awk that keeps of all of it the lines diagnose reads (and one awk for env.log.dir when no log dir is given):
+six programs a host, whatever the number of files. tests/unit/plugins/plugin_utils/test_gather_forks.py counts them.
 """
 
 from __future__ import annotations
