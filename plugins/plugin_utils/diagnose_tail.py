@@ -161,6 +161,7 @@ function tails(t,  j) {
 # A line of a tail, inlined in the rule (a function call copies the line; half the lines are frames, which
 # only count and go to the ring); tails() sees what may be a header or the blank line before one.
 md {
+  if (nz && (index($0, "\000") || index($0, "\001"))) gsub(nz, "")
   if (pe || $0 ~ /^(==> |$)/) { if (!tails($0)) next }
   else if (!cur) next
   if (cut) { cut = 0; next }
@@ -187,7 +188,10 @@ substr($0, 1, 1) == "\001" {
   if (w == "nodmesg") { ne = ke; nd = 1; ke = ""; kl = 0; kn = 0; next }
   if (w == "dmesg" || w == "journalctl" || w == "none") { ks = w; next }
   if (substr(w, 1, 5) == "tails") {
-    md = 1; nf = split(substr(w, 7), a, " ") / 3
+    md = 1; nf = split(substr(w, 7), a, " ") / 3; nz = ""
+    # where NUL and \001 survived (no tr: NUL_CLEAN_AWK), the bracket that drops them; a string, as busybox's awk
+    # refuses the regex literal while it reads the program
+    if (length("a\000b") == 3) nz = "[\000\001]"
     for (i = 1; i <= nf; i++) { fn[i] = a[3 * i - 2]; fz[i] = a[3 * i - 1]; fk[i] = a[3 * i]; ix[fn[i]] = i }
     if (nf == 1) begin(++cur)
     next
@@ -212,6 +216,11 @@ END {
   }
 }
 """
+# Exits 0 when this awk holds NUL and \001 in a string and gsub drops them (mawk, gawk): the tails then come
+# to EXCERPT_AWK as they are, which drops them from each line before it looks at it, as tr -d did (busybox's awk
+# ends a line at a NUL, BWK's awk a string).
+NUL_CLEAN_AWK = r'''BEGIN { t = "a\000b\001c"; exit !(gsub(/[\000\001]/, "", t) == 2 && t == "abc") }'''
+
 # The kernel's lines kept (what grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 kept), and the
 # bytes of dmesg's refusal (head -c 300 of the record with its 14-byte header).
 KERNEL_TEXTS = ("Killed process", "memory: usage", "oom-kill:")
@@ -237,8 +246,9 @@ def _sh_quoted(program: str) -> str:
 # <flink_home>/log. Records: "@@logdir given|file|home\n<dir>\0", or "@@logdir absent|noaccess\n<dir>\0"; then
 # "@@logs\n<EXCERPT_AWK's output>\0": the excerpt of each log (newest file first) when the dir was readable,
 # and the kernel's lines. Programs: ls, one tail for every file (several files to one tail -c: GNU, busybox
-# and the BSDs take them, with their "==> name <==" headers), one tr, dmesg (journalctl -k where dmesg is
-# refused) and one awk for all of it (and date, through the awk, when the kernel's lines name an OOM kill). File
+# and the BSDs take them, with their "==> name <==" headers), an awk that says whether it holds NUL (one tr
+# where it does not), dd for /dev/kmsg (dmesg where dd cannot, journalctl -k where dmesg is refused) and one
+# awk for all of it (and date, through the awk, when the kernel's lines name an OOM kill). File
 # names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
 # no spaces; a log line that is exactly the header of a file later in the list would be taken for it.
 LOGS_SH = r"""
@@ -265,7 +275,8 @@ printf '@@logs\n'
   kd=
   if [ -e "$r/dev/kmsg" ]; then
     printf '\001kmsg\n'
-    { kd=$(dd if="$r/dev/kmsg" iflag=nonblock bs=8192 2>&1 >&3); } 3>&1
+    # ibs a record per read, obs: written in 64 KiB blocks, not a write (and a read of the awk's) per record
+    { kd=$(dd if="$r/dev/kmsg" iflag=nonblock ibs=8192 obs=65536 2>&1 >&3); } 3>&1
   fi
   case "$kd" in
     *"Resource temporarily unavailable"*) printf '\n\001dmesg\n' ;;
@@ -297,12 +308,19 @@ flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out)
         printf ' %s %s %s' "$f" "$z" "$k"; set -- "$@" "$f"
       done
       printf '\n'
-      if [ "$#" -gt 0 ] && cd "$ld" >/dev/null 2>&1; then tail -c "$lb" "$@" 2>/dev/null | tr -d '\000\001'; fi
+      if [ "$#" -gt 0 ] && cd "$ld" >/dev/null 2>&1; then
+        # NUL and \001 go: an awk that holds them in a string (mawk, gawk) drops them itself, a line at a time
+        # (a look a line where tr takes 9 instructions a byte); for busybox's and BWK's awk, tr does
+        if awk @@NULCLEAN@@ 2>/dev/null; then tail -c "$lb" "$@" 2>/dev/null
+        else tail -c "$lb" "$@" 2>/dev/null | tr -d '\000\001'
+        fi
+      fi
     }
   fi
 } | awk @@EXCERPT@@
 printf '\000'
-""".replace("@@LOGDIR@@", _sh_quoted(ENV_LOG_DIR_AWK)).replace("@@EXCERPT@@", _sh_quoted(EXCERPT_AWK))
+""".replace("@@LOGDIR@@", _sh_quoted(ENV_LOG_DIR_AWK)).replace("@@NULCLEAN@@", _sh_quoted(NUL_CLEAN_AWK)) \
+    .replace("@@EXCERPT@@", _sh_quoted(EXCERPT_AWK))
 
 
 def number_ranges(numbers) -> str:

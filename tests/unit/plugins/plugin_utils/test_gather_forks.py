@@ -110,10 +110,11 @@ KMSG = {"kernel quiet": (kmsg_stand_in.record(1, 1_000_000, "eth0: link up"), "[
 @pytest.mark.parametrize("given", [True, False], ids=["log_dir given", "log dir from env.log.dir"])
 def test_programs_with_logs(tmp_path, given, kernel, source):
     """logs: true adds, per host, five programs whatever the number of log files: one ls of the log dir, one tail
-    that reads the end of every log file, one tr, one dd that reads /dev/kmsg (dmesg where there is none or dd
-    cannot read it; journalctl only where dmesg is refused), and one awk that keeps of all of it the lines
-    diagnose reads; plus the awk that reads env.log.dir when no log dir is given, and date (through the awk's
-    sh) only when the kernel's lines name an OOM kill: the UTC offset only puts those on the logs' clock.
+    that reads the end of every log file, an awk that says whether it holds NUL and \001 (this machine's mawk
+    does: no tr then; with busybox's awk a tr drops them, test below), one dd that reads /dev/kmsg (dmesg where
+    there is none or dd cannot read it; journalctl only where dmesg is refused), and one awk that keeps of all of
+    it the lines diagnose reads; plus the awk that reads env.log.dir when no log dir is given, and date (through
+    the awk's sh) only when the kernel's lines name an OOM kill: the UTC offset only puts those on the logs' clock.
     Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file, and grep, tail and tr for the
     kernel's lines. The gather without logs runs what it ran (test above). The root (the gather's ``r``) holds
     this machine's /proc/stat and, for kmsg, a stand-in /dev/kmsg (this machine's records change)."""
@@ -144,7 +145,7 @@ def test_programs_with_logs(tmp_path, given, kernel, source):
     logs = diagnose_tail.entries(got.logs, None)
     (entry,) = [e for e in logs if e.get("kind") == "kernel"]
     assert sorted(e["file"].rsplit("/", 1)[-1] for e in logs if e.get("excerpt")) == sorted(names)
-    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "tr": 1, "awk": 1, source: 1}
+    expected = {"base64": 1, "head": 2, "wc": 1, "ls": 2, "tail": 1, "awk": 2, source: 1}
     if source == "kmsg":
         expected = {"dd" if k == "kmsg" else k: v for k, v in expected.items()}
     if not given:
@@ -157,3 +158,26 @@ def test_programs_with_logs(tmp_path, given, kernel, source):
         assert entry["lines"] == [] and "utc_offset" not in entry
     assert isinstance(entry["boot_time"], int)
     assert dict(programs) == expected
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+def test_an_awk_that_cannot_hold_nul_gets_its_tails_through_tr(tmp_path):
+    """With busybox's awk (it ends a line at a NUL) the tails go through tr -d, as before 2026-12-06; with mawk
+    (the test above) they do not. Same excerpt either way."""
+    log = tmp_path / "log"
+    log.mkdir()
+    (log / "flink-u-taskexecutor-0-h.log").write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\x00c\x01d\n" * 50)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "awk").symlink_to("/usr/bin/busybox")
+    for tool in ("dd", "tail", "tr", "ls", "cat", "date", "dmesg"):
+        if shutil.which(tool):
+            (tools / tool).symlink_to(shutil.which(tool))
+    script = f"h=; c=/nonexistent; r=; ld={log}; lb=4096\n" + diagnose_tail.LOGS_SH
+    excerpts = []
+    for env in ({"PATH": str(tools)}, dict(os.environ)):
+        programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, env)
+        assert programs["tr"] == (1 if env.get("PATH") == str(tools) else 0), programs
+        at = stdout.index(b"@@logs\n")
+        excerpts.append(stdout[at:stdout.index(b"!kernel", at)])
+    assert excerpts[0] == excerpts[1] and b"- bcd\n" in excerpts[0] and b"\x00" not in excerpts[0]
