@@ -193,7 +193,11 @@ def decode_output(stdout: str) -> bytes:
     head = lines[start].split()
     if len(head) != 3 or head[1] != PROTOCOL or head[2] not in ("b64", "hex"):
         raise FramingError(f"unsupported header {lines[start]!r}")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip("\r") == "@@end"), None)
+    # '@@end' looked for from the end (no base64 or hex line can be it), then the first one is the one wanted
+    # unless the payload holds another: a thousand lines a host with logs not walked in Python
+    end = next((i for i in range(len(lines) - 1, start, -1) if lines[i].rstrip("\r") == "@@end"), None)
+    if end is not None and "@@end" in "".join(lines[start + 1:end]):
+        end = next(i for i in range(start + 1, end) if lines[i].rstrip("\r") == "@@end")
     if end is None:
         raise FramingError("the output ended before '@@end' (cut short)")
     if any(line.strip() for line in lines[end + 1:]):
