@@ -575,10 +575,14 @@ def test_a_taskmanager_restarted_outside_the_batch_on_its_fixed_ports_stops_the_
     out = log.read_text()
     assert proc.returncode != 0, out[-4000:]
     reason = re.search(r"Rolling restart stopped: (.*)", out).group(1)
-    assert "Stopped before the batch tm2: TaskManager tm3 (not in this batch) is another JVM than at the start, " \
+    assert "Stopped before the batch tm2: TaskManager tm3 (not in this batch) is " in reason, reason
+    assert "TaskManager tm3 (not in this batch) is another JVM than at the start, " \
            f"as its host says (pid {pids['tm3']} started " in reason, reason
     assert f"pid {new_tm3} started " in reason and "it restarted outside the rollout" in reason, reason
-    assert "REST alone shows it unchanged (same resource id, RPC path and data port)" in reason, reason
+    # The JobManager may drop tm3's old registration just as the gate reads REST (seen once in CI, 2026-12-06):
+    # the gate then says so first, and blames tm3 all the same; else REST shows it unchanged.
+    if "tm3 (not in this batch) is no longer registered" not in reason:
+        assert "REST alone shows it unchanged (same resource id, RPC path and data port)" in reason, reason
     assert "Nothing of that batch was touched" in reason, reason
     assert re.search(r"Restarted tm1; failed none; not touched tm2, tm3", out), out[-3000:]
     # No other TaskManager stopped: tm2 the same JVM, tm3 the one we started.
