@@ -196,13 +196,15 @@ def decode_output(stdout: str) -> bytes:
     # '@@end' looked for from the end (no base64 or hex line can be it), then the first one is the one wanted
     # unless the payload holds another: a thousand lines a host with logs not walked in Python
     end = next((i for i in range(len(lines) - 1, start, -1) if lines[i].rstrip("\r") == "@@end"), None)
-    if end is not None and "@@end" in "".join(lines[start + 1:end]):
-        end = next(i for i in range(start + 1, end) if lines[i].rstrip("\r") == "@@end")
     if end is None:
         raise FramingError("the output ended before '@@end' (cut short)")
+    payload = "".join(lines[start + 1:end])
+    if "@@end" in payload:
+        end = next(i for i in range(start + 1, end) if lines[i].rstrip("\r") == "@@end")
+        payload = "".join(lines[start + 1:end])
     if any(line.strip() for line in lines[end + 1:]):
         raise FramingError("output after '@@end'")
-    text = "".join("".join(lines[start + 1:end]).split())  # a pty may add CRs
+    text = "".join(payload.split())  # a pty may add CRs
     try:
         if head[2] == "b64":
             return base64.b64decode(text, validate=True)
