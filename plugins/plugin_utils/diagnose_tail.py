@@ -125,9 +125,10 @@ function kline(t,  i, a, us, l, r) {
 
 # Input (one stream, LOGS_SH): "\001clock <btime>", the kernel's lines (dmesg's output; when
 # dmesg is refused, its message, "\001nodmesg", then journalctl -k's output), "\001dmesg|journalctl|none" (who
-# answered), then, when the log dir is readable, "\001tails <name> <size> <kept> ..." (newest file first) and
-# the files' tails from one ``tail -c`` (its "==> <name> <==" header before each file when there are several, a
-# blank line before each header but the first; the tails have NUL and \001 removed). Output: per file
+# answered), then, when the log dir is readable, "\001raw" when NUL and \001 come unremoved (else tr removed
+# them), "\001tails <name> <size> <kept> ..." (newest file first) and the files' tails from one ``tail -c`` (its
+# "==> <name> <==" header before each file when there are several, a blank line before each header but the
+# first). Output: per file
 # "=<name> <size> <kept>", then "<number>:<line>" for each line kept, in order but for the newest lines, which
 # come last (the controller sorts them in); then "!kernel <dmesg|journalctl>", "#clock <btime>[ <utc offset>]" (the
 # offset from date +%z, run by the awk only when it keeps a kernel line) and the newest
@@ -183,15 +184,15 @@ md {
 substr($0, 1, 1) == "\001" {
   w = substr($0, 2)
   if (substr(w, 1, 6) == "clock ") { kc = substr(w, 7); next }
+  # the tails come with NUL and \001 (NUL_CLEAN_AWK passed, no tr): the bracket that drops them, a string, as
+  # busybox's awk refuses it as a regular-expression literal while it reads the program
+  if (w == "raw") { nz = "[\000\001]"; next }
   if (w == "kmsg") { km = 1; next }
   if (w == "nokmsg") { km = 0; ke = ""; kl = 0; kn = 0; next }
   if (w == "nodmesg") { ne = ke; nd = 1; ke = ""; kl = 0; kn = 0; next }
   if (w == "dmesg" || w == "journalctl" || w == "none") { ks = w; next }
   if (substr(w, 1, 5) == "tails") {
-    md = 1; nf = split(substr(w, 7), a, " ") / 3; nz = ""
-    # where NUL and \001 survived (no tr: NUL_CLEAN_AWK), the bracket that drops them; a string, as busybox's awk
-    # refuses the regex literal while it reads the program
-    if (length("a\000b") == 3) nz = "[\000\001]"
+    md = 1; nf = split(substr(w, 7), a, " ") / 3
     for (i = 1; i <= nf; i++) { fn[i] = a[3 * i - 2]; fz[i] = a[3 * i - 1]; fk[i] = a[3 * i]; ix[fn[i]] = i }
     if (nf == 1) begin(++cur)
     next
@@ -217,8 +218,8 @@ END {
 }
 """
 # Exits 0 when this awk holds NUL and \001 in a string and gsub drops them (mawk, gawk): the tails then come
-# to EXCERPT_AWK as they are, which drops them from each line before it looks at it, as tr -d did (busybox's awk
-# ends a line at a NUL, BWK's awk a string).
+# to EXCERPT_AWK as they are ("\001raw" before them), which drops them from each line before it looks at it, as
+# tr -d did (busybox's awk ends a line at a NUL, BWK's awk a string).
 NUL_CLEAN_AWK = r'''BEGIN { t = "a\000b\001c"; exit !(gsub(/[\000\001]/, "", t) == 2 && t == "abc") }'''
 
 # The kernel's lines kept (what grep -E 'Killed process|memory: usage|oom-kill:' | tail -n 200 kept), and the
@@ -295,6 +296,9 @@ printf '@@logs\n'
     # newest first, each file's size from the same ls -lnt (field 5), not by reading the file
     # shellcheck disable=SC2034
     LC_ALL=C ls -lnt "$ld" 2>/dev/null | {
+      # NUL and \001 go: an awk that holds them in a string (mawk, gawk) drops them itself, a line at a time
+      # (a look a line where tr takes 9 instructions a byte; "\001raw" tells it); for busybox's and BWK's awk, tr
+      lr=; if awk @@NULCLEAN@@ 2>/dev/null; then lr=1; printf '\001raw\n'; fi
       set --; printf '\001tails'
       while read -r lm ln lu lg z l1 l2 l3 f; do
         case "$f" in
@@ -309,11 +313,7 @@ flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out)
       done
       printf '\n'
       if [ "$#" -gt 0 ] && cd "$ld" >/dev/null 2>&1; then
-        # NUL and \001 go: an awk that holds them in a string (mawk, gawk) drops them itself, a line at a time
-        # (a look a line where tr takes 9 instructions a byte); for busybox's and BWK's awk, tr does
-        if awk @@NULCLEAN@@ 2>/dev/null; then tail -c "$lb" "$@" 2>/dev/null
-        else tail -c "$lb" "$@" 2>/dev/null | tr -d '\000\001'
-        fi
+        if [ -n "$lr" ]; then tail -c "$lb" "$@" 2>/dev/null; else tail -c "$lb" "$@" 2>/dev/null | tr -d '\000\001'; fi
       fi
     }
   fi
