@@ -137,15 +137,18 @@ function kline(t,  i, a, us, l, r) {
 # record head, KERNEL_LINES kernel lines.
 EXCERPT_AWK = KMSG_LINE_AWK + r"""
 function put(k, t) { print k ":" t; sf[k % @@K@@] = k }
-function flush(  lo, i) {
+function flush(  lo, i, t) {
   if (!on) return
   lo = n - @@K@@ + 1; if (lo < 1) lo = 1
   if (phn && !phd && phn < lo) put(phn, ph)
-  for (i = lo; i <= n; i++) if (sf[i % @@K@@] != i) put(i, rg[i % @@K@@])
+  # a frame went to the ring as it came (the rule below): NUL and \001 dropped here, as from any other line
+  for (i = lo; i <= n; i++) if (sf[i % @@K@@] != i) {
+    t = rg[i % @@K@@]; if (nz && (index(t, "\000") || index(t, "\001"))) gsub(nz, "", t); put(i, t)
+  }
   on = 0
 }
 function begin(i) {
-  flush(); print "=" fn[i] " " fz[i] " " fk[i]; on = 1; n = 0; ph = ""; phn = 0; phd = 0; rw = 0; fh = 0
+  flush(); print "=" fn[i] " " fz[i] " " fk[i]; on = 1; fl = 0; n = 0; ph = ""; phn = 0; phd = 0; rw = 0; fh = 0
   split("", sf); cut = (fz[i] + 0 > fk[i] + 0)
 }
 function blank() { if (cut) cut = 0; else rg[++n % @@K@@] = "" }
@@ -156,18 +159,23 @@ function tails(t,  j) {
     if (j > cur) { pe = 0; while (cur < j) begin(++cur); return 0 }
   }
   if (pe) { pe = 0; if (cur) blank() }
-  if (t == "" && nf > 1) { pe = 1; return 0 }
+  if (t == "" && nf > 1) { pe = 1; fl = 0; return 0 }
   return cur
 }
-# A line of a tail, inlined in the rule (a function call copies the line; half the lines are frames, which
-# only count and go to the ring); tails() sees what may be a header or the blank line before one.
+# A frame (half the lines: they only count and go to the ring) once the tail's state is settled (fl: no header,
+# cut line or pending blank line to see to, set by the rule below after a line it saw through). A frame as it
+# comes is a frame once NUL and \001 are gone (they cannot stand in "\tat "); flush() drops them when it ships
+# one. Each awk operation on a line costs mawk some 150 instructions: this rule takes four.
+fl && /^\tat / { rg[++n % @@K@@] = $0; next }
+# Any other line of a tail, inlined in the rule (a function call copies the line); tails() sees what may be a
+# header or the blank line before one.
 md {
   if (nz && (index($0, "\000") || index($0, "\001"))) gsub(nz, "")
   if (pe || $0 ~ /^(==> |$)/) { if (!tails($0)) next }
   else if (!cur) next
   if (cut) { cut = 0; next }
   n++
-  if ($0 ~ /^\tat /) { rg[n % @@K@@] = $0; next }
+  if ($0 ~ /^\tat /) { rg[n % @@K@@] = $0; fl = 1; next }
   s = 0; hd = $0 ~ /@@HEAD@@/
   if (hd) {
     if (!fh) { fh = 1; s = 1 }
@@ -179,7 +187,7 @@ md {
   if (s) { if (!hd && phn && !phd) { put(phn, ph); phd = 1 }; put(n, $0) }
   # a head is copied once (ph) and shared with the ring: copying a line costs more than matching it
   if (hd) { ph = $0; phn = n; phd = s; rg[n % @@K@@] = ph } else rg[n % @@K@@] = $0
-  next
+  fl = 1; next
 }
 substr($0, 1, 1) == "\001" {
   w = substr($0, 2)

@@ -241,6 +241,35 @@ def test_what_a_tail_ships(tmp_path, shell, awk):
     assert codes["refused-config"]["evidence"]["cause"] == "Caused by: deep"
 
 
+
+@pytest.mark.parametrize("shell", ["dash", "busybox"])
+def test_frames_holding_nul_ship_as_after_tr(tmp_path, shell):
+    """A frame goes to the ring as it comes, NUL and \001 in it (the fast rule), and the newest lines lose them only
+    when shipped; a frame with NUL before its "\tat " is one after they go, so the other rule sees it. mawk (no tr)
+    ships what busybox's awk ships after tr, byte for byte, and what the file holds without those bytes."""
+    log = tmp_path / "log"
+    log.mkdir()
+    frames = [b"\tat org.example.A(A.java:1)", b"\tat org.ex\x00ample.B(B.java:\x012)", b"\x00\x01\tat org.example.C",
+              b"\t\x00at org.example.D", b"\x00\x00", b"\tat org.example.E"]
+    head = RECORD.format(2, "Task failed.").encode()
+    body = [RECORD.format(1, f"filler {i}").encode() for i in range(30)]
+    body += [head, b"Caused by: java.lang.OutOfMemoryError: Java \x00heap space", *frames * 3]
+    body += [RECORD.format(3, f"after {i}").encode() for i in range(25)] + [head, *frames * 4]
+    tm = log / "flink-u-taskexecutor-0-h.log"
+    tm.write_bytes(b"\n".join(body) + b"\n")
+    shipped = {}
+    for awk in ("mawk", "busybox"):
+        (tools := tmp_path / awk).mkdir()
+        (entry, _kernel) = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20, env=tools_with_awk(tools, awk)), None)
+        shipped[awk] = (entry["line_numbers"], entry["text"])
+    assert shipped["mawk"] == shipped["busybox"]
+    clean = [line.replace(b"\x00", b"").replace(b"\x01", b"").decode() for line in body]
+    numbers = dt.numbers_of(shipped["mawk"][0])
+    assert shipped["mawk"][1].split("\n") == [clean[k - 1] for k in numbers]
+    assert numbers[-20:] == list(range(len(body) - 19, len(body) + 1))  # the newest 20, frames with NUL among them
+    assert 32 in numbers  # the cause, found once NUL is gone
+
+
 @pytest.mark.parametrize("shell", ["dash", "busybox", "posh"])
 def test_a_cut_tail_counts_from_its_first_whole_line(tmp_path, shell):
     log = tmp_path / "log"
