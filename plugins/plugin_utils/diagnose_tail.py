@@ -123,18 +123,17 @@ function kline(t,  i, a, us, l, r) {
 }
 """
 
-# Input (one stream, LOGS_SH): "\001clock <btime>", the kernel's lines (dmesg's output; when
-# dmesg is refused, its message, "\001nodmesg", then journalctl -k's output), "\001dmesg|journalctl|none" (who
-# answered), then, when the log dir is readable, "\001raw" when NUL and \001 come unremoved (else tr removed
-# them), "\001tails <name> <size> <kept> ..." (newest file first) and the files' tails from one ``tail -c`` (its
-# "==> <name> <==" header before each file when there are several, a blank line before each header but the
-# first). Output: per file
-# "=<name> <size> <kept>", then "<number>:<line>" for each line kept, in order but for the newest lines, which
-# come last (the controller sorts them in); then "!kernel <dmesg|journalctl>", "#clock <btime>[ <utc offset>]" (the
-# offset from date +%z, run by the awk only when it keeps a kernel line) and the newest
-# KERNEL_LINES kernel lines naming an OOM kill, or "!kernel none" and the first bytes of dmesg's refusal (what
-# grep, tail -n and head -c made of them before). Memory: the newest CONTEXT lines of the file read, the last
-# record head, KERNEL_LINES kernel lines.
+# Input (one stream, LOGS_SH): "\001stat <path of /proc/stat>" (the awk reads the boot time there), the kernel's
+# lines (dmesg's output; when dmesg is refused, its message, "\001nodmesg", then journalctl -k's output),
+# "\001dmesg|journalctl|none" (who answered), then, when the log dir is readable, "\001raw" when NUL and \001 come
+# unremoved (else tr removed them), "\001tails <name> <size> <kept> ..." (newest file first) and the files' tails
+# from one ``tail -c`` (its "==> <name> <==" header before each file when there are several, a blank line before
+# each header but the first). Output: per file "=<name> <size> <kept>", then "<number>:<line>" for each line kept,
+# in order but for the newest lines, which come last (the controller sorts them in); then "!kernel
+# <dmesg|journalctl>", "#clock <btime>[ <utc offset>]" (the offset from date +%z, run by the awk only when it keeps
+# a kernel line) and the newest KERNEL_LINES kernel lines naming an OOM kill, or "!kernel none" and the first bytes
+# of dmesg's refusal (what grep, tail -n and head -c made of them before). Memory: the newest CONTEXT lines of the
+# file read, the last record head, KERNEL_LINES kernel lines.
 EXCERPT_AWK = KMSG_LINE_AWK + r"""
 function put(k, t) { print k ":" t; sf[k % @@K@@] = k }
 function flush(  lo, i, t) {
@@ -191,7 +190,15 @@ md {
 }
 substr($0, 1, 1) == "\001" {
   w = substr($0, 2)
-  if (substr(w, 1, 6) == "clock ") { kc = substr(w, 7); next }
+  # the boot time, from the first "btime" line of /proc/stat ("?" when there is none): read by the awk in
+  # blocks, where the shell's read takes a byte a call (on a big server the interrupt line alone is 10-100 KB)
+  if (substr(w, 1, 5) == "stat ") {
+    kc = "?"; f = substr(w, 6)
+    while ((getline kv < f) > 0) if (split(kv, a) && a[1] == "btime") {
+      sub(/^[ \t]*btime[ \t]*/, "", kv); sub(/[ \t]+$/, "", kv); if (kv != "") kc = kv; break
+    }
+    close(f); next
+  }
   # the tails come with NUL and \001 (NUL_CLEAN_AWK passed, no tr): the bracket that drops them, a string, as
   # busybox's awk refuses it as a regular-expression literal while it reads the program
   if (w == "raw") { nz = "[\000\001]"; next }
@@ -273,11 +280,9 @@ if [ -n "$ld" ] && [ -d "$ld" ] && [ -r "$ld" ] && [ -x "$ld" ]; then lk=1; prin
 elif [ -n "$ld" ] && [ -e "$ld" ]; then printf '@@logdir noaccess\n%s\000' "$ld"
 else printf '@@logdir absent\n%s\000' "$ld"
 fi
-# the shell reads a byte at a time: no further than the line wanted
-kc=; while read -r kn kv; do if [ "$kn" = btime ]; then kc=$kv; break; fi; done 2>/dev/null < "$r/proc/stat"
 printf '@@logs\n'
 {
-  printf '\001clock %s\n' "${kc:-?}"
+  printf '\001stat %s\n' "$r/proc/stat"
   # The kernel's records from /dev/kmsg as they stand (GNU dd: nonblocking reads, a record each, until EAGAIN),
   # printed by the awk as dmesg prints them: dmesg writes a character at a time (21M instructions for 60 KB of
   # records, dd 0.6M). dmesg where dd cannot (no GNU dd, a refusal, records overwritten while read: EPIPE).

@@ -525,6 +525,30 @@ def test_this_machines_kmsg_reads_as_its_dmesg(awk):
     assert n > 100 and lines[:n] == want[:n]
 
 
+@pytest.mark.parametrize("stat", ["btime after a long interrupt line", "btime with trailing blanks", "no btime",
+                                  "no /proc/stat"])
+@pytest.mark.parametrize("awk", list(AWKS))
+def test_the_boot_time_comes_from_proc_stat(tmp_path, awk, stat):
+    """The awk reads /proc/stat's btime line itself, in blocks (the shell's read took a byte a call, and a big
+    server's interrupt line is tens of KB); none, or no file, is a boot time not told."""
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    intr = "intr " + " ".join(str(i) for i in range(20000))
+    body = {"btime after a long interrupt line": f"cpu  1 2 3\n{intr}\nctxt 5\nbtime 1796520552\nbtime 7\n",
+            "btime with trailing blanks": "cpu  1 2 3\nbtime 1796520553 \t\nprocesses 9\n",
+            "no btime": f"cpu  1 2 3\n{intr}\n"}.get(stat)
+    if body is not None:
+        (root / "proc" / "stat").write_text(body)
+    with kmsg_stand_in.kmsg(root, KMSG_RECORDS):
+        got = dt.entries(run("dash", dt.LOGS_SH, tmp_path / "nowhere", 4096, env=tools_with_awk(tmp_path, awk),
+                             root=root), None)
+    (kernel,) = [e for e in got if e.get("kind") == "kernel"]
+    assert kernel["lines"] == KMSG_KEPT
+    want = {"btime after a long interrupt line": 1796520552, "btime with trailing blanks": 1796520553}.get(stat)
+    assert kernel.get("boot_time") == want
+
+
+
 def test_a_kmsg_that_does_not_end_as_the_device_gives_way_to_dmesg(tmp_path):
     """A /dev/kmsg read to its end without EAGAIN (here a plain file; a dd without nonblock, records overwritten
     while read): what it gave is dropped and dmesg answers."""
