@@ -31,6 +31,7 @@ test_diagnose_tail.py runs both on every captured failure). Standard library onl
 from __future__ import annotations
 
 import re
+from operator import ge, sub
 
 from ansible_collections.flinkops.flink.plugins.module_utils.log_tail import ENV_LOG_DIR_AWK, kernel_entry, redact_line
 
@@ -339,13 +340,17 @@ printf '\000'
 def number_ranges(numbers) -> str:
     """Increasing line numbers as text, each run as ``first-last`` ("1-3,17,40-59"): an excerpt's numbers as one
     string, not a list (Ansible walks every element of a result several times; with logs, thousands a host)."""
-    runs = []
-    for number in numbers:
-        if runs and number == runs[-1][1] + 1:
-            runs[-1][1] = number
-        else:
-            runs.append([number, number])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    numbers = list(numbers)
+    if not numbers:
+        return ""
+    # where a run ends: the steps computed in C (map), only the ends visited in Python
+    ends = [i for i, step in enumerate(map(sub, numbers[1:], numbers), 1) if step != 1]
+    runs, first = [], 0
+    for end in ends + [len(numbers)]:
+        low, high = numbers[first], numbers[end - 1]
+        runs.append(str(low) if low == high else f"{low}-{high}")
+        first = end
+    return ",".join(runs)
 
 
 def numbers_of(ranges: str) -> list:
@@ -372,20 +377,23 @@ def excerpt_lines(text: str, numbers: list) -> list:
 def tail_entries(payload: bytes, log_dir: str) -> list:
     """The ``logs`` entries of a ``@@tails`` record: per file the lines kept as one ``text`` and their numbers
     (``number_ranges``), redacted."""
-    out, kept = [], []
-    for raw in payload.split(b"\n"):
-        if raw.startswith(b"="):
-            name, size, size_kept = raw[1:].decode("utf-8", "replace").rsplit(" ", 2)
-            out.append({"file": f"{log_dir.rstrip('/')}/{name}", "size": int(size),
-                        "truncated": int(size) > int(size_kept), "excerpt": True})
-            kept.append([])
-        elif raw and out:
-            number, _colon, text = raw.partition(b":")
-            kept[-1].append((int(number), redact_line(text.decode("utf-8", "replace"))))
-    for entry, pairs in zip(out, kept, strict=True):
-        pairs.sort()  # the newest lines came last
-        entry["text"] = "\n".join(t for _n, t in pairs)
-        entry["line_numbers"] = number_ranges(n for n, _t in pairs)
+    out = []
+    # Decoded once: "\n" and ":" are ASCII and never inside a UTF-8 sequence, so each line decodes as it would
+    # alone, U+FFFD for U+FFFD. A file's part starts with its "=" line (a kept line starts with its number).
+    for part in ("\n" + payload.decode("utf-8", "replace")).split("\n=")[1:]:
+        header, _nl, body = part.partition("\n")
+        name, size, size_kept = header.rsplit(" ", 2)
+        entry = {"file": f"{log_dir.rstrip('/')}/{name}", "size": int(size),
+                 "truncated": int(size) > int(size_kept), "excerpt": True}
+        rows = [row.partition(":") for row in body.split("\n") if row]
+        numbers = [int(row[0]) for row in rows]
+        texts = [redact_line(row[2]) for row in rows]
+        if any(map(ge, numbers, numbers[1:])):  # the newest lines came last: sort them in
+            pairs = sorted(zip(numbers, texts, strict=True))
+            numbers, texts = [n for n, _t in pairs], [t for _n, t in pairs]
+        entry["text"] = "\n".join(texts)
+        entry["line_numbers"] = number_ranges(numbers)
+        out.append(entry)
     return out
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as dg
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
@@ -94,6 +95,10 @@ def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, 
         out[host] = dict(record, logs=logs + kernel[host])
     return out
 
+
+# mawk (Debian, Ubuntu), gawk (RHEL and its kin, SUSE, Arch), busybox, BWK's one true awk (the BSDs, macOS)
+AWKS = {"mawk": "/usr/bin/mawk", "gawk": "/usr/bin/gawk", "busybox": "/usr/bin/busybox",
+        "bwk": "/usr/bin/original-awk"}
 
 # Every case in dash, whole and as a tail cut at 12 KiB (its first line dropped, its records cut); in the other
 # shells (the same awk: the shell runs the loop around it) three cases, whole and cut. Busybox's own awk, tail and
@@ -197,7 +202,7 @@ def test_stack_frames_are_counted_and_kept_as_context_but_not_searched(tmp_path,
 
 
 @pytest.mark.parametrize("shell", list(SHELLS))
-@pytest.mark.parametrize("awk", ["mawk", "busybox"])  # mawk drops NUL and \001 itself, busybox's awk after tr
+@pytest.mark.parametrize("awk", list(AWKS))  # mawk and gawk drop NUL and \001 themselves, the others after tr
 def test_what_a_tail_ships(tmp_path, shell, awk):
     log = tmp_path / "log"
     log.mkdir()
@@ -258,11 +263,11 @@ def test_frames_holding_nul_ship_as_after_tr(tmp_path, shell):
     tm = log / "flink-u-taskexecutor-0-h.log"
     tm.write_bytes(b"\n".join(body) + b"\n")
     shipped = {}
-    for awk in ("mawk", "busybox"):
+    for awk in AWKS:
         (tools := tmp_path / awk).mkdir()
         (entry, _kernel) = dt.entries(run(shell, dt.LOGS_SH, log, 1 << 20, env=tools_with_awk(tools, awk)), None)
         shipped[awk] = (entry["line_numbers"], entry["text"])
-    assert shipped["mawk"] == shipped["busybox"]
+    assert shipped["gawk"] == shipped["mawk"] == shipped["busybox"] == shipped["bwk"]
     clean = [line.replace(b"\x00", b"").replace(b"\x01", b"").decode() for line in body]
     numbers = dt.numbers_of(shipped["mawk"][0])
     assert shipped["mawk"][1].split("\n") == [clean[k - 1] for k in numbers]
@@ -482,7 +487,6 @@ KMSG_RECORDS = [
 KMSG_KEPT = ["[  602.912345] Memory cgroup out of memory: Killed process 24078 (java) total-vm:1kB, anon-rss:1kB",
              "[  602.912400] memory: usage 1024kB, limit 1024kB, failcnt 7",
              "[123456.789012] oom-kill:constraint=CONSTRAINT_MEMCG,task=ja\tva,b\\s \\x01 \\x09"]
-AWKS = {"mawk": "/usr/bin/mawk", "busybox": "/usr/bin/busybox", "nawk": "/usr/bin/nawk"}
 
 
 def tools_with_awk(tmp_path: Path, awk: str) -> dict:
@@ -563,3 +567,46 @@ def test_a_kmsg_that_does_not_end_as_the_device_gives_way_to_dmesg(tmp_path):
                          root=root), None)
     (kernel,) = [e for e in got if e.get("kind") == "kernel"]
     assert kernel["lines"] == ["[ 9.5] Out of memory: Killed process 7 (java)"]
+
+
+# (the file's text, the dir bin/config.sh logs to): what ENV_LOG_DIR_AWK prints for it
+LOG_DIR_FILES = [
+    ("env:\n  java:\n    opts:\n      all: -Dx=1\n  log:\n    dir: /var/log/a b  # ours\n", "/var/log/a b"),
+    ("taskmanager.numberOfTaskSlots: 2\nenv.log.dir: \"/var/log/q # not a comment\"\n", "/var/log/q # not a comment"),
+    ("env:\n  log.dir: '/var/log/s'\nenv.log.max: 5\n", "/var/log/s"),
+    ("# env.log.dir: /nowhere\nenv.log.dir: /var/log/f\t\n", "/var/log/f"),
+    ("env:\n  log:\n    max: 3\nlog:\n  dir: /not/env\n", ""),
+    ("env.log.dir: /var/log/\u00e9t\u00e9\n---\n- a\n", "/var/log/\u00e9t\u00e9"),
+]
+
+
+@pytest.mark.parametrize("awk", list(AWKS))
+@pytest.mark.parametrize(("text", "want"), LOG_DIR_FILES)
+def test_the_log_dir_awk_reads_env_log_dir_alike_in_every_awk(tmp_path, awk, text, want):
+    """env.log.dir, flat or nested, quoted or not, as each awk a host may have reads it (gawk in this test's
+    UTF-8 locale counts characters where mawk counts bytes)."""
+    conf = tmp_path / "config.yaml"
+    conf.write_text(text, encoding="utf-8")
+    argv = [AWKS[awk], "awk"] if awk == "busybox" else [AWKS[awk]]
+    got = subprocess.run([*argv, log_tail.ENV_LOG_DIR_AWK, str(conf)], capture_output=True, check=True)
+    assert (got.stdout.decode(), got.stderr) == ((want + "\n") if want else "", b"")
+
+
+@pytest.mark.parametrize("awk", [a for a in AWKS if a != "mawk"])
+@pytest.mark.parametrize(("line", "case"), CASES, ids=[f"{ln}-{c}" for ln, c in CASES])
+def test_every_awk_ships_what_mawk_ships(tmp_path, awk, line, case):
+    """Every captured failure, whole and cut at 12 KiB, in dash: gawk, busybox's and BWK's awk ship the excerpt
+    mawk ships (the one test_excerpt_diagnoses_as_the_whole_tail checks against the whole tail), byte for byte."""
+    hosts, _kernel = fleet(line, case, tmp_path)
+    tools = {}
+    for name in ("mawk", awk):
+        (tmp_path / name).mkdir()
+        tools[name] = tools_with_awk(tmp_path / name, name)
+    lines_shipped = 0
+    for max_bytes in (1 << 24, 12 * 1024):
+        for host in hosts:
+            shipped = {name: [e for e in dt.entries(run("dash", dt.LOGS_SH, tmp_path / host, max_bytes, env=env), None)
+                              if e.get("kind") != "kernel"] for name, env in tools.items()}
+            assert shipped[awk] == shipped["mawk"], (host, max_bytes)
+            lines_shipped += sum(len(dt.numbers_of(e["line_numbers"])) for e in shipped["mawk"] if e.get("excerpt"))
+    assert lines_shipped > 0  # the logs were read, not nothing on both sides
