@@ -265,14 +265,16 @@ def _sh_quoted(program: str) -> str:
 # and the kernel's lines. Programs: ls, one tail for every file (several files to one tail -c: GNU, busybox
 # and the BSDs take them, with their "==> name <==" headers), an awk that says whether it holds NUL (one tr
 # where it does not), dd for /dev/kmsg (dmesg where dd cannot, journalctl -k where dmesg is refused) and one
-# awk for all of it (and date, through the awk, when the kernel's lines name an OOM kill). File
+# awk for all of it (and date, through the awk, when the kernel's lines name an OOM kill). Every awk in the C
+# locale: bytes, as mawk and busybox count them (gawk in a UTF-8 locale counts characters, and warns on stderr of
+# each log line that is no UTF-8). File
 # names are Flink's own (flink-<user>-<daemon>-<n>-<host>.log/.out):
 # no spaces; a log line that is exactly the header of a file later in the list would be taken for it.
 LOGS_SH = r"""
 lw=given
 if [ -z "$ld" ]; then
   lf=; for n in config.yaml flink-conf.yaml; do
-    if [ -f "$c/$n" ] && [ -r "$c/$n" ]; then lf=$(awk @@LOGDIR@@ "$c/$n" 2>/dev/null); break; fi
+    if [ -f "$c/$n" ] && [ -r "$c/$n" ]; then lf=$(LC_ALL=C awk @@LOGDIR@@ "$c/$n" 2>/dev/null); break; fi
   done
   if [ -n "$lf" ]; then ld=$lf; lw=file; elif [ -n "$h" ]; then ld=${h%/}/log; lw=home; fi
 fi
@@ -312,7 +314,7 @@ printf '@@logs\n'
     LC_ALL=C ls -lnt "$ld" 2>/dev/null | {
       # NUL and \001 go: an awk that holds them in a string (mawk, gawk) drops them itself, a line at a time
       # (a look a line where tr takes 9 instructions a byte; "\001raw" tells it); for busybox's and BWK's awk, tr
-      lr=; if awk @@NULCLEAN@@ 2>/dev/null; then lr=1; printf '\001raw\n'; fi
+      lr=; if LC_ALL=C awk @@NULCLEAN@@ 2>/dev/null; then lr=1; printf '\001raw\n'; fi
       set --; printf '\001tails'
       while read -r lm ln lu lg z l1 l2 l3 f; do
         case "$f" in
@@ -331,7 +333,7 @@ flink-*-standalonesession-*.out|flink-*-zookeeper-*.log|flink-*-zookeeper-*.out)
       fi
     }
   fi
-} | awk @@EXCERPT@@
+} | LC_ALL=C awk @@EXCERPT@@
 printf '\000'
 """.replace("@@LOGDIR@@", _sh_quoted(ENV_LOG_DIR_AWK)).replace("@@NULCLEAN@@", _sh_quoted(NUL_CLEAN_AWK)) \
     .replace("@@EXCERPT@@", _sh_quoted(EXCERPT_AWK))

@@ -610,3 +610,24 @@ def test_every_awk_ships_what_mawk_ships(tmp_path, awk, line, case):
             assert shipped[awk] == shipped["mawk"], (host, max_bytes)
             lines_shipped += sum(len(dt.numbers_of(e["line_numbers"])) for e in shipped["mawk"] if e.get("excerpt"))
     assert lines_shipped > 0  # the logs were read, not nothing on both sides
+
+
+@pytest.mark.parametrize("awk", list(AWKS))
+def test_log_lines_that_are_no_utf8_ship_alike_in_a_utf8_locale(tmp_path, awk):
+    """A host in a UTF-8 locale, a log holding multibyte characters and bytes that are no UTF-8: every awk ships
+    the same lines, byte for byte, and says nothing on stderr (gawk counts characters in a UTF-8 locale and warns of
+    such a line: the awks run in the C locale)."""
+    log = tmp_path / "log"
+    log.mkdir()
+    heads = [RECORD.format(i % 9, text) for i, text in enumerate(
+        ["caf\u00e9 \u00fcber \u2603\u2603", "java.lang.OutOfMemoryError: Java heap space \u00e9t\u00e9"])]
+    body = [heads[0].encode(), RECORD.format(3, "bad \xff\xfe bytes").encode("latin-1"),
+            b"\tat org.\xc3(X.java:1)", heads[1].encode(), b"Caused by: \xe2\x82 java.lang.OutOfMemoryError: Metaspace",
+            "\u00e9".encode() * 40]
+    (log / "flink-u-taskexecutor-0-h.log").write_bytes(b"\n".join(body * 30) + b"\n")
+    env = dict(tools_with_awk(tmp_path, awk), LC_ALL="C.UTF-8", LANG="C.UTF-8")
+    (entry, _kernel) = dt.entries(run("dash", dt.LOGS_SH, log, 1 << 20, env=env), None)  # run(): stderr empty
+    numbers, lines = numbered(entry)
+    want = [line.decode("utf-8", "replace") for line in body * 30]
+    assert lines == [want[n - 1] for n in numbers] and len(numbers) > 20
+    assert want[4] in lines  # the Metaspace cause after bytes that are no UTF-8
