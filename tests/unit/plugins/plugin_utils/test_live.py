@@ -274,19 +274,29 @@ def test_parse_live_ignores_noise_and_other_files():
 # --- the probe, inside the real gather command in a real sh against real processes -------------------
 
 
-def _probe(conf_dir, processes=("taskmanager",), live=True):
+def _probe(conf_dir, processes=("taskmanager",), live=True, env=None):
     """The gather's result for conf_dir (Flink 2.3 given), the command run by a real sh. (Run as Ansible runs
     it, with its appended "&& sleep 0", in tests/unit/plugins/action: this file runs without Ansible.)"""
     script = gather_protocol.build_script(None, str(conf_dir), 1 << 20, live=live)
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True, env=env)
     assert proc.stderr == ""
     got = gather_protocol.interpret(gather_protocol.parse_frames(proc.stdout))
     return gather_result.build_result(got, "h1", flink_home=None, conf_dir=str(conf_dir), flink_version="2.3.0",
                                processes=list(processes), max_file_size=1 << 20)[0]
 
 
+# The awks a host may have: mawk (Debian, Ubuntu), gawk (RHEL and its kin, SUSE, Arch), busybox's, BWK's
+PROBE_AWKS = ("/usr/bin/mawk", "/usr/bin/gawk", "/usr/bin/busybox", "/usr/bin/original-awk")
+
+
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the probe reads Linux /proc")
-def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path):
+@pytest.mark.parametrize("awk", PROBE_AWKS)
+def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path, awk):
+    if not Path(awk).exists():
+        pytest.fail(f"{awk} is missing: tools/bootstrap.sh installs it")
+    (tools := tmp_path / "tools").mkdir()
+    (tools / "awk").symlink_to(awk)
+    env = dict(os.environ, PATH=f"{tools}:{os.environ['PATH']}")
     conf, other = tmp_path / "conf", tmp_path / "other"
     conf.mkdir()
     other.mkdir()
@@ -300,15 +310,15 @@ def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path):
                                "--configDir", str(d)]) for d in (tmp_path / "link", other)]
     try:
         time.sleep(0.2)
-        got = _probe(conf)["live_probe"]
+        got = _probe(conf, env=env)["live_probe"]
         assert got["mtime"] == 1_000_000_000 and abs(got["now"] - time.time()) < 5
         assert [p["pid"] for p in got["processes"]] == [procs[0].pid]  # symlinked conf dir matched, other not
         assert abs(got["processes"][0]["started"] - time.time()) < 5
-        assert [p["pid"] for p in _probe(other)["live_probe"]["processes"]] == [procs[1].pid]
+        assert [p["pid"] for p in _probe(other, env=env)["live_probe"]["processes"]] == [procs[1].pid]
         empty = tmp_path / "empty"
         empty.mkdir()
         (empty / "config.yaml").write_text("taskmanager.memory.process.size: 1g\n")
-        assert _probe(empty)["live_probe"]["processes"] == []
+        assert _probe(empty, env=env)["live_probe"]["processes"] == []
         assert "live_probe" not in _probe(conf, live=False)
     finally:
         for p in procs:
