@@ -381,7 +381,8 @@ def tail_entries(payload: bytes, log_dir: str) -> list:
     (``number_ranges``), redacted."""
     out = []
     # Decoded once: "\n" and ":" are ASCII and never inside a UTF-8 sequence, so each line decodes as it would
-    # alone, U+FFFD for U+FFFD. A file's part starts with its "=" line (a kept line starts with its number).
+    # alone (the same U+FFFD for each bad byte sequence). A file's part starts with its "=" line (a kept line
+    # starts with its number).
     for part in ("\n" + payload.decode("utf-8", "replace")).split("\n=")[1:]:
         header, _nl, body = part.partition("\n")
         name, size, size_kept = header.rsplit(" ", 2)
