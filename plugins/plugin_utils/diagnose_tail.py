@@ -108,19 +108,25 @@ def _ere_alternation(texts) -> str:
 
 
 # A /dev/kmsg record ("<prio>,<seq>,<microseconds>,<flags>;<text>") as dmesg prints it with LC_ALL=C: the kernel
-# escapes a byte below 32 or above 126 and the backslash as \xHH, dmesg prints all of them so again but the tab
-# and the backslash. A dict line (" KEY=value") names no OOM kill and is never kept.
+# escapes a byte below 32 or above 126 and the backslash as \xHH, dmesg prints all of them so again but the tab,
+# the backslash and the newline, which ends a line and indents the next by the width of the time (a record of
+# several lines: the OOM killer's "Mem-Info:" report). A dict line (" KEY=value") names no OOM kill and is never
+# kept.
 KMSG_LINE_AWK = r"""
-function kline(t,  i, a, us, l, r) {
+function kline(t,  i, a, us, l, r, p) {
   i = index(t, ";"); split(substr(t, 1, i - 1), a, ","); us = a[3]
   l = length(us); if (l < 7) { us = substr("0000000", 1, 7 - l) us; l = 7 }
+  p = "[" sprintf("%5s", substr(us, 1, l - 6)) "." substr(us, l - 5) "] "
   t = substr(t, i + 1)
   if (index(t, "\\x")) {
-    gsub(/\\x09/, "\t", t); r = ""
+    # every backslash of the record starts an escape (the kernel's own is \x5c): none is taken for another
+    gsub(/\\x09/, "\t", t)
+    if (index(t, "\\x0a")) gsub(/\\x0a/, "\n" sprintf("%" length(p) "s", ""), t)
+    r = ""
     while ((i = index(t, "\\x5c")) > 0) { r = r substr(t, 1, i - 1) "\\"; t = substr(t, i + 4) }
     t = r t
   }
-  return "[" sprintf("%5s", substr(us, 1, l - 6)) "." substr(us, l - 5) "] " t
+  return p t
 }
 """
 
@@ -215,7 +221,14 @@ substr($0, 1, 1) == "\001" {
   }
 }
 {
-  if (@@KERNEL@@) { if (!km) kr[++kn % @@KL@@] = $0; else if (substr($0, 1, 1) != " ") kr[++kn % @@KL@@] = kline($0) }
+  if (@@KERNEL@@) {
+    if (!km) kr[++kn % @@KL@@] = $0
+    else if (substr($0, 1, 1) != " ") {
+      # a record of several lines: its lines that name an OOM kill, as grep kept them of dmesg's
+      kw = kline($0); if (!index(kw, "\n")) kr[++kn % @@KL@@] = kw
+      else { kq = split(kw, kp, "\n"); for (kj = 1; kj <= kq; kj++) if (@@KERNELW@@) kr[++kn % @@KL@@] = kp[kj] }
+    }
+  }
   if (length(ke) < 2 * @@KE@@) ke = ke (kl++ ? "\n" : "") $0
 }
 END {
@@ -247,7 +260,8 @@ for _key, _value in (("@@K@@", str(CONTEXT)), ("@@HEAD@@", HEAD_ERE), ("@@START@
                      ("@@SIGNATURES@@", _ere_alternation(SIGNATURES)),
                      ("@@CAUSES@@", _any_of("$0", CAUSES)),
                      ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW)),
-                     ("@@KERNEL@@", _any_of("$0", KERNEL_TEXTS)), ("@@KL@@", str(KERNEL_LINES)),
+                     ("@@KERNEL@@", _any_of("$0", KERNEL_TEXTS)), ("@@KERNELW@@", _any_of("kp[kj]", KERNEL_TEXTS)),
+                     ("@@KL@@", str(KERNEL_LINES)),
                      ("@@KE@@", str(KERNEL_ERROR))):
     EXCERPT_AWK = EXCERPT_AWK.replace(_key, _value)
 

@@ -48,7 +48,7 @@ def test_tail_newest_first_bounded_flink_files_only(shell, tmp_path):
     out.write_bytes(b"[ERROR] Could not get JVM parameters\x00 and dynamic configurations properly.\n")
     (log / "notes.txt").write_text("not Flink's\n")
     os.utime(big, (1, 1))  # the .out is newer
-    script = f"ld={log}; lb=4096\n" + whole.LOGS_SH
+    script = f"ld={log}; lb=4096\n" + whole.LOGS_SH_TAILS
     proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     got = records(proc.stdout)
@@ -150,7 +150,7 @@ def test_log_dir_from_env_log_dir_in_the_file(shell, name, text, tmp_path):
     (home / "log" / "flink-u-taskexecutor-0-h.log").write_text("from the home\n")
     # not given, or given as the default the action passes: the file's env.log.dir
     for given in ("", str(home / "log")):
-        script = f"h='{home}'; c='{conf}'; r=; ld='{given}'; lb=4096\n" + whole.LOGS_SH
+        script = f"h='{home}'; c='{conf}'; r=; ld='{given}'; lb=4096\n" + whole.LOGS_SH_TAILS
         proc = subprocess.run([*argv, script], capture_output=True, timeout=60, check=False)
         assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
         got = records(proc.stdout)
@@ -161,7 +161,7 @@ def test_log_dir_from_env_log_dir_in_the_file(shell, name, text, tmp_path):
     # given (flink_log_dir): that dir
     other = tmp_path / "other"
     other.mkdir()
-    script = f"h='{home}'; c='{conf}'; r=; ld='{other}'; lb=4096\n" + whole.LOGS_SH
+    script = f"h='{home}'; c='{conf}'; r=; ld='{other}'; lb=4096\n" + whole.LOGS_SH_TAILS
     got = records(subprocess.run([*argv, script], capture_output=True, timeout=60, check=False).stdout)
     assert got[0] == ("@@logdir given", str(other).encode())
 

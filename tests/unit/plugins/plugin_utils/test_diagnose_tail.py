@@ -90,7 +90,7 @@ def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, 
             logs = [e for e in dt.entries(run(shell, dt.LOGS_SH, root / host, max_bytes), None)
                     if e.get("kind") != "kernel"]
         else:
-            logs = whole.entries([r for r in run(shell, whole.LOGS_SH, root / host, max_bytes)
+            logs = whole.entries([r for r in run(shell, whole.LOGS_SH_TAILS, root / host, max_bytes)
                                      if r[0] != "kernel"], None)
         out[host] = dict(record, logs=logs + kernel[host])
     return out
@@ -631,3 +631,18 @@ def test_log_lines_that_are_no_utf8_ship_alike_in_a_utf8_locale(tmp_path, awk):
     want = [line.decode("utf-8", "replace") for line in body * 30]
     assert lines == [want[n - 1] for n in numbers] and len(numbers) > 20
     assert want[4] in lines  # the Metaspace cause after bytes that are no UTF-8
+
+
+@pytest.mark.parametrize("awk", list(AWKS))
+def test_a_kernel_record_of_several_lines_keeps_the_lines_grep_kept(tmp_path, awk):
+    """A record holding newlines (the kernel writes \\x0a; dmesg ends the line there and indents the next by the
+    time's width): its lines that name an OOM kill are kept, one each, as grep kept them of dmesg's output."""
+    root = stand_in_root(tmp_path)
+    records = [kmsg_stand_in.record(4, 71_022_666_487, r"Mem-Info:\x0a active_anon:3 inactive_anon:6105859"
+                                    r"\x0a Out of memory: Killed process 9 (java) total-vm:1kB\x0a tail"),
+               *KMSG_RECORDS]
+    with kmsg_stand_in.kmsg(root, records):
+        got = dt.entries(run("dash", dt.LOGS_SH, tmp_path / "nowhere", 4096, env=tools_with_awk(tmp_path, awk),
+                             root=root), None)
+    (kernel,) = [e for e in got if e.get("kind") == "kernel"]
+    assert kernel["lines"] == [" " * 15 + " Out of memory: Killed process 9 (java) total-vm:1kB", *KMSG_KEPT]
