@@ -16,6 +16,8 @@ import pytest
 from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils" / "reference"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils"))
+import host_awks  # noqa: E402  (the awks a host may have)
 import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
 
 SHELLS = {"dash": ["/bin/dash", "-c"], "bash": ["/bin/bash", "--posix", "-c"], "busybox": ["busybox", "sh", "-c"],
@@ -165,6 +167,27 @@ def test_log_dir_from_env_log_dir_in_the_file(shell, name, text, tmp_path):
     got = records(subprocess.run([*argv, script], capture_output=True, timeout=60, check=False).stdout)
     assert got[0] == ("@@logdir given", str(other).encode())
 
+
+
+# Beyond ENV_LOG_DIRS (each read with a dir holding a space): a value quoted around " # ", no env.log.dir (a
+# top-level log: dir is not it), a dir that is not ASCII before a document marker.
+ENV_LOG_DIR_MORE = [
+    ("config.yaml", 'env.log.dir: "{d} # not a comment"\n', " # not a comment"),
+    ("config.yaml", "env:\n  log:\n    max: 3\nlog:\n  dir: {d}\n", None),
+    ("config.yaml", "env.log.dir: {d}\u00e9t\u00e9\t\n---\n- a\n", "\u00e9t\u00e9"),
+]
+
+
+@pytest.mark.parametrize("awk", list(host_awks.AWKS))
+@pytest.mark.parametrize(("name", "text", "after"), [(n, t, "") for n, t in ENV_LOG_DIRS] + ENV_LOG_DIR_MORE)
+def test_the_log_dir_awk_reads_env_log_dir_alike_in_every_awk(tmp_path, awk, name, text, after):
+    """env.log.dir, flat or nested, quoted or not, as each awk a host may have reads it (gawk in this test's
+    UTF-8 locale counts characters where mawk counts bytes)."""
+    conf = tmp_path / name
+    conf.write_text(text.format(d="/var/log/a b"), encoding="utf-8")
+    got = subprocess.run([*host_awks.argv(awk), log_tail.ENV_LOG_DIR_AWK, str(conf)], capture_output=True, check=True)
+    want = "" if after is None else f"/var/log/a b{after}\n"
+    assert (got.stdout.decode(), got.stderr) == (want, b"")
 
 def test_log_dir_defaults_to_the_home_without_env_log_dir(tmp_path):
     home, conf = tmp_path / "flink", tmp_path / "conf"

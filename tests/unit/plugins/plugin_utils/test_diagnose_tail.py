@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.flinkops.flink.plugins.module_utils import log_tail
 from ansible_collections.flinkops.flink.plugins.module_utils.options import REDACTED
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as dg
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+import host_awks  # noqa: E402  (beside this file)
 import kmsg_stand_in  # noqa: E402  (beside this file)
 import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
 
@@ -96,9 +96,7 @@ def gathered(hosts: dict, kernel: dict, root: Path, shell: str, max_bytes: int, 
     return out
 
 
-# mawk (Debian, Ubuntu), gawk (RHEL and its kin, SUSE, Arch), busybox, BWK's one true awk (the BSDs, macOS)
-AWKS = {"mawk": "/usr/bin/mawk", "gawk": "/usr/bin/gawk", "busybox": "/usr/bin/busybox",
-        "bwk": "/usr/bin/original-awk"}
+AWKS = host_awks.AWKS
 
 # Every case in dash, whole and as a tail cut at 12 KiB (its first line dropped, its records cut); in the other
 # shells (the same awk: the shell runs the loop around it) three cases, whole and cut. Busybox's own awk, tail and
@@ -493,9 +491,7 @@ def tools_with_awk(tmp_path: Path, awk: str) -> dict:
     """A PATH of this machine's tools with ``awk`` being the one named, and no dmesg (kmsg must answer)."""
     tools = tmp_path / f"tools-{awk}"
     tools.mkdir()
-    if not Path(AWKS[awk]).exists():
-        pytest.fail(f"{AWKS[awk]} is missing: tools/bootstrap.sh installs it")
-    (tools / "awk").symlink_to(AWKS[awk])
+    (tools / "awk").symlink_to(host_awks.path(awk))
     for tool in ("dd", "tail", "tr", "ls", "date", "head", "cat", "printf"):
         (tools / tool).symlink_to(shutil.which(tool))
     return {"PATH": str(tools)}
@@ -520,7 +516,7 @@ def test_this_machines_kmsg_reads_as_its_dmesg(awk):
     kmsg = subprocess.run(["dd", "if=/dev/kmsg", "iflag=nonblock", "bs=8192"], capture_output=True, check=False)
     if b"Resource temporarily unavailable" not in kmsg.stderr:
         pytest.fail(f"/dev/kmsg is not readable here: {kmsg.stderr[-300:]!r}")
-    argv = [AWKS[awk], "awk"] if awk == "busybox" else [AWKS[awk]]
+    argv = host_awks.argv(awk)
     program = dt.KMSG_LINE_AWK + 'substr($0, 1, 1) != " " { print kline($0) }'
     lines = subprocess.run([*argv, program], input=kmsg.stdout, capture_output=True, check=True).stdout.split(b"\n")
     dmesg = subprocess.run(["dmesg"], capture_output=True, check=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
@@ -567,29 +563,6 @@ def test_a_kmsg_that_does_not_end_as_the_device_gives_way_to_dmesg(tmp_path):
                          root=root), None)
     (kernel,) = [e for e in got if e.get("kind") == "kernel"]
     assert kernel["lines"] == ["[ 9.5] Out of memory: Killed process 7 (java)"]
-
-
-# (the file's text, the dir bin/config.sh logs to): what ENV_LOG_DIR_AWK prints for it
-LOG_DIR_FILES = [
-    ("env:\n  java:\n    opts:\n      all: -Dx=1\n  log:\n    dir: /var/log/a b  # ours\n", "/var/log/a b"),
-    ("taskmanager.numberOfTaskSlots: 2\nenv.log.dir: \"/var/log/q # not a comment\"\n", "/var/log/q # not a comment"),
-    ("env:\n  log.dir: '/var/log/s'\nenv.log.max: 5\n", "/var/log/s"),
-    ("# env.log.dir: /nowhere\nenv.log.dir: /var/log/f\t\n", "/var/log/f"),
-    ("env:\n  log:\n    max: 3\nlog:\n  dir: /not/env\n", ""),
-    ("env.log.dir: /var/log/\u00e9t\u00e9\n---\n- a\n", "/var/log/\u00e9t\u00e9"),
-]
-
-
-@pytest.mark.parametrize("awk", list(AWKS))
-@pytest.mark.parametrize(("text", "want"), LOG_DIR_FILES)
-def test_the_log_dir_awk_reads_env_log_dir_alike_in_every_awk(tmp_path, awk, text, want):
-    """env.log.dir, flat or nested, quoted or not, as each awk a host may have reads it (gawk in this test's
-    UTF-8 locale counts characters where mawk counts bytes)."""
-    conf = tmp_path / "config.yaml"
-    conf.write_text(text, encoding="utf-8")
-    argv = [AWKS[awk], "awk"] if awk == "busybox" else [AWKS[awk]]
-    got = subprocess.run([*argv, log_tail.ENV_LOG_DIR_AWK, str(conf)], capture_output=True, check=True)
-    assert (got.stdout.decode(), got.stderr) == ((want + "\n") if want else "", b"")
 
 
 @pytest.mark.parametrize("awk", [a for a in AWKS if a != "mawk"])

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import host_awks  # beside this file
 import kmsg_stand_in  # beside this file
 import pytest
 
@@ -160,25 +161,17 @@ def test_programs_with_logs(tmp_path, given, kernel, source):
     assert dict(programs) == expected
 
 
-# awk -> whether it holds NUL and \001 in a string (no tr then): mawk (Debian, Ubuntu) and gawk (RHEL and its kin,
-# SUSE, Arch) do; busybox's awk ends a line at a NUL and BWK's (the BSDs, macOS) a string.
-AWK_HOLDS_NUL = {"/usr/bin/mawk": True, "/usr/bin/gawk": True, "/usr/bin/busybox": False,
-                 "/usr/bin/original-awk": False}
-
-
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
-@pytest.mark.parametrize("awk", list(AWK_HOLDS_NUL))
+@pytest.mark.parametrize("awk", list(host_awks.AWKS))
 def test_an_awk_that_cannot_hold_nul_gets_its_tails_through_tr(tmp_path, awk):
     """With busybox's or BWK's awk the tails go through tr -d, as before 2026-12-06; with mawk and gawk they do
     not. The same excerpt as this machine's awk ships, either way."""
-    if not Path(awk).exists():
-        pytest.fail(f"{awk} is missing: tools/bootstrap.sh installs it")
     log = tmp_path / "log"
     log.mkdir()
     (log / "flink-u-taskexecutor-0-h.log").write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\x00c\x01d\n" * 50)
     tools = tmp_path / "tools"
     tools.mkdir()
-    (tools / "awk").symlink_to(awk)
+    (tools / "awk").symlink_to(host_awks.path(awk))
     for tool in ("dd", "tail", "tr", "ls", "cat", "date", "dmesg"):
         if shutil.which(tool):
             (tools / tool).symlink_to(shutil.which(tool))
@@ -186,7 +179,7 @@ def test_an_awk_that_cannot_hold_nul_gets_its_tails_through_tr(tmp_path, awk):
     excerpts = []
     for env in ({"PATH": str(tools)}, dict(os.environ)):
         programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, env)
-        holds_nul = AWK_HOLDS_NUL[awk] if env.get("PATH") == str(tools) else True  # this machine's: mawk
+        holds_nul = awk in host_awks.HOLDS_NUL if env.get("PATH") == str(tools) else True  # this machine's: mawk
         assert programs["tr"] == (0 if holds_nul else 1), programs
         at = stdout.index(b"@@logs\n")
         excerpts.append(stdout[at:stdout.index(b"!kernel", at)])

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import host_awks  # beside this file
 import pytest
 
 from ansible_collections.flinkops.flink.plugins.module_utils import live_probe
@@ -285,17 +286,11 @@ def _probe(conf_dir, processes=("taskmanager",), live=True, env=None):
                                processes=list(processes), max_file_size=1 << 20)[0]
 
 
-# The awks a host may have: mawk (Debian, Ubuntu), gawk (RHEL and its kin, SUSE, Arch), busybox's, BWK's
-PROBE_AWKS = ("/usr/bin/mawk", "/usr/bin/gawk", "/usr/bin/busybox", "/usr/bin/original-awk")
-
-
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the probe reads Linux /proc")
-@pytest.mark.parametrize("awk", PROBE_AWKS)
+@pytest.mark.parametrize("awk", list(host_awks.AWKS))
 def test_probe_finds_the_taskmanager_of_this_conf_dir_and_its_start(tmp_path, awk):
-    if not Path(awk).exists():
-        pytest.fail(f"{awk} is missing: tools/bootstrap.sh installs it")
     (tools := tmp_path / "tools").mkdir()
-    (tools / "awk").symlink_to(awk)
+    (tools / "awk").symlink_to(host_awks.path(awk))
     env = dict(os.environ, PATH=f"{tools}:{os.environ['PATH']}")
     conf, other = tmp_path / "conf", tmp_path / "other"
     conf.mkdir()
