@@ -114,8 +114,10 @@ def test_programs_with_logs(tmp_path, given, kernel, source):
     that reads the end of every log file, an awk that says whether it holds NUL and \001 (this machine's mawk
     does: no tr then; with busybox's awk a tr drops them, test below), one dd that reads /dev/kmsg (dmesg where
     there is none or dd cannot read it; journalctl only where dmesg is refused), and one awk that keeps of all of
-    it the lines diagnose reads; plus the awk that reads env.log.dir when no log dir is given, and date (through
-    the awk's sh) only when the kernel's lines name an OOM kill: the UTC offset only puts those on the logs' clock.
+    it the lines diagnose reads; plus the awk that reads env.log.dir when no log dir is given. The UTC offset, which
+    only puts the kernel's OOM kills on the logs' clock, comes from the probe awk's strftime (this machine's mawk
+    has it): date no longer runs (before 2026-12-07 it ran through the awk's sh when the kernel's lines named an OOM
+    kill; test below for an awk without strftime).
     Before (0a193cc) a host with four logs ran fifteen: a tail and a tr per file, and grep, tail and tr for the
     kernel's lines. The gather without logs runs what it ran (test above). The root (the gather's ``r``) holds
     this machine's /proc/stat and, for kmsg, a stand-in /dev/kmsg (this machine's records change)."""
@@ -153,12 +155,53 @@ def test_programs_with_logs(tmp_path, given, kernel, source):
         expected["awk"] += 1
     line = KMSG[kernel][1] if source == "kmsg" else KERNEL_LINES[kernel]
     if kernel == "kernel OOM kill":
-        expected.update(sh=1, date=1)
         assert entry["lines"] == [line] and re.fullmatch(r"[+-]\d{4}", entry["utc_offset"])
     else:
         assert entry["lines"] == [] and "utc_offset" not in entry
     assert isinstance(entry["boot_time"], int)
     assert dict(programs) == expected
+
+
+# POSIX TZ strings (no zone files needed): west of UTC is positive in them, negative in date +%z.
+ZONES = ("UTC0", "IST-5:30", "NST3:30", "XYZ-5:45")
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("awk", list(host_awks.AWKS))
+@pytest.mark.parametrize("readable", [True, False], ids=["log dir readable", "no log dir"])
+def test_the_utc_offset_is_the_one_date_gives(tmp_path, awk, zone, readable):
+    """With an OOM kill among the kernel's lines, the offset the gather ships is date +%z's in the host's TZ,
+    whichever awk the host has. It comes from the probe awk's strftime where the log dir is readable and the awk
+    has strftime (mawk 1.3.4, gawk, busybox); else (BWK's awk, or no log dir, so no probe) from date, run by the
+    excerpt awk's sh as before."""
+    log = tmp_path / "log"
+    if readable:
+        log.mkdir()
+        (log / "flink-u-taskexecutor-0-h.log").write_bytes(b"2026-12-02 04:48:00,000 INFO  a [] - b\n")
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc" / "stat").write_bytes(b"cpu 1 2 3\nbtime 1764650000\n")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "awk").symlink_to(host_awks.path(awk))
+    (tools / "dmesg").write_text(f"#!/bin/sh\necho '{KERNEL_LINES['kernel OOM kill']}'\n")
+    (tools / "dmesg").chmod(0o755)
+    for tool in ("tail", "tr", "ls", "cat", "date", "sh"):
+        (tools / tool).symlink_to(shutil.which(tool))
+    script = f"h=; c=/nonexistent; r={root}; ld={log}; lb=4096\n" + diagnose_tail.LOGS_SH
+    programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, {"PATH": str(tools), "TZ": zone})
+    want = subprocess.run(["date", "+%z"], capture_output=True, text=True, check=True,
+                          env={"TZ": zone}).stdout.strip()
+    records = []
+    for chunk in stdout.split(b"\0")[:-1]:  # "@@<kind> <args>\n<payload>\0" each
+        head, _, payload = chunk.partition(b"\n")
+        kind, *args = head[2:].decode().split(" ")
+        records.append((kind, args, payload))
+    (entry,) = [e for e in diagnose_tail.entries(records, str(log)) if e.get("kind") == "kernel"]
+    assert entry["utc_offset"] == want and want != ("" if zone == "UTC0" else "+0000")
+    from_probe = readable and awk != "bwk"
+    assert programs["date"] == (0 if from_probe else 1), programs
 
 
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
