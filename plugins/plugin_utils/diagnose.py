@@ -290,6 +290,10 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
     file_process = _process_of_file(entry, name, host_procs)
     hits, seen = [], set()
     record_time, record_line, record_text = None, None, None
+    record_shown = record_tm = None  # the record head redacted, the TaskManager it names
+    # a line's text -> (the text redacted, (rule, groups) of each rule it matches): a failure that repeats (a job
+    # failing at each restart) writes the same text each time, which is matched and redacted once
+    known = {}
     scanned = 0  # lines below this were looked at for the record that holds a line
     for i, rules in _candidates(lines):
         # the record the line belongs to: the nearest record head at or above it
@@ -297,13 +301,19 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
             head = RECORD.match(lines[j])
             if head:
                 record_time, record_line, record_text = head.group(1), j, lines[j].rstrip("\r\n")
+                record_shown = redact_line(record_text)
+                tm = ON_TASKMANAGER.search(record_text)
+                record_tm = tm.group(1) if tm else None
                 break
         scanned = i + 1
         text = lines[i].rstrip("\r\n")
-        for rule in rules:
-            match = rule.pattern.search(text)
-            if not match:
-                continue
+        seen_text = known.get(text)
+        if seen_text is None:  # the rules follow from the text (the needles it holds)
+            matched = [(rule, match.groupdict()) for rule in rules if (match := rule.pattern.search(text))]
+            seen_text = known[text] = (redact_line(text), [
+                (rule, {k: v for k, v in groups.items() if v is not None}) for rule, groups in matched])
+        shown, matched = seen_text
+        for rule, groups in matched:
             # One hit per record and code: a stack trace repeats its cause in every "Caused by:".
             key = (rule.code, record_line if record_line is not None else i)
             if key in seen:
@@ -314,13 +324,11 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
             process = rule.process or file_process
             if file_process == JM and rule.code in ("heap-oom", "direct-oom", "metaspace-oom"):
                 process = _whose_oom(lines, record_line if record_line is not None else i, i, numbers)
-            hit = Hit(rule.code, process, rule.severity, host, name, numbers[i], record_time, redact_line(text),
-                      {k: v for k, v in match.groupdict().items() if v is not None})
+            hit = Hit(rule.code, process, rule.severity, host, name, numbers[i], record_time, shown, dict(groups))
             if record_text is not None and record_line != i:
-                hit.record = redact_line(record_text)
-            tm = ON_TASKMANAGER.search(record_text or "")
-            if tm and file_process == JM:
-                hit.taskmanager_id = tm.group(1)
+                hit.record = record_shown
+            if record_tm and file_process == JM:
+                hit.taskmanager_id = record_tm
             if rule.code == "taskmanager-lost":
                 hit.taskmanager_id = hit.groups.get("tm_timeout") or hit.groups.get("tm_unreachable")
             if rule.code == "refused-config":
@@ -336,6 +344,7 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
 # to FAILED, the job failing).
 _JM_OWN = ("The Flink Master has to be shutdown", "Could not start the JobMaster", "JobInitializationException",
            "Fatal error occurred in the cluster entrypoint")
+_JM_OWN_ANY = re.compile("|".join(map(re.escape, _JM_OWN)))  # one search where four scanned the record
 _TM_REPORTED = ("The task executor has to be shutdown", " switched from ", "to FAILED")
 
 
@@ -353,7 +362,7 @@ def _whose_oom(lines: list, start: int, at: int, numbers=None) -> str:
     first, last = numbers[start], numbers[at]
     window = _window(lines, numbers, max(first + 1, last - 400), last + 1)
     record = "\n".join([lines[start], *lines[window.start:window.stop], lines[at]])  # no marker holds a newline
-    return JM if any(marker in record for marker in _JM_OWN) else TM
+    return JM if _JM_OWN_ANY.search(record) else TM
 
 
 def _refusal_cause(lines: list, at: int, numbers) -> str | None:

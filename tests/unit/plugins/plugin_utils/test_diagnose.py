@@ -390,3 +390,37 @@ def test_bad_exception_history_names_the_job():
     cluster["jobs"][0]["exceptions"]["entries"] = ["x"]
     with pytest.raises(DiagnoseError, match=f"jobs\\[{cluster['jobs'][0]['id']}\\].exceptions.entries\\[0\\]"):
         diagnose(results, cluster)
+
+
+def _records(heads: list[str], cause: str) -> str:
+    return "".join(f"{head}\n{cause}\n\tat org.apache.flink.Task.run(Task.java:1)\n" for head in heads)
+
+
+def test_a_failure_repeated_in_several_records_counts_each_and_shows_the_newest():
+    """The same text in three records (a job failing at each restart): three occurrences, the newest record's
+    time, line and head as the evidence (each line's text is matched once, each record still its own)."""
+    _data, results = load("2.3", "heap-oom")
+    heads = [f"2026-12-02 08:0{m}:00,000 ERROR org.apache.flink.runtime.taskmanager.Task [] - Task {m} failed."
+             for m in range(3)]
+    results["tm1"]["logs"] = [{"file": "/l/flink-u-taskexecutor-0-tm1.log",
+                               "text": _records(heads, "java.lang.OutOfMemoryError: Java heap space")}]
+    (diagnosis,) = [d for d in diagnose(results)["hosts"]["tm1"] if d["code"] == "heap-oom"]
+    evidence = diagnosis["evidence"]
+    assert diagnosis["occurrences"] == 3, diagnosis
+    assert (evidence["time"], evidence["line"], evidence["record"]) == ("2026-12-02 08:02:00,000", 8, heads[2])
+
+
+def test_the_same_text_in_records_naming_two_taskmanagers_goes_to_each():
+    """The JobManager logs one task's heap OOM on tm1, then the same text for a task on tm2: one diagnosis on
+    each TaskManager's host, each with its own record as the evidence."""
+    _data, results = load("2.3", "heap-oom", extra_tms=1)
+    heads = [f"2026-12-02 08:0{m}:00,000 INFO  org.apache.flink.runtime.executiongraph.ExecutionGraph [] - "
+             f"Source (1/1) switched from RUNNING to FAILED on {tm} @ localhost (dataPort=4{m}00)."
+             for m, tm in enumerate(("tm1", "tm2"))]
+    results["tm1"]["logs"] = []
+    results["jm"]["logs"] = [{"file": "/l/flink-u-standalonesession-0-jm.log",
+                              "text": _records(heads, "java.lang.OutOfMemoryError: Java heap space")}]
+    out = diagnose(results)["hosts"]
+    for host, head in zip(("tm1", "tm2"), heads, strict=True):
+        (diagnosis,) = [d for d in out[host] if d["code"] == "heap-oom"]
+        assert diagnosis["evidence"]["record"] == head and diagnosis["occurrences"] == 1, (host, diagnosis)
