@@ -21,7 +21,6 @@ Usage: bench_aggregate.py [--hosts 10000] [--runs 3] [--baseline HEAD] [--profil
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -38,15 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+import bench_sliced  # noqa: E402 -- beside this script (its folder is sys.path[0] when run)
 
-
-bench_sliced = _load("flinkops_bench_sliced", ROOT / "benchmarks" / "bench_sliced.py")
 bench_gather = bench_sliced.bench_gather
 REPORTS = ("flink-audit.json", "flink-audit.md", "flink-audit.html", "flink-audit-junit.xml")
 

@@ -73,8 +73,9 @@ def _load(name: str, path: Path):
     return module
 
 
-bench_gather = _load("flinkops_bench_gather", ROOT / "benchmarks" / "bench_gather.py")
-fleetlib = _load("flinkops_sshfleet", ROOT / "tests" / "sshfleet" / "fleet.py")
+fleetlib = _load("flinkops_sshfleet", ROOT / "tests" / "sshfleet" / "fleet.py")  # outside this folder
+import bench_gather  # noqa: E402 -- beside this script (its folder is sys.path[0] when run)
+
 COLLECTIONS = bench_gather.collections_root()  # also makes ansible_collections.flinkops.flink importable
 
 from ansible_collections.flinkops.flink.plugins.module_utils.config_files import choose_config_file  # noqa: E402

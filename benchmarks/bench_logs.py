@@ -38,7 +38,6 @@ its markers) is rewritten from them.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -60,15 +59,8 @@ NAMES = ("flink-u-taskexecutor-0-{h}.log", "flink-u-taskexecutor-0-{h}.out", "fl
          "flink-u-standalonesession-0-{h}.out")
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+import bench_sliced  # noqa: E402 -- beside this script (its folder is sys.path[0] when run)
 
-
-bench_sliced = _load("flinkops_bench_sliced", ROOT / "benchmarks" / "bench_sliced.py")
 bench_gather = bench_sliced.bench_gather
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import importlib.util
 import json
 import os
 import platform
@@ -57,15 +56,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 BEGIN, END = "<!-- bench_sliced:begin -->", "<!-- bench_sliced:end -->"
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+import bench_gather  # noqa: E402 -- beside this script (its folder is sys.path[0] when run)
 
-
-bench_gather = _load("flinkops_bench_gather", ROOT / "benchmarks" / "bench_gather.py")
 COLLECTIONS = bench_gather.collections_root()
 
 
