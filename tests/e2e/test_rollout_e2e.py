@@ -591,6 +591,12 @@ def test_a_taskmanager_restarted_outside_the_batch_on_its_fixed_ports_stops_the_
     assert watcher.fewest >= len(TMS) - 2, watcher.fewest
 
     # The rerun: only what is still pending restarts (tm2; tm3 was started on its new file), all at the plan.
+    # When the JobManager dropped tm3's old registration at the gate (above), it dropped the one tm3 had under the
+    # same resource id, and the new JVM registers again only after its retry: the rerun's pre-flight would then
+    # refuse, rightly, a TaskManager that is not registered (seen in CI, 2026-12-07). Wait for all three first.
+    flink.wait(lambda: len(flink.taskmanagers()) == len(TMS)
+               and all(t["slotsNumber"] for t in flink.taskmanagers().values()), 300,
+               "every TaskManager registered before the rerun")
     assert flink.wait(lambda: flink.job_running(flink.job_id), 180, "job RUNNING before the rerun")
     proc, _ = _enforce_and_restart(flink, ansible_env, ansible_bin, tmp_path, "restart-outside-rerun", {
         "enforce_settings": {"taskmanager": {"taskmanager.memory.managed.fraction": "0.34"}}})
