@@ -309,9 +309,9 @@ def _scan(host: str, entry: Mapping, index: int, host_procs: list) -> list:
         text = lines[i].rstrip("\r\n")
         seen_text = known.get(text)
         if seen_text is None:  # the rules follow from the text (the needles it holds)
-            matched = [(rule, match.groupdict()) for rule in rules if (match := rule.pattern.search(text))]
             seen_text = known[text] = (redact_line(text), [
-                (rule, {k: v for k, v in groups.items() if v is not None}) for rule, groups in matched])
+                (rule, {k: v for k, v in match.groupdict().items() if v is not None})
+                for rule in rules if (match := rule.pattern.search(text))])
         shown, matched = seen_text
         for rule, groups in matched:
             # One hit per record and code: a stack trace repeats its cause in every "Caused by:".

@@ -270,7 +270,7 @@ for _key, _value in (("@@K@@", str(CONTEXT)), ("@@HEAD@@", HEAD_ERE), ("@@START@
                      ("@@REFUSED@@", _awk_string(REFUSED)), ("@@WINDOW@@", str(CAUSE_WINDOW)),
                      # one match a line where three index() calls scanned it thrice (mawk: 570 instructions, 970)
                      ("@@KERNEL@@", f"$0 ~ /{_ere_alternation(KERNEL_TEXTS)}/"),
-                     ("@@KERNELW@@", _any_of("kp[kj]", KERNEL_TEXTS)),
+                     ("@@KERNELW@@", f"kp[kj] ~ /{_ere_alternation(KERNEL_TEXTS)}/"),
                      ("@@KL@@", str(KERNEL_LINES)),
                      ("@@KE@@", str(KERNEL_ERROR))):
     EXCERPT_AWK = EXCERPT_AWK.replace(_key, _value)

@@ -20,6 +20,7 @@ from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose as 
 from ansible_collections.flinkops.flink.plugins.plugin_utils import diagnose_tail as dt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+import fragment_records  # noqa: E402  (beside this file)
 import host_awks  # noqa: E402  (beside this file)
 import kmsg_stand_in  # noqa: E402  (beside this file)
 import log_tail_whole as whole  # noqa: E402  (the whole-tail fragment, frozen: not a package)
@@ -39,17 +40,6 @@ def numbered(entry: dict) -> tuple:
     return numbers, dt.excerpt_lines(entry["text"], numbers)
 
 
-def records(out: bytes) -> list:
-    found, pos = [], 0
-    while pos < len(out):
-        eol = out.index(b"\n", pos)
-        kind, *args = out[pos + 2:eol].decode().split(" ")
-        end = out.index(b"\0", eol + 1)
-        found.append((kind, args, out[eol + 1:end]))
-        pos = end + 1
-    return found
-
-
 def run(shell: str, fragment: str, log_dir: Path | str, max_bytes: int, env: dict | None = None,
         home: str = "", conf: str = "", root: Path | str = "") -> list:
     argv = SHELLS[shell]
@@ -58,7 +48,7 @@ def run(shell: str, fragment: str, log_dir: Path | str, max_bytes: int, env: dic
     script = f"h='{home}'; c='{conf}'; r='{root}'; ld='{log_dir}'; lb={max_bytes}\n" + fragment
     proc = subprocess.run([*argv, script], capture_output=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
-    return records(proc.stdout)
+    return fragment_records.records(proc.stdout)
 
 
 def fleet(line: str, case: str, root: Path) -> tuple[dict, dict]:

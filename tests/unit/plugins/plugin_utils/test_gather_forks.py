@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import fragment_records  # beside this file
 import host_awks  # beside this file
 import kmsg_stand_in  # beside this file
 import pytest
@@ -193,13 +194,9 @@ def test_the_utc_offset_is_the_one_date_gives(tmp_path, awk, zone, readable):
     programs, _processes, stdout = traced(tmp_path, "/bin/dash", script, {"PATH": str(tools), "TZ": zone})
     want = subprocess.run(["date", "+%z"], capture_output=True, text=True, check=True,
                           env={"TZ": zone}).stdout.strip()
-    records = []
-    for chunk in stdout.split(b"\0")[:-1]:  # "@@<kind> <args>\n<payload>\0" each
-        head, _, payload = chunk.partition(b"\n")
-        kind, *args = head[2:].decode().split(" ")
-        records.append((kind, args, payload))
-    (entry,) = [e for e in diagnose_tail.entries(records, str(log)) if e.get("kind") == "kernel"]
-    assert entry["utc_offset"] == want and want != ("" if zone == "UTC0" else "+0000")
+    (entry,) = [e for e in diagnose_tail.entries(fragment_records.records(stdout), str(log))
+                if e.get("kind") == "kernel"]
+    assert entry["utc_offset"] == want and want and (want == "+0000") == (zone == "UTC0")
     from_probe = readable and awk != "bwk"
     assert programs["date"] == (0 if from_probe else 1), programs
 
